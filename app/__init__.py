@@ -1,0 +1,87 @@
+"""Kaketsuke: the Otasuketai incident-response and on-site dispatch system."""
+
+from flask_openapi3 import Info, OpenAPI
+
+from app.config import BASE_DIR, Config
+
+
+def create_app(config_class=Config, **overrides):
+    """Build the application: config, extensions, blueprints, errors, CLI."""
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Kaketsuke API", version="1.0.0",
+                  description="Incident intake, lifecycle and dispatch for the "
+                              "Cyber Security Otasuketai service."),
+        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        doc_prefix="/api", doc_url="/openapi.json",
+        validation_error_callback=_validation_error_response,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    app.json.ensure_ascii = False  # Japanese stays readable in API responses
+    _init_extensions(app)
+    _register_blueprints(app)
+    from app.errors import register_error_handlers
+    register_error_handlers(app)
+    from app.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def _validation_error_response(exc):
+    """flask-openapi3's pydantic errors in the one API error shape."""
+    from flask import jsonify
+
+    from app.errors import error_body
+    fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"],
+               "type": e["type"]} for e in exc.errors()]
+    response = jsonify(error_body("validation_error", "The request is not valid.",
+                                  {"fields": fields}))
+    response.status_code = 422
+    return response
+
+
+def _init_extensions(app):
+    from app import auth, i18n
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login(login_manager)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Tokyo")
+    i18n.init_app(app)
+    _sqlite_pragmas(app)
+
+
+def _sqlite_pragmas(app):
+    """SQLite: enforce foreign keys, WAL for readers beside a writer, wait on locks."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+
+def _register_blueprints(app):
+    """Every audience's blueprint, in one visible list."""
+    from app.api import bp as api_bp
+    from app.desk import bp as desk_bp
+    from app.public import bp as public_bp
+
+    app.register_api(api_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(desk_bp, url_prefix="/desk")

@@ -1,0 +1,31 @@
+"""JSON API v1: bearer-token authenticated, one error shape, documented by OpenAPI."""
+
+from flask import request
+from flask_openapi3 import APIBlueprint
+
+from app.api.schemas import ErrorResponse
+from app.auth import authenticate_api_request
+from app.errors import MalformedJSON, UnsupportedMediaType
+from app.extensions import csrf
+
+ERRORS = {code: ErrorResponse for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+
+bp = APIBlueprint("api", __name__, url_prefix="/api/v1",
+                  abp_security=[{"bearerAuth": []}], abp_responses=ERRORS)
+csrf.exempt(bp)  # token-authenticated: no cookies, so no cross-site forgery
+
+
+@bp.before_request
+def _authenticate_and_check_body():
+    """Every API call needs a token; every body must be well-formed JSON."""
+    authenticate_api_request()
+    if request.method in ("POST", "PUT", "PATCH"):
+        if not request.is_json:
+            raise UnsupportedMediaType("Send the body as application/json.",
+                                       {"content_type": request.content_type or ""})
+        if request.get_json(silent=True) is None:
+            request.get_data()  # a body over the size limit is a 413, not a parse error
+            raise MalformedJSON("The body is not valid JSON.")
+
+
+from app.api import incidents, organizations  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,83 @@
+"""Incident endpoints: create, list, get, fire a transition, add a note, tick triage."""
+
+from flask import current_app, g
+from flask_openapi3 import Tag
+
+from app.api import bp
+from app.api import serializers as out
+from app.api.schemas import (
+    IncidentCreate,
+    IncidentCreated,
+    IncidentDetail,
+    IncidentListQuery,
+    IncidentPage,
+    IncidentPath,
+    NoteCreated,
+    NoteRequest,
+    TransitionRequest,
+    TriageCheckRequest,
+)
+from app.services.intake import IntakeRequest, report_incident
+from app.services.notes import add_note
+from app.services.queries import get_incident_for, list_incidents
+from app.services.transitions import fire_trigger
+from app.services.triage import record_check
+
+TAG = Tag(name="incidents", description="Incidents and their lifecycle")
+TRIGGER_PARAMS = ("reason", "message", "amount", "paid_on", "technician_id", "work_report")
+
+
+@bp.post("/incidents", tags=[TAG], responses={201: IncidentCreated})
+def create_incident(body: IncidentCreate):
+    """Report an incident; it starts in `received` with a reference INC-YYYY-NNNNNN."""
+    incident = report_incident(IntakeRequest(
+        organization_id=body.organization_id, channel=body.channel, category=body.category,
+        severity=body.severity, summary=body.summary, description=body.description,
+        reporter_name=body.reporter.name, reporter_phone=body.reporter.phone,
+        reporter_email=body.reporter.email or "", discovered_at=body.discovered_at,
+        occurred_at=body.occurred_at, discovery_source=body.discovery_source,
+    ), actor=g.api_user)
+    return {"id": incident.id, "reference": incident.reference, "state": incident.state,
+            "version": incident.version}, 201
+
+
+@bp.get("/incidents", tags=[TAG], responses={200: IncidentPage})
+def list_incidents_endpoint(query: IncidentListQuery):
+    """Incidents you may see, newest first, filtered, a page at a time (follow next_cursor)."""
+    limit = min(query.limit, current_app.config["API_PAGE_SIZE_MAX"])
+    page = list_incidents(g.api_user, query.model_dump(), cursor=query.cursor, limit=limit)
+    return {"items": [out.incident_summary(i) for i in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@bp.get("/incidents/<int:incident_id>", tags=[TAG], responses={200: IncidentDetail})
+def get_incident(path: IncidentPath):
+    """One incident with its timeline and the triggers you may fire now."""
+    return out.incident_detail(get_incident_for(g.api_user, path.incident_id), g.api_user)
+
+
+@bp.post("/incidents/<int:incident_id>/transitions", tags=[TAG],
+         responses={200: IncidentDetail})
+def transition_incident(path: IncidentPath, body: TransitionRequest):
+    """Fire a workflow trigger; 409 names the state and the allowed triggers when refused."""
+    params = {name: getattr(body, name) for name in TRIGGER_PARAMS}
+    if params["paid_on"] is not None:
+        params["paid_on"] = params["paid_on"].isoformat()
+    incident = fire_trigger(path.incident_id, body.trigger, g.api_user, params=params,
+                            note=body.note, expected_version=body.version)
+    return out.incident_detail(incident, g.api_user)
+
+
+@bp.post("/incidents/<int:incident_id>/notes", tags=[TAG], responses={201: NoteCreated})
+def create_note(path: IncidentPath, body: NoteRequest):
+    """Add a note to the incident's timeline."""
+    event = add_note(path.incident_id, g.api_user, body.note)
+    return {"seq": event.seq, "version": event.incident.version}, 201
+
+
+@bp.post("/incidents/<int:incident_id>/triage-checks", tags=[TAG],
+         responses={201: NoteCreated})
+def create_triage_check(path: IncidentPath, body: TriageCheckRequest):
+    """Record a tick of the category's remote-triage checklist."""
+    event = record_check(path.incident_id, g.api_user, body.item, body.checked)
+    return {"seq": event.seq, "version": event.incident.version}, 201

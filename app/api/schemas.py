@@ -1,0 +1,164 @@
+"""Request and response models of the JSON API v1 (they also make the OpenAPI document)."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
+from workflows.incident import STATES, TRIGGERS
+
+Channel = Literal[CHANNELS]
+Category = Literal[CATEGORIES]
+Severity = Literal[SEVERITIES]
+DiscoverySource = Literal[DISCOVERY_SOURCES]
+State = Literal[tuple(STATES)]
+Trigger = Literal[tuple(TRIGGERS)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a misspelt field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict
+
+
+class ErrorResponse(BaseModel):
+    """Every API error: {"error": {"code", "message", "details"}}."""
+
+    error: ErrorDetail
+
+
+class Reporter(Strict):
+    name: str = Field("", max_length=100)
+    phone: str = Field("", max_length=32)
+    email: EmailStr | None = None
+
+
+class IncidentCreate(Strict):
+    organization_id: int | None = Field(
+        None, description="Required for staff tokens; a customer token may omit it.")
+    channel: Channel
+    category: Category
+    severity: Severity = "medium"
+    summary: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10000)
+    reporter: Reporter = Field(default_factory=Reporter)
+    discovered_at: AwareDatetime | None = None
+    occurred_at: AwareDatetime | None = None
+    discovery_source: DiscoverySource = "user"
+
+
+class IncidentPath(BaseModel):
+    incident_id: int = Field(ge=1, le=2**62)
+
+
+class IncidentListQuery(Strict):
+    state: State | None = None
+    organization_id: int | None = Field(None, ge=1, le=2**62)
+    category: Category | None = None
+    severity: Severity | None = None
+    channel: Channel | None = None
+    cursor: str | None = Field(None, max_length=100)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class TransitionRequest(Strict):
+    trigger: Trigger
+    note: str = Field("", max_length=5000)
+    version: int | None = Field(
+        None, description="The version you last saw; a newer one on the server is a 409.")
+    reason: str | None = Field(None, max_length=1000)
+    message: str | None = Field(None, max_length=5000)
+    amount: int | None = Field(None, ge=1, le=10**12)
+    paid_on: date | None = None
+    technician_id: int | None = Field(None, ge=1, le=2**62)
+    work_report: str | None = Field(None, max_length=20000)
+
+
+class NoteRequest(Strict):
+    note: str = Field(min_length=1, max_length=5000)
+
+
+class TriageCheckRequest(Strict):
+    item: str = Field(min_length=1, max_length=50)
+    checked: bool = True
+
+
+class ReporterOut(BaseModel):
+    name: str
+    phone: str
+    email: str
+
+
+class TimelineEvent(BaseModel):
+    seq: int
+    kind: str
+    occurred_at: str
+    actor: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    note: str
+    data: dict
+
+
+class IncidentSummary(BaseModel):
+    id: int
+    reference: str
+    organization_id: int
+    organization_name: str
+    channel: str
+    category: str
+    severity: str
+    summary: str
+    state: str
+    version: int
+    discovered_at: str
+    created_at: str
+    updated_at: str
+
+
+class IncidentDetail(IncidentSummary):
+    description: str
+    reporter: ReporterOut
+    occurred_at: str | None
+    discovery_source: str
+    assigned_technician_id: int | None
+    allowed_triggers: list[str]
+    timeline: list[TimelineEvent]
+
+
+class IncidentCreated(BaseModel):
+    id: int
+    reference: str
+    state: str
+    version: int
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentSummary]
+    next_cursor: str | None
+
+
+class NoteCreated(BaseModel):
+    seq: int
+    version: int
+
+
+class OrganizationOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    prefecture: int
+    industry: str
+    employees: int
+
+
+class OrganizationList(BaseModel):
+    items: list[OrganizationOut]

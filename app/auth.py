@@ -1,0 +1,79 @@
+"""Who is calling: session users (Flask-Login) for pages, bearer tokens for the API."""
+
+import hashlib
+import secrets
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.errors import Unauthorized
+from app.extensions import db
+from app.models import ApiToken, User
+
+TOKEN_PREFIX = "kkt_"
+
+
+def init_login(login_manager):
+    """Load session users by id; send anonymous people to the login page."""
+    login_manager.login_view = "public.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def hash_token(token):
+    """Tokens are stored as their SHA-256: a leaked table holds no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user):
+    """Make a new API token for `user`; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token),
+                            prefix=token[:12]))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token):
+    """The active user owning an unrevoked token, or None."""
+    row = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                               ApiToken.revoked_at.is_(None))).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def authenticate_api_request():
+    """Set g.api_user from the Authorization header or refuse with 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+    user = user_for_token(token.strip())
+    if user is None:
+        raise Unauthorized("The API token is unknown or revoked.")
+    g.api_user = user
+
+
+def roles_required(*roles):
+    """Page decorator: logged in with one of `roles`, else login page or 403."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from flask import current_app
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+

@@ -1,0 +1,90 @@
+"""Operator commands: demo data, API tokens, audit verification, the workflow diagram."""
+
+import sys
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from app.auth import create_token
+from app.config import BASE_DIR
+from app.extensions import db
+from app.models import User
+
+DIAGRAM_PATH = BASE_DIR / "docs" / "incident-lifecycle.md"
+
+
+def register_cli(app):
+    """Attach every command group to the app's `flask` CLI."""
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(token)
+    app.cli.add_command(audit)
+    app.cli.add_command(workflow)
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Load the demo organizations, contracts, policy, technicians and users (idempotent)."""
+    from app.demo import DEMO_PASSWORD, seed
+
+    created = seed()
+    click.echo(f"Demo data ready ({created} new rows). Logins, password '{DEMO_PASSWORD}':")
+    for user in db.session.scalars(select(User).order_by(User.id)):
+        if user.email.endswith("@demo.example"):
+            click.echo(f"  {user.email:28} {user.role}")
+
+
+@click.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+def token_create(email):
+    """Print a new API token for the user with EMAIL, on one line."""
+    user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    click.echo(create_token(user))
+
+
+@click.group()
+def audit():
+    """The incident timeline's hash chain."""
+
+
+@audit.command("verify")
+def audit_verify():
+    """Check every incident's event chain; name the first broken link, or say all is intact."""
+    from app.services.audit import verify_chains
+
+    broken = verify_chains()
+    if broken is None:
+        click.echo("OK: every incident timeline is intact.")
+        return
+    click.echo(f"BROKEN: {broken}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def workflow():
+    """The state machines."""
+
+
+@workflow.command("diagram")
+@click.option("--check", is_flag=True, help="Fail if the committed diagram is out of date.")
+def workflow_diagram(check):
+    """Write the incident lifecycle diagram (mermaid) into docs/."""
+    from workflows.diagram import markdown
+
+    text = markdown()
+    if check:
+        if not DIAGRAM_PATH.exists() or DIAGRAM_PATH.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{DIAGRAM_PATH} is out of date; run "
+                                       "'flask --app wsgi workflow diagram'.")
+        click.echo("The diagram is up to date.")
+        return
+    DIAGRAM_PATH.write_text(text, encoding="utf-8")
+    current_app.logger.info("wrote %s", DIAGRAM_PATH)
+    click.echo(f"Wrote {DIAGRAM_PATH.relative_to(BASE_DIR)}")

@@ -1,0 +1,55 @@
+"""Configuration read from the environment, with safe development defaults."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url():
+    """SQLite file under instance/ so a fresh clone runs with no database server."""
+    return f"sqlite:///{BASE_DIR / 'instance' / 'kaketsuke.sqlite3'}"
+
+
+def normalize_database_url(url):
+    """Accept plain postgres:// URLs and route them to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings for a real run; every secret comes from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(
+        os.environ.get("DATABASE_URL", _default_database_url())
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    NOTIFY_PROVIDER = os.environ.get("NOTIFY_PROVIDER", "console")
+    EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
+    # Largest request body accepted anywhere (API and forms); larger is a 413.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = ("ja", "en")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None
+    API_PAGE_SIZE_MAX = 200
+
+
+class TestConfig(Config):
+    """Settings for the test suite: database from TEST_DATABASE_URL, no secrets."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(
+        os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    )
+    PUBLIC_BASE_URL = "http://kaketsuke.test"

@@ -1,0 +1,59 @@
+"""Forms of the desk console."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.labels import CATEGORY_LABELS, SEVERITY_LABELS
+
+
+class TransitionForm(FlaskForm):
+    """One trigger button; the fields a trigger needs are shown beside it."""
+
+    trigger = HiddenField(validators=[DataRequired()])
+    version = IntegerField(validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
+    amount = IntegerField(_l("Amount (yen)"), validators=[Optional(), NumberRange(min=1)])
+    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+    technician_id = SelectField(_l("Technician"), coerce=int, validate_choice=False,
+                                validators=[Optional()])
+    work_report = TextAreaField(_l("Work report"), validators=[Optional(), Length(max=20000)])
+
+
+class NoteForm(FlaskForm):
+    """A note for the timeline."""
+
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=5000)])
+
+
+class CheckForm(FlaskForm):
+    """One checklist tick."""
+
+    item = HiddenField(validators=[DataRequired()])
+    checked = BooleanField()
+
+
+class PhoneIntakeForm(FlaskForm):
+    """What the operator records while on the phone."""
+
+    caller_phone = StringField(_l("Caller's number"), validators=[DataRequired(), Length(max=32)])
+    reporter_name = StringField(_l("Caller's name"), validators=[DataRequired(), Length(max=100)])
+    organization_id = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
+    category = SelectField(_l("Category"), choices=list(CATEGORY_LABELS.items()),
+                           validators=[DataRequired()])
+    severity = RadioField(_l("Severity"), choices=list(SEVERITY_LABELS.items()),
+                          default="medium", validators=[DataRequired()])
+    summary = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10000)])

@@ -1,0 +1,169 @@
+"""Desk console pages."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.desk import bp
+from app.desk.forms import CheckForm, NoteForm, PhoneIntakeForm, TransitionForm
+from app.errors import AppError
+from app.extensions import db
+from app.labels import STATE_LABELS
+from app.models import Organization, Technician
+from app.phones import normalize_phone, organization_by_phone
+from app.services.intake import IntakeRequest, report_incident
+from app.services.notes import add_note
+from app.services.queries import FILTERS, get_incident_for, list_incidents, visible_organizations
+from app.services.transitions import fire_trigger
+from app.services.triage import TRIAGE_ROLES, checklist_state, record_check
+from app.triage import checklist_for
+from workflows import allowed_triggers
+from workflows.incident import STATES
+
+PAGE_SIZE = 50
+TRIGGER_FIELDS = {
+    "cancel": ["reason"], "release_technician": ["reason"], "deny_claim": ["reason"],
+    "request_info": ["message"], "approve_claim": ["amount"],
+    "record_payment": ["amount", "paid_on"], "assign_technician": ["technician_id"],
+    "complete_onsite": ["work_report"],
+}
+
+
+@bp.get("/")
+def incidents():
+    """The incident list, newest first, with filters and a next-page cursor."""
+    filters = {name: request.args.get(name, "") for name in FILTERS}
+    if filters["organization_id"]:
+        filters["organization_id"] = request.args.get("organization_id", type=int)
+    try:
+        page = list_incidents(current_user, filters, cursor=request.args.get("cursor"),
+                              limit=PAGE_SIZE)
+    except AppError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("desk.incidents"))
+    return render_template("desk/incidents.html", page=page, filters=filters, states=STATES,
+                           organizations=visible_organizations(current_user))
+
+
+def _technician_choices():
+    technicians = db.session.scalars(
+        select(Technician).where(Technician.active).order_by(Technician.name)).all()
+    return [(t.id, f"{t.name} ({t.company})") for t in technicians]
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id):
+    """One incident: details, triage checklist, timeline, notes, and the allowed triggers."""
+    item = get_incident_for(current_user, incident_id)
+    triggers = allowed_triggers(item.state, current_user.role)
+    forms = {}
+    for trigger in triggers:
+        form = TransitionForm(formdata=None, trigger=trigger, version=item.version)
+        form.technician_id.choices = _technician_choices() if trigger == "assign_technician" \
+            else []
+        forms[trigger] = form
+    return render_template(
+        "desk/incident.html", incident=item, forms=forms, trigger_fields=TRIGGER_FIELDS,
+        note_form=NoteForm(formdata=None), check_form=CheckForm(formdata=None),
+        checklist=checklist_for(item.category), ticks=checklist_state(item),
+        can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
+    )
+
+
+def _back_to(incident_id):
+    return redirect(url_for("desk.incident", incident_id=incident_id))
+
+
+def _flash_form_errors(form):
+    for field, errors in form.errors.items():
+        for error in errors:
+            flash(f"{getattr(form, field).label.text if hasattr(form, field) else field}: "
+                  f"{error}", "error")
+
+
+@bp.post("/incidents/<int:incident_id>/transition")
+def transition(incident_id):
+    """Press a trigger button."""
+    form = TransitionForm()
+    form.technician_id.choices = _technician_choices()
+    if not form.validate():
+        _flash_form_errors(form)
+        return _back_to(incident_id)
+    params = {name: getattr(form, name).data for name in TRIGGER_FIELDS.get(form.trigger.data,
+                                                                              [])}
+    if params.get("paid_on") is not None:
+        params["paid_on"] = params["paid_on"].isoformat()
+    try:
+        item = fire_trigger(incident_id, form.trigger.data, current_user, params=params,
+                            note=form.note.data or "", expected_version=form.version.data)
+    except AppError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The incident is now: %(state)s", state=STATE_LABELS[item.state]), "success")
+    return _back_to(incident_id)
+
+
+@bp.post("/incidents/<int:incident_id>/notes")
+def note(incident_id):
+    """Add a note."""
+    form = NoteForm()
+    if not form.validate():
+        _flash_form_errors(form)
+        return _back_to(incident_id)
+    try:
+        add_note(incident_id, current_user, form.note.data)
+    except AppError as exc:
+        flash(exc.message, "error")
+    return _back_to(incident_id)
+
+
+@bp.post("/incidents/<int:incident_id>/checks")
+def check(incident_id):
+    """Tick or untick a triage checklist item."""
+    form = CheckForm()
+    if not form.validate():
+        _flash_form_errors(form)
+        return _back_to(incident_id)
+    try:
+        record_check(incident_id, current_user, form.item.data, form.checked.data)
+    except AppError as exc:
+        flash(exc.message, "error")
+    return _back_to(incident_id)
+
+
+@bp.route("/phone-intake", methods=["GET", "POST"])
+def phone_intake():
+    """Record a call: look the organization up by the caller's number, then the details."""
+    if current_user.role not in TRIAGE_ROLES:
+        return redirect(url_for("desk.incidents"))
+    form = PhoneIntakeForm()
+    form.organization_id.choices = [(0, "—")] + [
+        (o.id, f"{o.name} ({o.code})") for o in visible_organizations(current_user)]
+    matched = None
+    if request.method == "GET" and request.args.get("caller"):
+        form.caller_phone.data = request.args["caller"]
+        matched = organization_by_phone(request.args["caller"])
+        if matched is not None:
+            form.organization_id.data = matched.id
+    if form.validate_on_submit() and db.session.get(Organization, form.organization_id.data):
+        try:
+            item = report_incident(IntakeRequest(
+                organization_id=form.organization_id.data, channel="phone",
+                category=form.category.data, severity=form.severity.data,
+                summary=form.summary.data, description=form.description.data or "",
+                reporter_name=form.reporter_name.data,
+                reporter_phone=normalize_phone(form.caller_phone.data),
+            ), actor=current_user)
+        except AppError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Recorded as %(reference)s.", reference=item.reference), "success")
+            return redirect(url_for("desk.incident", incident_id=item.id))
+    elif request.method == "POST":
+        if not form.errors:
+            form.organization_id.errors = [_("Choose the organization.")]
+        return render_template("desk/phone_intake.html", form=form, matched=matched,
+                               looked_up=False), 400
+    return render_template("desk/phone_intake.html", form=form, matched=matched,
+                           looked_up=bool(request.args.get("caller")))

@@ -1,0 +1,128 @@
+"""One exception class per failure, and the handlers that answer them.
+
+API requests (under /api) always get `{"error": {"code", "message", "details"}}`;
+people get an HTML page. The exception's text is never shown for a 500.
+"""
+
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+
+class AppError(Exception):
+    """A failure with an HTTP status and a stable error code."""
+
+    status = 400
+    code = "bad_request"
+    headers = {}
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(AppError):
+    status, code = 422, "validation_error"
+
+
+class MalformedJSON(AppError):
+    status, code = 400, "malformed_json"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="kaketsuke"'}
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class GuardConflict(Conflict):
+    code = "guard_refused"
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+
+    def __init__(self, reference):
+        super().__init__("The incident was changed by someone else; reload and try again.",
+                         {"reference": reference})
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "service_unavailable"
+
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+    500: "internal_error", 503: "service_unavailable",
+}
+
+
+def error_body(code, message, details=None):
+    """The one error shape of the API."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def wants_json():
+    """API paths answer JSON; pages answer HTML."""
+    return request.path.startswith("/api/")
+
+
+def _handle_app_error(exc):
+    db.session.rollback()
+    if wants_json():
+        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status, exc.headers
+    return render_template("errors/error.html", status=exc.status, message=exc.message), \
+        exc.status
+
+
+def _handle_http_exception(exc):
+    if not wants_json():
+        return render_template("errors/error.html", status=exc.code,
+                               message=exc.description), exc.code
+    if exc.response is not None:  # already answered, e.g. flask-openapi3's validation errors
+        return exc.response
+    # Start from werkzeug's response so headers such as Allow (405) are kept.
+    response = exc.get_response()
+    response.data = jsonify(error_body(
+        HTTP_CODES.get(exc.code, "http_error"), exc.description or exc.name)).get_data()
+    response.content_type = "application/json"
+    return response
+
+
+def _handle_unexpected(exc):
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    message = "An internal error occurred; it has been logged."
+    if wants_json():
+        return jsonify(error_body("internal_error", message)), 500
+    return render_template("errors/error.html", status=500, message=None), 500
+
+
+def register_error_handlers(app):
+    """Map every failure to the error shape (API) or an error page (people)."""
+    app.register_error_handler(AppError, _handle_app_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,37 @@
+"""Language choice (Japanese by default, English on request) and template helpers."""
+
+from flask import current_app, request
+
+from app import labels
+from app.timeutil import to_jst
+
+LANG_COOKIE = "lang"
+
+
+def select_locale():
+    """?lang= for this request, else the language cookie, else Japanese."""
+    supported = current_app.config["LANGUAGES"]
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in supported:
+            return candidate
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def jst(value):
+    """A stored UTC datetime shown in Japan time, e.g. 2026-11-25 21:04 JST."""
+    if value is None:
+        return ""
+    return to_jst(value).strftime("%Y-%m-%d %H:%M JST")
+
+
+def init_app(app):
+    """Make labels and the JST filter available to every template."""
+    app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["prefecture"] = labels.prefecture_name
+    app.jinja_env.globals.update(
+        STATE_LABELS=labels.STATE_LABELS, TRIGGER_LABELS=labels.TRIGGER_LABELS,
+        CATEGORY_LABELS=labels.CATEGORY_LABELS, SEVERITY_LABELS=labels.SEVERITY_LABELS,
+        CHANNEL_LABELS=labels.CHANNEL_LABELS, SOURCE_LABELS=labels.SOURCE_LABELS,
+        ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
+    )
+

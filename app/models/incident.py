@@ -1,0 +1,92 @@
+"""Incidents, their append-only hash-chained timeline, and the reference counter."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+CHANNELS = ("phone", "web", "email", "monitoring")
+CATEGORIES = (
+    "malware", "ransomware", "unauthorized_access", "vulnerability_exploit", "phishing_bec",
+    "support_scam", "web_defacement", "dos", "data_leak", "suspicious_traffic", "insider",
+    "other",
+)
+SEVERITIES = ("critical", "high", "medium", "low")
+DISCOVERY_SOURCES = ("alert", "user", "external_notice")
+
+
+class Incident(db.Model):
+    """One incident, a state machine (workflows/incident.py) with optimistic locking."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    reporter_name: Mapped[str] = mapped_column(String(100), default="")
+    reporter_phone: Mapped[str] = mapped_column(String(32), default="")
+    reporter_email: Mapped[str] = mapped_column(String(254), default="")
+    occurred_at: Mapped[datetime | None] = mapped_column()
+    discovered_at: Mapped[datetime] = mapped_column()
+    discovery_source: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(32))
+    assigned_technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))
+    version: Mapped[int] = mapped_column(nullable=False)
+    # Hash of the newest timeline event and their count, so a deleted tail is detected.
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+    event_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organization = relationship("Organization")
+    assigned_technician = relationship("Technician")
+    events = relationship("IncidentEvent", back_populates="incident",
+                          order_by="IncidentEvent.seq", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+    # Newest first, cursor on id: every filter has an index ending in id.
+    __table_args__ = (
+        Index("ix_incident_state_id", "state", "id"),
+        Index("ix_incident_org_id", "organization_id", "id"),
+        Index("ix_incident_category_id", "category", "id"),
+        Index("ix_incident_severity_id", "severity", "id"),
+        Index("ix_incident_channel_id", "channel", "id"),
+        Index("ix_incident_technician_id", "assigned_technician_id", "id"),
+    )
+
+
+class IncidentEvent(db.Model):
+    """One entry of an incident's timeline; each hashes its content and its predecessor."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    seq: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(20))  # intake, transition, note, triage_check
+    occurred_at: Mapped[datetime] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_label: Mapped[str] = mapped_column(String(254))
+    trigger: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    incident = relationship("Incident", back_populates="events")
+    actor = relationship("User")
+
+    __table_args__ = (UniqueConstraint("incident_id", "seq", name="uq_incident_event_seq"),)
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number handed out per year (row-locked while incrementing)."""
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(default=0)

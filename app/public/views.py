@@ -1,0 +1,122 @@
+"""The SME's report form, the login, and the language switch."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from app.errors import InvalidInput
+from app.extensions import db
+from app.i18n import LANG_COOKIE
+from app.labels import CATEGORY_LABELS
+from app.models import User
+from app.models.people import STAFF_ROLES
+from app.phones import organization_by_code_or_phone
+from app.public import bp
+from app.public.forms import LoginForm, ReportForm
+from app.services.intake import IntakeRequest, report_incident
+from app.services.queries import list_incidents
+
+SUMMARY_LENGTH = 80
+
+
+@bp.get("/")
+def home():
+    """Staff go to their console; everyone else to the report form."""
+    if current_user.is_authenticated and current_user.role != "customer":
+        return redirect(url_for("desk.incidents"))
+    return redirect(url_for("public.report"))
+
+
+def _summary(form):
+    first_line = form.description.data.strip().splitlines()[0] if form.description.data.strip() \
+        else ""
+    return f"{CATEGORY_LABELS[form.category.data]}: {first_line}"[:SUMMARY_LENGTH]
+
+
+def _reporting_organization(form):
+    """A logged-in customer reports for their own organization; others identify it."""
+    if current_user.is_authenticated and current_user.role == "customer":
+        return current_user.organization_id
+    organization = organization_by_code_or_phone(form.customer.data)
+    if organization is None:
+        form.customer.errors.append(_(
+            "We could not find your contract. Check the number, or call the desk."))
+        return None
+    return organization.id
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report():
+    """The web intake form; a logged-in customer also sees their incidents' status."""
+    form = ReportForm()
+    if form.validate_on_submit():
+        org_id = _reporting_organization(form)
+        if org_id is not None:
+            actor = current_user if current_user.is_authenticated else None
+            try:
+                incident = report_incident(IntakeRequest(
+                    organization_id=org_id, channel="web", category=form.category.data,
+                    severity="high" if form.business_stopped.data else "medium",
+                    summary=_summary(form), description=form.description.data,
+                    reporter_name=form.reporter_name.data,
+                    reporter_phone=form.reporter_phone.data,
+                    reporter_email=form.reporter_email.data or "",
+                ), actor=actor, actor_label="web form")
+            except InvalidInput as exc:
+                form.customer.errors.append(exc.message)
+            else:
+                return render_template("public/reported.html", incident=incident)
+    return render_template("public/report.html", form=form, my_incidents=_my_incidents()), \
+        400 if form.errors else 200
+
+
+def _my_incidents():
+    if current_user.is_authenticated and current_user.role == "customer":
+        return list_incidents(current_user, {}, limit=20).items
+    return []
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with e-mail and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalars(
+            select(User).where(User.email == form.email.data.strip().lower())).first()
+        if user is not None and user.active and user.check_password(form.password.data):
+            login_user(user)
+            return redirect(_after_login(user))
+        flash(_("The e-mail or password is wrong."), "error")
+        return render_template("public/login.html", form=form), 401
+    return render_template("public/login.html", form=form)
+
+
+def _after_login(user):
+    target = request.args.get("next", "")
+    # Only same-site paths: an open redirect would let a link send people elsewhere.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("desk.incidents") if user.role in STAFF_ROLES or user.role in (
+        "technician", "insurer") else url_for("public.report")
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a POST with a CSRF token, so no link can log someone out)."""
+    logout_user()
+    return redirect(url_for("public.login"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    """Remember the chosen language in a cookie and go back."""
+    response = redirect(_back())
+    if code in ("ja", "en"):
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def _back():
+    target = request.args.get("next", "/")
+    return target if target.startswith("/") and not target.startswith("//") else "/"

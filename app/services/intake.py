@@ -1,0 +1,74 @@
+"""Intake: an incident reported by phone, web form, e-mail or monitoring."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import Incident, Organization
+from app.services.actors import label_for, require_role
+from app.services.audit import append_event
+from app.services.references import next_reference
+from app.timeutil import to_utc_naive, utcnow
+from workflows.incident import INITIAL_STATE
+
+INTAKE_ROLES = ("customer", "desk", "dispatcher", "admin")
+
+
+@dataclass
+class IntakeRequest:
+    """What a reporter tells the desk; views fill it from a form or JSON."""
+
+    organization_id: int | None
+    channel: str
+    category: str
+    severity: str
+    summary: str
+    description: str = ""
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    reporter_email: str = ""
+    discovered_at: datetime | None = None
+    occurred_at: datetime | None = None
+    discovery_source: str = "user"
+
+
+def _organization_for(request, actor):
+    """The reporting organization; a customer may only report for its own."""
+    org_id = request.organization_id
+    if actor is not None and actor.role == "customer":
+        org_id = actor.organization_id if org_id is None else org_id
+        if org_id != actor.organization_id:
+            org_id = None  # answered exactly like an unknown organization
+    organization = db.session.get(Organization, org_id) if org_id is not None else None
+    if organization is None:
+        raise InvalidInput("The organization is unknown.",
+                           {"field": "organization_id", "reason": "unknown_organization"})
+    return organization
+
+
+def report_incident(request, actor=None, actor_label="web form", now=None):
+    """Record a new incident in `received`, with its reference and first timeline event."""
+    if actor is not None:
+        require_role(actor, INTAKE_ROLES, "report incidents")
+    now = now or utcnow()
+    organization = _organization_for(request, actor)
+    incident = Incident(
+        reference=next_reference(now), organization_id=organization.id,
+        channel=request.channel, category=request.category, severity=request.severity,
+        summary=request.summary.strip(), description=request.description.strip(),
+        reporter_name=request.reporter_name.strip(), reporter_phone=request.reporter_phone,
+        reporter_email=request.reporter_email,
+        discovered_at=to_utc_naive(request.discovered_at or now),
+        occurred_at=to_utc_naive(request.occurred_at) if request.occurred_at else None,
+        discovery_source=request.discovery_source, state=INITIAL_STATE,
+        created_at=now, updated_at=now,
+    )
+    db.session.add(incident)
+    db.session.flush()
+    append_event(incident, kind="intake", actor=actor, actor_label=label_for(actor, actor_label),
+                 now=now, to_state=INITIAL_STATE,
+                 data={"channel": request.channel, "category": request.category,
+                       "severity": request.severity})
+    db.session.commit()
+    return incident

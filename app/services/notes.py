@@ -1,0 +1,22 @@
+"""Notes on an incident's timeline."""
+
+from app.errors import InvalidInput
+from app.services.actors import label_for
+from app.services.audit import append_event
+from app.services.queries import get_incident_for
+from app.services.transitions import commit_or_conflict
+from app.timeutil import utcnow
+
+NOTE_MAX = 5000
+
+
+def add_note(incident_id, actor, text, now=None):
+    """Append a note by `actor` to an incident they may see."""
+    text = (text or "").strip()
+    if not text or len(text) > NOTE_MAX:
+        raise InvalidInput(f"A note needs 1 to {NOTE_MAX} characters.", {"field": "note"})
+    incident = get_incident_for(actor, incident_id)
+    event = append_event(incident, kind="note", actor=actor, actor_label=label_for(actor, ""),
+                         now=now or utcnow(), note=text)
+    commit_or_conflict(incident)
+    return event

@@ -1,0 +1,85 @@
+"""Reading incidents as a given user may see them (tenant scoping lives here only)."""
+
+import base64
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Incident, InsurancePolicy, Organization
+
+FILTERS = ("state", "organization_id", "category", "severity", "channel")
+
+
+def scope_incidents(stmt, user):
+    """Restrict an incident query to what `user` may see."""
+    if user.role == "customer":
+        return stmt.where(Incident.organization_id == user.organization_id)
+    if user.role == "technician":
+        return stmt.where(Incident.assigned_technician_id == user.technician_id)
+    if user.role == "insurer":
+        insured = select(InsurancePolicy.organization_id).where(
+            InsurancePolicy.insurer_id == user.insurer_id)
+        return stmt.where(Incident.organization_id.in_(insured))
+    return stmt
+
+
+def get_incident_for(user, incident_id):
+    """The incident if `user` may see it, else NotFound (never a hint that it exists)."""
+    stmt = scope_incidents(select(Incident).where(Incident.id == incident_id), user)
+    incident = db.session.scalars(stmt).first()
+    if incident is None:
+        raise NotFound("Incident not found.")
+    return incident
+
+
+def visible_organizations(user):
+    """Organizations `user` may see, by name."""
+    stmt = select(Organization).order_by(Organization.name)
+    if user.role == "customer":
+        stmt = stmt.where(Organization.id == user.organization_id)
+    elif user.role in ("technician", "insurer"):
+        stmt = stmt.where(Organization.id.in_(
+            scope_incidents(select(Incident.organization_id), user)))
+    return db.session.scalars(stmt).all()
+
+
+@dataclass
+class Page:
+    """One page of a newest-first list and the cursor of the next page."""
+
+    items: list
+    next_cursor: str | None
+
+
+def encode_cursor(last_id):
+    """An opaque cursor for the page after the incident `last_id`."""
+    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """The incident id a cursor points after; InvalidInput for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        if kind != "i":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("The cursor is not valid.", {"field": "cursor"}) from exc
+
+
+def list_incidents(user, filters, cursor=None, limit=50):
+    """Newest incidents first matching `filters`, a page at a time (keyset on id)."""
+    stmt = scope_incidents(select(Incident), user)
+    for name in FILTERS:
+        value = filters.get(name)
+        if value not in (None, ""):
+            stmt = stmt.where(getattr(Incident, name) == value)
+    if cursor:
+        stmt = stmt.where(Incident.id < decode_cursor(cursor))
+    rows = db.session.scalars(stmt.order_by(Incident.id.desc()).limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if has_more else None)

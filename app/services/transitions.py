@@ -1,0 +1,124 @@
+"""Firing a workflow trigger on an incident, with optimistic locking and audit."""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    GuardConflict,
+    IllegalTransition,
+    InvalidInput,
+)
+from app.extensions import db
+from app.models import Contract, InsurancePolicy, Technician
+from app.services.actors import label_for
+from app.services.audit import append_event
+from app.services.queries import get_incident_for
+from app.timeutil import to_jst, utcnow
+from workflows import GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger, fire
+from workflows.guards import Refusal, TriggerContext
+
+CLAIMS_NOT_YET = Refusal(
+    "claim_not_ready",
+    "A claim needs approved cost lines, each with evidence, and a signed work report; "
+    "this version cannot record costs or evidence yet, so no claim can be submitted.")
+
+
+def _onsite_contract(incident, today):
+    contracts = db.session.scalars(
+        select(Contract).where(Contract.organization_id == incident.organization_id)).all()
+    if any(c.active_on(today) and c.onsite_support for c in contracts):
+        return None
+    return Refusal("no_onsite_contract",
+                   "The organization has no active contract that covers on-site support.")
+
+
+def _technician(params):
+    technician_id = params.get("technician_id")
+    if technician_id is None:
+        return None  # the guard asks for it
+    technician = db.session.get(Technician, technician_id) if isinstance(
+        technician_id, int) else None
+    if technician is None or not technician.active:
+        return Refusal("technician_unavailable", "The technician is unknown or inactive.")
+    return None
+
+
+def _policy(incident):
+    discovered = to_jst(incident.discovered_at).date()
+    policies = db.session.scalars(select(InsurancePolicy).where(
+        InsurancePolicy.organization_id == incident.organization_id)).all()
+    if any(p.covers(discovered) for p in policies):
+        return None
+    return Refusal("no_policy", "No insurance policy of the organization covers the incident.")
+
+
+def _context(incident, trigger, params, now):
+    """Facts the trigger's guards read; only those it needs are looked up."""
+    ctx = TriggerContext(params=params, assigned_technician_id=incident.assigned_technician_id)
+    if trigger == "request_dispatch":
+        ctx.onsite_contract = _onsite_contract(incident, to_jst(now).date())
+    elif trigger == "assign_technician":
+        ctx.technician = _technician(params)
+    elif trigger == "prepare_claim":
+        ctx.policy = _policy(incident)
+    elif trigger == "submit_claim":
+        ctx.claim = CLAIMS_NOT_YET
+    return ctx
+
+
+def _next_state(incident, trigger, role, ctx):
+    """The workflow's answer, as the API's errors."""
+    try:
+        return fire(incident.state, trigger, role, ctx)
+    except UnknownTrigger as exc:
+        raise InvalidInput(str(exc), {"field": "trigger", "reason": "unknown_trigger"}) from exc
+    except TriggerForbidden as exc:
+        raise Forbidden(str(exc), {"trigger": trigger, "role": role}) from exc
+    except IllegalTrigger as exc:
+        raise IllegalTransition(str(exc), {"state": exc.state, "trigger": trigger,
+                                           "allowed_triggers": exc.allowed}) from exc
+    except GuardRefused as exc:
+        details = {"state": exc.state, "trigger": trigger, "reason": exc.refusal.code}
+        if exc.refusal.code.endswith("_required"):
+            details["field"] = exc.refusal.code.removesuffix("_required")
+            raise InvalidInput(exc.refusal.message, details) from exc
+        raise GuardConflict(exc.refusal.message, details) from exc
+
+
+def _apply_side_effects(incident, trigger, params):
+    if trigger == "assign_technician":
+        incident.assigned_technician_id = params["technician_id"]
+    elif trigger == "release_technician":
+        incident.assigned_technician_id = None
+
+
+def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_version=None,
+                 now=None):
+    """Move the incident by `trigger`; a concurrent change is a 409, never a lost update."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    now = now or utcnow()
+    incident = get_incident_for(actor, incident_id)
+    if expected_version is not None and expected_version != incident.version:
+        raise ConcurrentUpdate(incident.reference)
+    from_state = incident.state
+    incident.state = _next_state(incident, trigger, actor.role, _context(
+        incident, trigger, params, now))
+    _apply_side_effects(incident, trigger, params)
+    append_event(incident, kind="transition", actor=actor, actor_label=label_for(actor, ""),
+                 now=now, trigger=trigger, from_state=from_state, to_state=incident.state,
+                 note=note, data=params)
+    commit_or_conflict(incident)
+    return incident
+
+
+def commit_or_conflict(incident):
+    """Commit; a clash with a concurrent writer (version or timeline seq) becomes a 409."""
+    reference = incident.reference
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        raise ConcurrentUpdate(reference) from exc

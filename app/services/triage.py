@@ -1,0 +1,37 @@
+"""Recording remote-triage checklist ticks on the timeline."""
+
+from app.errors import Conflict, Forbidden, InvalidInput
+from app.services.actors import label_for
+from app.services.audit import append_event
+from app.services.queries import get_incident_for
+from app.services.transitions import commit_or_conflict
+from app.timeutil import utcnow
+from app.triage import checklist_for
+
+TRIAGE_ROLES = ("desk", "dispatcher", "admin")
+
+
+def record_check(incident_id, actor, item, checked, now=None):
+    """Record that a checklist item was ticked (or unticked) during triage."""
+    incident = get_incident_for(actor, incident_id)
+    if actor.role not in TRIAGE_ROLES:
+        raise Forbidden("Your role may not record triage checks.")
+    if item not in dict(checklist_for(incident.category)):
+        raise InvalidInput("That item is not on this category's checklist.", {"field": "item"})
+    if incident.state != "triaging":
+        raise Conflict("Checklist items are recorded while the incident is in triage.",
+                       {"state": incident.state})
+    event = append_event(incident, kind="triage_check", actor=actor,
+                         actor_label=label_for(actor, ""), now=now or utcnow(),
+                         data={"item": item, "checked": bool(checked)})
+    commit_or_conflict(incident)
+    return event
+
+
+def checklist_state(incident):
+    """Each item's latest tick, from the timeline: {item: checked}."""
+    ticks = {}
+    for event in incident.events:
+        if event.kind == "triage_check":
+            ticks[event.data["item"]] = event.data["checked"]
+    return ticks
