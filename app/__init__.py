@@ -59,7 +59,13 @@ def _init_extensions(app):
 
 
 def _sqlite_pragmas(app):
-    """SQLite: enforce foreign keys, WAL for readers beside a writer, wait on locks."""
+    """SQLite: foreign keys on, WAL, and one writer at a time.
+
+    Transactions start with BEGIN IMMEDIATE: a deferred transaction that reads and
+    then writes can fail at once with "database is locked" when another writer
+    committed in between; taking the write lock up front makes writers queue
+    (busy_timeout) instead.
+    """
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
@@ -67,13 +73,20 @@ def _sqlite_pragmas(app):
     from app.extensions import db
 
     with app.app_context():
-        @event.listens_for(db.engine, "connect")
-        def _on_connect(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_blueprints(app):

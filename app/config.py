@@ -53,3 +53,5 @@ class TestConfig(Config):
         os.environ.get("TEST_DATABASE_URL", "sqlite://")
     )
     PUBLIC_BASE_URL = "http://kaketsuke.test"
+    # Real hashes take ~50 ms each by design; tests make hundreds of users.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -1,0 +1,205 @@
+"""The incident API: create, list, get, transitions, notes; scoping and the error shape."""
+
+import re
+
+import pytest
+
+from tests.helpers import row_counts
+
+NEW = {"organization_id": None, "channel": "phone", "category": "ransomware",
+       "severity": "critical", "summary": "画面に身代金要求", "description": "全ファイルが開けない",
+       "reporter": {"name": "田中", "phone": "03-1234-5678", "email": "tanaka@example.jp"},
+       "discovered_at": "2026-11-25T09:00:00+09:00", "discovery_source": "user"}
+
+
+def new_incident(world, **changes):
+    return NEW | {"organization_id": world.org_a} | changes
+
+
+def create(api, world, role="desk", **changes):
+    response = api(role).post("/api/v1/incidents", json=new_incident(world, **changes))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.text
+    assert response.is_json
+    assert response.json["error"]["code"] == code
+    assert set(response.json["error"]) == {"code", "message", "details"}
+
+
+def test_desk_creates_an_incident_with_a_reference(api, world):
+    body = create(api, world)
+    assert re.fullmatch(r"INC-\d{4}-\d{6}", body["reference"])
+    assert body["state"] == "received"
+    detail = api("desk").get(f"/api/v1/incidents/{body['id']}").json
+    assert detail["summary"] == "画面に身代金要求"
+    assert detail["discovered_at"] == "2026-11-25T00:00:00Z"
+    assert detail["reporter"]["email"] == "tanaka@example.jp"
+    assert detail["allowed_triggers"] == ["start_triage", "cancel"]
+    assert [e["kind"] for e in detail["timeline"]] == ["intake"]
+
+
+def test_references_count_up_within_the_year(api, world):
+    first = create(api, world)["reference"]
+    second = create(api, world)["reference"]
+    assert int(second[-6:]) == int(first[-6:]) + 1
+
+
+def test_a_customer_token_may_omit_its_organization(api, world):
+    body = {k: v for k, v in new_incident(world).items() if k != "organization_id"}
+    response = api("customer").post("/api/v1/incidents", json=body)
+    assert response.status_code == 201
+    detail = api("customer").get(f"/api/v1/incidents/{response.json['id']}").json
+    assert detail["organization_id"] == world.org_a
+
+
+def test_a_customer_cannot_report_for_another_organization(app, api, world):
+    before = row_counts(app)
+    response = api("customer").post("/api/v1/incidents", json=new_incident(
+        world, organization_id=world.org_b))
+    assert_error(response, 422, "validation_error")
+    assert response.json["error"]["details"]["reason"] == "unknown_organization"
+    assert row_counts(app) == before
+
+
+def test_a_customer_sees_only_its_own_organization(api, world):
+    mine = create(api, world)["id"]
+    theirs = create(api, world, organization_id=world.org_b)["id"]
+    listed = [i["id"] for i in api("customer").get("/api/v1/incidents").json["items"]]
+    assert listed == [mine]
+    assert_error(api("customer").get(f"/api/v1/incidents/{theirs}"), 404, "not_found")
+    assert_error(api("other_customer").get(f"/api/v1/incidents/{mine}"), 404, "not_found")
+    orgs = api("customer").get("/api/v1/organizations").json["items"]
+    assert [o["id"] for o in orgs] == [world.org_a]
+
+
+def test_the_desk_sees_every_organization(api, world):
+    orgs = api("desk").get("/api/v1/organizations").json["items"]
+    assert {o["id"] for o in orgs} == {world.org_a, world.org_b}
+
+
+def test_a_technician_sees_only_incidents_assigned_to_them(api, world):
+    incident = create(api, world)["id"]
+    assert_error(api("technician").get(f"/api/v1/incidents/{incident}"), 404, "not_found")
+    for trigger, extra in [("start_triage", {}), ("request_dispatch", {}),
+                           ("assign_technician", {"technician_id": world.technician})]:
+        response = api("dispatcher").post(f"/api/v1/incidents/{incident}/transitions",
+                                          json={"trigger": trigger, **extra})
+        assert response.status_code == 200, response.json
+    detail = api("technician").get(f"/api/v1/incidents/{incident}").json
+    assert detail["allowed_triggers"] == ["release_technician", "depart"]
+
+
+def test_an_insurer_sees_only_incidents_of_organizations_it_insures(api, world):
+    insured = create(api, world)["id"]
+    create(api, world, organization_id=world.org_b)
+    assert [i["id"] for i in api("insurer").get("/api/v1/incidents").json["items"]] == [insured]
+    assert api("other_insurer").get("/api/v1/incidents").json["items"] == []
+
+
+def test_list_filters_and_paginates_newest_first(api, world):
+    ids = [create(api, world, severity="low" if n % 2 else "high")["id"] for n in range(7)]
+    page = api("desk").get("/api/v1/incidents?limit=3").json
+    assert [i["id"] for i in page["items"]] == ids[::-1][:3]
+    seen = [i["id"] for i in page["items"]]
+    while page["next_cursor"]:
+        page = api("desk").get(f"/api/v1/incidents?limit=3&cursor={page['next_cursor']}").json
+        seen += [i["id"] for i in page["items"]]
+    assert seen == ids[::-1]
+    low = api("desk").get("/api/v1/incidents?severity=low").json["items"]
+    assert {i["id"] for i in low} == set(ids[1::2])
+    by_org = api("desk").get(f"/api/v1/incidents?organization_id={world.org_b}").json
+    assert by_org["items"] == []
+    by_state = api("desk").get("/api/v1/incidents?state=received&channel=phone&category="
+                               "ransomware").json["items"]
+    assert len(by_state) == 7
+
+
+@pytest.mark.parametrize("query", ["state=lost", "limit=0", "limit=1000", "cursor=%%%",
+                                   "cursor=eDo1", "severity=urgent", "colour=red"])
+def test_bad_list_queries_are_refused(api, world, query):
+    assert_error(api("desk").get(f"/api/v1/incidents?{query}"), 422, "validation_error")
+
+
+def test_a_transition_returns_the_new_state_and_records_one_event(api, world):
+    incident = create(api, world)["id"]
+    response = api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                                json={"trigger": "start_triage", "note": "called back"})
+    assert response.status_code == 200
+    assert response.json["state"] == "triaging"
+    last = response.json["timeline"][-1]
+    assert (last["trigger"], last["from_state"], last["to_state"], last["note"]) == \
+        ("start_triage", "received", "triaging", "called back")
+    assert last["actor"] == world.emails["desk"]
+
+
+def test_an_illegal_trigger_is_a_409_naming_state_and_allowed_triggers(app, api, world):
+    incident = create(api, world)["id"]
+    before = row_counts(app)
+    response = api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                                json={"trigger": "close"})
+    assert_error(response, 409, "illegal_transition")
+    assert response.json["error"]["details"] == {
+        "state": "received", "trigger": "close", "allowed_triggers": ["start_triage", "cancel"]}
+    assert row_counts(app) == before
+
+
+def test_a_stale_version_is_a_409(app, api, world):
+    created = create(api, world)
+    api("desk").post(f"/api/v1/incidents/{created['id']}/notes", json={"note": "first"})
+    before = row_counts(app)
+    response = api("desk").post(f"/api/v1/incidents/{created['id']}/transitions",
+                                json={"trigger": "start_triage", "version": created["version"]})
+    assert_error(response, 409, "concurrent_update")
+    assert row_counts(app) == before
+
+
+def test_dispatch_needs_an_onsite_contract(app, api, world):
+    incident = create(api, world, organization_id=world.org_b)["id"]
+    api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                     json={"trigger": "start_triage"})
+    before = row_counts(app)
+    response = api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                                json={"trigger": "request_dispatch"})
+    assert_error(response, 409, "guard_refused")
+    assert response.json["error"]["details"]["reason"] == "no_onsite_contract"
+    assert row_counts(app) == before
+
+
+def test_cancel_needs_a_reason(app, api, world):
+    incident = create(api, world)["id"]
+    before = row_counts(app)
+    response = api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                                json={"trigger": "cancel"})
+    assert_error(response, 422, "validation_error")
+    assert response.json["error"]["details"]["field"] == "reason"
+    assert row_counts(app) == before
+    ok = api("desk").post(f"/api/v1/incidents/{incident}/transitions",
+                          json={"trigger": "cancel", "reason": "duplicate"})
+    assert ok.json["state"] == "cancelled"
+    assert ok.json["timeline"][-1]["data"] == {"reason": "duplicate"}
+
+
+def test_notes_are_added_to_the_timeline(api, world):
+    incident = create(api, world)["id"]
+    response = api("customer").post(f"/api/v1/incidents/{incident}/notes",
+                                    json={"note": "追加情報: USBメモリも接続していた"})
+    assert response.status_code == 201
+    timeline = api("desk").get(f"/api/v1/incidents/{incident}").json["timeline"]
+    assert timeline[-1]["kind"] == "note"
+    assert timeline[-1]["actor"] == world.emails["customer"]
+
+
+def test_triage_checks_are_recorded_in_triage_only(app, api, world):
+    incident = create(api, world)["id"]
+    url = f"/api/v1/incidents/{incident}/triage-checks"
+    assert_error(api("desk").post(url, json={"item": "isolate"}), 409, "conflict")
+    api("desk").post(f"/api/v1/incidents/{incident}/transitions", json={"trigger": "start_triage"})
+    assert api("desk").post(url, json={"item": "isolate"}).status_code == 201
+    assert_error(api("desk").post(url, json={"item": "not_an_item"}), 422, "validation_error")
+    assert_error(api("customer").post(url, json={"item": "isolate"}), 403, "forbidden")
+    events = api("desk").get(f"/api/v1/incidents/{incident}").json["timeline"]
+    assert [e["data"] for e in events if e["kind"] == "triage_check"] == [
+        {"item": "isolate", "checked": True}]

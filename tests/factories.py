@@ -1,0 +1,125 @@
+"""Plain factory functions with sequenced unique values (call inside an app context)."""
+
+import itertools
+from datetime import date
+
+from app.auth import create_token
+from app.extensions import db
+from app.models import (
+    Contract,
+    Incident,
+    InsurancePolicy,
+    Insurer,
+    Organization,
+    OrganizationPhone,
+    Technician,
+    User,
+)
+from app.services.intake import IntakeRequest, report_incident
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+
+def make_organization(*, name=None, prefecture=13, phone=None, contract=True, onsite=True,
+                      policy=True, insurer=None):
+    """An SME, by default with an active contract (on-site included) and a policy."""
+    n = next(_seq)
+    org = Organization(code=f"ORG-{n:04d}", name=name or f"テスト株式会社{n}",
+                       prefecture=prefecture, industry="製造業", employees=10)
+    db.session.add(org)
+    db.session.flush()
+    db.session.add(OrganizationPhone(organization_id=org.id,
+                                     number=phone or f"+8130000{n:05d}"))
+    policy_row = None
+    if policy:
+        insurer = insurer or make_insurer()
+        policy_row = InsurancePolicy(
+            number=f"POL-{n:05d}", insurer_id=insurer.id, organization_id=org.id,
+            starts_on=date(2020, 1, 1), ends_on=date(2099, 12, 31),
+            per_incident_limit=1_000_000, annual_aggregate=3_000_000, deductible=0)
+        db.session.add(policy_row)
+        db.session.flush()
+    if contract:
+        db.session.add(Contract(
+            organization_id=org.id, plan="combined", service_class=1, devices=5,
+            monthly_fee=15000, onsite_support=onsite, starts_on=date(2020, 1, 1),
+            policy_id=policy_row.id if policy_row else None))
+    db.session.commit()
+    return org
+
+
+def make_insurer():
+    n = next(_seq)
+    insurer = Insurer(code=f"INS-{n}", name=f"テスト損保{n}")
+    db.session.add(insurer)
+    db.session.flush()
+    return insurer
+
+
+def make_technician(*, prefectures=(13,), active=True):
+    n = next(_seq)
+    tech = Technician(name=f"技術者{n}", company="テストサポート", phone=f"+8190{n:08d}",
+                      prefectures=list(prefectures), skills=["malware"], hourly_rate=8000,
+                      active=active)
+    db.session.add(tech)
+    db.session.commit()
+    return tech
+
+
+def make_user(role, *, organization=None, insurer=None, technician=None, email=None):
+    n = next(_seq)
+    user = User(email=email or f"{role}{n}@test.example", name=f"{role} {n}", role=role,
+                organization_id=organization.id if organization else None,
+                insurer_id=insurer.id if insurer else None,
+                technician_id=technician.id if technician else None)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_incident(organization, *, state="received", actor=None, category="malware",
+                  summary="PC behaves strangely", technician=None, **fields):
+    """An incident made by the intake service, then placed in `state` for the test."""
+    incident = report_incident(IntakeRequest(
+        organization_id=organization.id, channel=fields.pop("channel", "phone"),
+        category=category, severity=fields.pop("severity", "medium"), summary=summary,
+        **fields), actor=actor, actor_label="test")
+    if state != "received" or technician is not None:
+        incident.state = state
+        incident.assigned_technician_id = technician.id if technician else None
+        db.session.commit()
+    return incident
+
+
+def make_world():
+    """Org A (covered) and org B (no contract), a user per role, tokens: returns ids."""
+    insurer = make_insurer()
+    org_a = make_organization(name="甲商事", insurer=insurer, phone="+81312345678")
+    org_b = make_organization(name="乙工業", contract=False, policy=False)
+    tech = make_technician()
+    other_tech = make_technician()
+    users = {
+        "customer": make_user("customer", organization=org_a),
+        "other_customer": make_user("customer", organization=org_b),
+        "desk": make_user("desk"), "dispatcher": make_user("dispatcher"),
+        "technician": make_user("technician", technician=tech),
+        "insurer": make_user("insurer", insurer=insurer),
+        "other_insurer": make_user("insurer", insurer=make_insurer()),
+        "admin": make_user("admin"),
+    }
+    return {
+        "org_a": org_a.id, "org_b": org_b.id, "insurer": insurer.id,
+        "technician": tech.id, "other_technician": other_tech.id,
+        "users": {role: u.id for role, u in users.items()},
+        "emails": {role: u.email for role, u in users.items()},
+        "tokens": {role: create_token(u) for role, u in users.items()},
+    }
+
+
+def get(model, ident):
+    return db.session.get(model, ident)
+
+
+__all__ = ["Incident", "get"]

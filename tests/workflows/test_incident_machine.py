@@ -1,0 +1,143 @@
+"""The incident machine on its own: every legal and illegal trigger, guards and roles."""
+
+import pytest
+
+from workflows import (
+    GuardRefused,
+    IllegalTrigger,
+    TriggerForbidden,
+    UnknownTrigger,
+    allowed_triggers,
+    fire,
+)
+from workflows.engine import triggers_from
+from workflows.guards import Refusal, TriggerContext
+from workflows.incident import STATES, TRANSITIONS, TRIGGERS
+
+PASSING_PARAMS = {"reason": "duplicate", "message": "send the receipt", "amount": 50000,
+                  "paid_on": "2026-12-01", "technician_id": 1, "work_report": "cleaned PC"}
+
+
+def passing_context():
+    return TriggerContext(params=dict(PASSING_PARAMS), assigned_technician_id=1)
+
+
+LEGAL = [(src, t["trigger"], t["dest"]) for t in TRANSITIONS
+         for src in (t["source"] if isinstance(t["source"], list) else [t["source"]])]
+ILLEGAL = [(state, trigger) for state in STATES for trigger in TRIGGERS
+           if trigger not in triggers_from(state)]
+
+
+@pytest.mark.parametrize(("source", "trigger", "dest"), LEGAL)
+def test_every_legal_trigger_moves_to_its_destination(source, trigger, dest):
+    assert fire(source, trigger, "admin", passing_context()) == dest
+
+
+@pytest.mark.parametrize(("state", "trigger"), ILLEGAL)
+def test_every_illegal_trigger_is_refused_naming_state_and_allowed_triggers(state, trigger):
+    with pytest.raises(IllegalTrigger) as info:
+        fire(state, trigger, "admin", passing_context())
+    assert info.value.state == state
+    assert info.value.trigger == trigger
+    assert info.value.allowed == triggers_from(state)
+
+
+def test_final_states_have_no_way_out():
+    assert triggers_from("closed") == []
+    assert triggers_from("cancelled") == []
+
+
+def test_every_state_is_reachable_from_received():
+    reached, frontier = {"received"}, ["received"]
+    while frontier:
+        state = frontier.pop()
+        for _source, trigger, dest in LEGAL:
+            if _source == state and dest not in reached:
+                reached.add(dest)
+                frontier.append(dest)
+    assert reached == set(STATES)
+
+
+def test_an_unknown_trigger_is_its_own_error():
+    with pytest.raises(UnknownTrigger):
+        fire("received", "teleport", "admin")
+
+
+def test_roles_limit_who_may_fire():
+    with pytest.raises(TriggerForbidden):
+        fire("claim_submitted", "approve_claim", "desk", passing_context())
+    with pytest.raises(TriggerForbidden):
+        fire("received", "start_triage", "customer")
+    assert fire("claim_submitted", "approve_claim", "insurer", passing_context()) == \
+        "claim_approved"
+
+
+def test_allowed_triggers_are_filtered_by_role():
+    assert allowed_triggers("triaging", "desk") == ["resolve_remotely", "request_dispatch",
+                                                    "cancel"]
+    assert allowed_triggers("technician_assigned", "technician") == ["release_technician",
+                                                                     "depart"]
+    assert allowed_triggers("claim_submitted", "desk") == []
+    assert allowed_triggers("received", "customer") == []
+
+
+@pytest.mark.parametrize(("trigger", "state", "param"), [
+    ("cancel", "received", "reason"), ("release_technician", "technician_assigned", "reason"),
+    ("deny_claim", "claim_submitted", "reason"), ("request_info", "claim_submitted", "message"),
+    ("approve_claim", "claim_submitted", "amount"),
+    ("record_payment", "claim_approved", "paid_on"),
+    ("complete_onsite", "on_site", "work_report"),
+    ("assign_technician", "dispatch_requested", "technician_id"),
+])
+def test_guards_refuse_a_missing_parameter_with_its_reason(trigger, state, param):
+    ctx = passing_context()
+    del ctx.params[param]
+    with pytest.raises(GuardRefused) as info:
+        fire(state, trigger, "admin", ctx)
+    assert info.value.refusal.code == f"{param}_required"
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_blank_reason_is_no_reason(reason):
+    ctx = passing_context()
+    ctx.params["reason"] = reason
+    with pytest.raises(GuardRefused):
+        fire("received", "cancel", "desk", ctx)
+
+
+@pytest.mark.parametrize("amount", [0, -5, "100", 1.5, True])
+def test_an_amount_must_be_a_positive_whole_number(amount):
+    ctx = passing_context()
+    ctx.params["amount"] = amount
+    with pytest.raises(GuardRefused) as info:
+        fire("claim_submitted", "approve_claim", "insurer", ctx)
+    assert info.value.refusal.code == "amount_required"
+
+
+@pytest.mark.parametrize(("state", "trigger", "fact"), [
+    ("triaging", "request_dispatch", "onsite_contract"),
+    ("dispatch_requested", "assign_technician", "technician"),
+    ("resolved_remotely", "prepare_claim", "policy"),
+    ("claim_preparing", "submit_claim", "claim"),
+    ("resolved_remotely", "close", "open_claim"),
+])
+def test_guards_refuse_with_the_reason_the_service_found(state, trigger, fact):
+    ctx = passing_context()
+    setattr(ctx, fact, Refusal("because", "The reason."))
+    with pytest.raises(GuardRefused) as info:
+        fire(state, trigger, "admin", ctx)
+    assert info.value.refusal == Refusal("because", "The reason.")
+
+
+def test_arriving_needs_a_technician_holding_the_incident():
+    ctx = passing_context()
+    ctx.assigned_technician_id = None
+    with pytest.raises(GuardRefused) as info:
+        fire("en_route", "arrive", "dispatcher", ctx)
+    assert info.value.refusal.code == "no_technician"
+
+
+def test_a_refused_guard_leaves_the_machine_usable():
+    with pytest.raises(GuardRefused):
+        fire("received", "cancel", "desk", TriggerContext())
+    assert fire("received", "start_triage", "desk") == "triaging"
