@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.config import TestConfig
+from app.config import TestConfig, normalize_database_url
 from app.extensions import db
 from tests import factories
 
@@ -20,7 +20,7 @@ from tests import factories
 def _database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url
+        return normalize_database_url(url)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
