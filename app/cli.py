@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.auth import create_token
@@ -23,6 +24,7 @@ def register_cli(app):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """Load the demo organizations, contracts, policy, technicians and users (idempotent)."""
     from app.demo import DEMO_PASSWORD, seed
@@ -34,7 +36,7 @@ def seed_demo():
             click.echo(f"  {user.email:28} {user.role}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def token():
     """API tokens."""
 
@@ -49,7 +51,7 @@ def token_create(email):
     click.echo(create_token(user))
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def audit():
     """The incident timeline's hash chain."""
 
@@ -67,7 +69,7 @@ def audit_verify():
     sys.exit(1)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def workflow():
     """The state machines."""
 

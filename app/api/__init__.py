@@ -2,6 +2,7 @@
 
 from flask import request
 from flask_openapi3 import APIBlueprint
+from werkzeug.exceptions import BadRequest
 
 from app.api.schemas import ErrorResponse
 from app.auth import authenticate_api_request
@@ -23,9 +24,10 @@ def _authenticate_and_check_body():
         if not request.is_json:
             raise UnsupportedMediaType("Send the body as application/json.",
                                        {"content_type": request.content_type or ""})
-        if request.get_json(silent=True) is None:
-            request.get_data()  # a body over the size limit is a 413, not a parse error
-            raise MalformedJSON("The body is not valid JSON.")
+        try:
+            request.get_json()  # parsed once and cached for the view
+        except BadRequest as exc:
+            raise MalformedJSON("The body is not valid JSON.") from exc
 
 
 from app.api import incidents, organizations  # noqa: E402,F401  (routes register on bp)

@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.formutil import choices
 from app.labels import CATEGORY_LABELS, SEVERITY_LABELS
 
 
@@ -51,9 +52,9 @@ class PhoneIntakeForm(FlaskForm):
     caller_phone = StringField(_l("Caller's number"), validators=[DataRequired(), Length(max=32)])
     reporter_name = StringField(_l("Caller's name"), validators=[DataRequired(), Length(max=100)])
     organization_id = SelectField(_l("Organization"), coerce=int, validators=[DataRequired()])
-    category = SelectField(_l("Category"), choices=list(CATEGORY_LABELS.items()),
+    category = SelectField(_l("Category"), choices=choices(CATEGORY_LABELS.items()),
                            validators=[DataRequired()])
-    severity = RadioField(_l("Severity"), choices=list(SEVERITY_LABELS.items()),
+    severity = RadioField(_l("Severity"), choices=choices(SEVERITY_LABELS.items()),
                           default="medium", validators=[DataRequired()])
     summary = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10000)])

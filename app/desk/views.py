@@ -9,6 +9,7 @@ from app.desk import bp
 from app.desk.forms import CheckForm, NoteForm, PhoneIntakeForm, TransitionForm
 from app.errors import AppError
 from app.extensions import db
+from app.formutil import choices
 from app.labels import STATE_LABELS
 from app.models import Organization, Technician
 from app.phones import normalize_phone, organization_by_phone
@@ -49,7 +50,7 @@ def incidents():
 def _technician_choices():
     technicians = db.session.scalars(
         select(Technician).where(Technician.active).order_by(Technician.name)).all()
-    return [(t.id, f"{t.name} ({t.company})") for t in technicians]
+    return choices((t.id, f"{t.name} ({t.company})") for t in technicians)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -138,8 +139,8 @@ def phone_intake():
     if current_user.role not in TRIAGE_ROLES:
         return redirect(url_for("desk.incidents"))
     form = PhoneIntakeForm()
-    form.organization_id.choices = [(0, "—")] + [
-        (o.id, f"{o.name} ({o.code})") for o in visible_organizations(current_user)]
+    form.organization_id.choices = choices([(0, "—")] + [
+        (o.id, f"{o.name} ({o.code})") for o in visible_organizations(current_user)])
     matched = None
     if request.method == "GET" and request.args.get("caller"):
         form.caller_phone.data = request.args["caller"]

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from app.formutil import choices
 from app.labels import CATEGORY_LABELS
 
 
@@ -19,7 +20,7 @@ class ReportForm(FlaskForm):
     reporter_email = EmailField(_l("E-mail (optional)"),
                                 validators=[Optional(), Email(), Length(max=254)])
     category = RadioField(_l("What happened?"), validators=[DataRequired()],
-                          choices=list(CATEGORY_LABELS.items()))
+                          choices=choices(CATEGORY_LABELS.items()))
     description = TextAreaField(_l("Tell us what you see"),
                                 validators=[DataRequired(), Length(max=10000)])
     business_stopped = BooleanField(_l("Our work has stopped because of this"))
