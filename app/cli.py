@@ -3,7 +3,6 @@
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -88,5 +87,4 @@ def workflow_diagram(check):
         click.echo("The diagram is up to date.")
         return
     DIAGRAM_PATH.write_text(text, encoding="utf-8")
-    current_app.logger.info("wrote %s", DIAGRAM_PATH)
-    click.echo(f"Wrote {DIAGRAM_PATH.relative_to(BASE_DIR)}")
+    click.echo(f"Wrote {DIAGRAM_PATH}")

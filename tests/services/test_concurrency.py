@@ -50,9 +50,11 @@ def test_concurrent_different_triggers_never_lose_an_update(app, world):
             factories.Organization, world.org_a)).id
     headers = {"Authorization": f"Bearer {world.tokens['desk']}"}
     bodies = [{"trigger": "start_triage"}, {"trigger": "cancel", "reason": "duplicate"}] * 5
-    responses = _race(app, [
-        (lambda body: lambda c: c.post(f"/api/v1/incidents/{incident_id}/transitions",
-                                       json=body, headers=headers))(body) for body in bodies])
+    def poster(body):
+        return lambda c: c.post(f"/api/v1/incidents/{incident_id}/transitions", json=body,
+                                headers=headers)
+
+    responses = _race(app, [poster(body) for body in bodies])
     winners = [r for r in responses if r.status_code == 200]
     assert {r.status_code for r in responses} <= {200, 409}
     with app.app_context():

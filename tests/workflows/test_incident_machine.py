@@ -51,8 +51,8 @@ def test_every_state_is_reachable_from_received():
     reached, frontier = {"received"}, ["received"]
     while frontier:
         state = frontier.pop()
-        for _source, trigger, dest in LEGAL:
-            if _source == state and dest not in reached:
+        for source, _trigger, dest in LEGAL:
+            if source == state and dest not in reached:
                 reached.add(dest)
                 frontier.append(dest)
     assert reached == set(STATES)

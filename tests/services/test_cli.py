@@ -1,0 +1,71 @@
+"""Operator commands: demo data, API tokens, the workflow diagram."""
+
+import hashlib
+
+from sqlalchemy import func, select
+
+from app.cli import DIAGRAM_PATH
+from app.extensions import db
+from app.models import ApiToken, Contract, Incident, Organization, User
+from workflows.diagram import markdown
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role_and_plan(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        counts = [db.session.scalar(select(func.count(m.id)))
+                  for m in (Organization, Contract, User, Incident)]
+        roles = set(db.session.scalars(select(User.role)))
+        plans = set(db.session.scalars(select(Contract.plan)))
+        prefectures = set(db.session.scalars(select(Organization.prefecture)))
+    assert roles == {"customer", "desk", "dispatcher", "technician", "insurer", "admin"}
+    assert plans == {"network", "endpoint", "combined"}
+    assert len(prefectures) >= 3
+    second = runner.invoke(args=["seed-demo"])
+    assert "0 new rows" in second.output
+    with app.app_context():
+        assert [db.session.scalar(select(func.count(m.id)))
+                for m in (Organization, Contract, User, Incident)] == counts
+    for role in roles:
+        assert f"{role}@demo.example" in first.output
+
+
+def test_token_create_prints_one_token_stored_only_as_a_hash(app, runner, world, client):
+    result = runner.invoke(args=["token", "create", world.emails["desk"]])
+    assert result.exit_code == 0
+    token = result.output.strip()
+    assert "\n" not in token and token.startswith("kkt_")
+    with app.app_context():
+        hashes = set(db.session.scalars(select(ApiToken.token_hash)))
+    assert hashlib.sha256(token.encode()).hexdigest() in hashes
+    assert token not in hashes
+    assert client.get("/api/v1/incidents", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_token_create_for_an_unknown_user_fails(runner):
+    result = runner.invoke(args=["token", "create", "nobody@example.jp"])
+    assert result.exit_code != 0
+    assert "No user" in result.output
+
+
+def test_the_committed_state_diagram_is_up_to_date():
+    assert DIAGRAM_PATH.read_text(encoding="utf-8") == markdown(), (
+        "docs/incident-lifecycle.md is stale: run 'flask --app wsgi workflow diagram'")
+
+
+def test_the_diagram_shows_every_state_and_trigger():
+    from workflows.incident import STATES, TRIGGERS
+    text = markdown()
+    assert all(f"state \"{s}\" as {s}" in text for s in STATES)
+    assert all(f": {t}" in text or f"| {t}" in text for t in TRIGGERS)
+
+
+def test_diagram_check_fails_when_stale(runner, tmp_path, monkeypatch):
+    stale = tmp_path / "diagram.md"
+    stale.write_text("old", encoding="utf-8")
+    monkeypatch.setattr("app.cli.DIAGRAM_PATH", stale)
+    assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code != 0
+    assert runner.invoke(args=["workflow", "diagram"]).exit_code == 0
+    assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code == 0
