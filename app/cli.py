@@ -9,7 +9,8 @@ from sqlalchemy import select
 from app.auth import create_token
 from app.config import BASE_DIR
 from app.extensions import db
-from app.models import User
+from app.models import Organization, User
+from app.models.people import ROLES
 
 DIAGRAM_PATH = BASE_DIR / "docs" / "incident-lifecycle.md"
 
@@ -20,6 +21,7 @@ def register_cli(app):
     app.cli.add_command(token)
     app.cli.add_command(audit)
     app.cli.add_command(workflow)
+    app.cli.add_command(user)
 
 
 @click.command("seed-demo")
@@ -48,6 +50,37 @@ def token_create(email):
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}.")
     click.echo(create_token(user))
+
+
+@click.group(cls=AppGroup)
+def user():
+    """People who log in."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True)
+@click.option("--organization", "organization_code", help="Customer's organization code.")
+@click.password_option(help="Prompted for (twice) when not given.")
+def user_create(email, role, name, organization_code, password):
+    """Create a user who can log in (e.g. the first administrator)."""
+    email = email.strip().lower()
+    if db.session.scalars(select(User).where(User.email == email)).first():
+        raise click.ClickException(f"A user with e-mail {email} exists already.")
+    organization = None
+    if role == "customer":
+        organization = db.session.scalars(select(Organization).where(
+            Organization.code == (organization_code or "").upper())).first()
+        if organization is None:
+            raise click.ClickException("A customer needs --organization with a known code.")
+    if len(password) < 10:
+        raise click.ClickException("Use a password of at least 10 characters.")
+    new = User(email=email, name=name, role=role, organization=organization)
+    new.set_password(password)
+    db.session.add(new)
+    db.session.commit()
+    click.echo(f"Created {role} {email}.")
 
 
 @click.group(cls=AppGroup)

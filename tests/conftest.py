@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app import create_app
 from app.config import TestConfig, normalize_database_url
 from app.extensions import db
+from scripts.compile_translations import compile_all
 from tests import factories
 
 
@@ -27,6 +28,7 @@ def _database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """The application under test, its schema created once."""
+    compile_all()  # .mo files are build output, not in git
     application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=_database_url(tmp_path_factory))
     with application.app_context():
         db.drop_all()

@@ -69,3 +69,30 @@ def test_diagram_check_fails_when_stale(runner, tmp_path, monkeypatch):
     assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code != 0
     assert runner.invoke(args=["workflow", "diagram"]).exit_code == 0
     assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code == 0
+
+
+def test_user_create_makes_a_user_who_can_log_in(app, runner):
+    result = runner.invoke(args=["user", "create", "Boss@Example.jp", "--role", "admin",
+                                 "--name", "管理者"], input="a-long-password\na-long-password\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        created = db.session.scalars(select(User).filter_by(email="boss@example.jp")).one()
+        assert created.role == "admin" and created.check_password("a-long-password")
+
+
+def test_user_create_refuses_bad_input_and_writes_nothing(app, runner, world):
+    cases = [
+        ["user", "create", world.emails["desk"], "--role", "desk", "--name", "x",
+         "--password", "a-long-password"],
+        ["user", "create", "c@example.jp", "--role", "customer", "--name", "x",
+         "--password", "a-long-password"],
+        ["user", "create", "d@example.jp", "--role", "desk", "--name", "x", "--password", "short"],
+        ["user", "create", "e@example.jp", "--role", "boss", "--name", "x",
+         "--password", "a-long-password"],
+    ]
+    with app.app_context():
+        before = db.session.scalar(select(func.count(User.id)))
+    for args in cases:
+        assert runner.invoke(args=args).exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == before
