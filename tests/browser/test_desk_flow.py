@@ -19,16 +19,7 @@ try:
 except ImportError:  # the `browser` fixture skips (or fails in CI) with the reason
     expect = None
 
-pytestmark = [
-    pytest.mark.browser,
-    # KNOWN APP BUG, not fixed here: app/public/forms.py (ReportForm.category) passes
-    # RadioField choices as (value, label) tuples, which WTForms 3.3 deprecates; with
-    # pyproject's filterwarnings = ["error"] every GET /report is then a 500. The app
-    # works outside the test suite, so only this one warning is ignored (the filter is
-    # process-wide, so it also covers the live-server thread). Remove once fixed.
-    pytest.mark.filterwarnings(
-        "ignore:Passing SelectField choices as tuples is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.browser
 
 REFERENCE = re.compile(r"^INC-\d{4}-\d{6}$")
 CHECKED_ITEMS = ["confirm_contact", "isolate", "no_power_off", "ransom_note"]
