@@ -258,3 +258,17 @@ def test_errors_are_pages_for_people(client):
     page = client.get("/no-such-page")
     assert page.status_code == 404
     assert page.content_type.startswith("text/html")
+
+
+def test_pages_carry_security_headers(client):
+    headers = client.get("/report").headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client, world, login):
+    login(world.emails["desk"])
+    cookie = client.get_cookie("session")
+    assert cookie.http_only and cookie.same_site == "Lax"
