@@ -29,6 +29,24 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     NOTIFY_PROVIDER = os.environ.get("NOTIFY_PROVIDER", "console")
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", 5))
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL", "")  # e.g. a local fake for tests
+    TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", 10))
+    # The on-duty desk phone that incoming calls are connected to ("" records a message).
+    DESK_PHONE_NUMBER = os.environ.get("DESK_PHONE_NUMBER", "")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")  # "" with the console provider: not sent
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "kaketsuke@localhost")
+    # Minutes after an offer: [minutes, action]; page_dispatcher counts from the request.
+    ESCALATION_POLICY = [[0, "sms"], [3, "voice"], [10, "next_candidate"],
+                         [15, "page_dispatcher"]]
+    OFFER_LINK_MAX_AGE_SECONDS = int(os.environ.get("OFFER_LINK_MAX_AGE_SECONDS", 3600))
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
     # Largest request body accepted anywhere (API and forms); larger is a 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))

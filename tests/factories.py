@@ -1,15 +1,17 @@
 """Plain factory functions with sequenced unique values (call inside an app context)."""
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
 from app.auth import create_token
 from app.extensions import db
 from app.models import (
     Contract,
+    Dispatch,
     Incident,
     InsurancePolicy,
     Insurer,
+    OnCallShift,
     Organization,
     OrganizationPhone,
     Technician,
@@ -57,19 +59,31 @@ def make_insurer():
     return insurer
 
 
-def make_technician(*, prefectures=(13,), active=True):
+ALL_CATEGORIES = ["malware", "ransomware", "unauthorized_access", "vulnerability_exploit",
+                  "phishing_bec", "support_scam", "web_defacement", "dos", "data_leak",
+                  "suspicious_traffic", "insider", "other"]
+
+
+def make_technician(*, prefectures=(13,), active=True, skills=None, on_call=None, locale="ja"):
+    """A technician; on_call=(start, end) also gives them a shift."""
     n = next(_seq)
     tech = Technician(name=f"技術者{n}", company="テストサポート", phone=f"+8190{n:08d}",
-                      prefectures=list(prefectures), skills=["malware"], hourly_rate=8000,
-                      active=active)
+                      email=f"tech{n}@test.example", prefectures=list(prefectures),
+                      skills=list(skills or ALL_CATEGORIES), hourly_rate=8000, active=active,
+                      locale=locale)
     db.session.add(tech)
+    db.session.flush()
+    if on_call:
+        db.session.add(OnCallShift(technician_id=tech.id, starts_at=on_call[0],
+                                   ends_at=on_call[1]))
     db.session.commit()
     return tech
 
 
-def make_user(role, *, organization=None, insurer=None, technician=None, email=None):
+def make_user(role, *, organization=None, insurer=None, technician=None, email=None, phone=""):
     n = next(_seq)
     user = User(email=email or f"{role}{n}@test.example", name=f"{role} {n}", role=role,
+                phone=phone,
                 organization_id=organization.id if organization else None,
                 insurer_id=insurer.id if insurer else None,
                 technician_id=technician.id if technician else None)
@@ -88,9 +102,16 @@ def make_incident(organization, *, state="received", actor=None, category="malwa
         **fields), actor=actor, actor_label="test")
     if state != "received" or technician is not None:
         incident.state = state
-        incident.assigned_technician_id = technician.id if technician else None
+        if technician is not None:
+            incident.assigned_technician_id = technician.id
+            db.session.add(Dispatch(incident_id=incident.id, technician_id=technician.id,
+                                    state=HOLDING_BY_INCIDENT_STATE.get(state, "offered")))
         db.session.commit()
     return incident
+
+
+HOLDING_BY_INCIDENT_STATE = {"technician_assigned": "accepted", "en_route": "en_route",
+                             "on_site": "on_site"}
 
 
 def make_world():
@@ -98,13 +119,15 @@ def make_world():
     insurer = make_insurer()
     org_a = make_organization(name="甲商事", insurer=insurer, phone="+81312345678")
     org_b = make_organization(name="乙工業", contract=False, policy=False)
-    tech = make_technician()
-    other_tech = make_technician()
+    always = (datetime(2020, 1, 1), datetime(2099, 12, 31))
+    tech = make_technician(on_call=always)
+    other_tech = make_technician(on_call=always)
     users = {
         "customer": make_user("customer", organization=org_a),
         "other_customer": make_user("customer", organization=org_b),
-        "desk": make_user("desk"), "dispatcher": make_user("dispatcher"),
+        "desk": make_user("desk"), "dispatcher": make_user("dispatcher", phone="+819055550000"),
         "technician": make_user("technician", technician=tech),
+        "other_technician": make_user("technician", technician=other_tech),
         "insurer": make_user("insurer", insurer=insurer),
         "other_insurer": make_user("insurer", insurer=make_insurer()),
         "admin": make_user("admin"),

@@ -5,19 +5,21 @@ context of facts; the workflow answers with the new state or a refusal.
 """
 
 from workflows.engine import (
+    DISPATCH,
+    INCIDENT,
     GuardRefused,
     IllegalTrigger,
     TriggerForbidden,
     UnknownTrigger,
-    allowed_triggers,
-    fire,
+    Workflow,
 )
 
 __all__ = [
+    "DISPATCH",
+    "INCIDENT",
     "GuardRefused",
     "IllegalTrigger",
     "TriggerForbidden",
     "UnknownTrigger",
-    "allowed_triggers",
-    "fire",
+    "Workflow",
 ]

@@ -1,18 +1,25 @@
-"""Fire triggers of the incident machine on a state, with guards and roles.
+"""Fire triggers of a state machine (incident, dispatch) on a state, with guards and roles.
 
-One `transitions.Machine` per process (building one costs ~3x attaching a model);
-a subject is attached only while firing and always removed again.
+One `transitions.Machine` per workflow per process (building one costs ~3x attaching
+a model); a subject is attached only while firing and always removed again.
 """
 
 import threading
-from functools import cache
+from functools import cached_property
 
 from transitions import Machine, MachineError
 
-from workflows import incident
+from workflows import dispatch, incident
 from workflows.guards import GUARDS, TriggerContext
 
-ALL_ROLES_TRIGGER = "admin"  # the admin role may fire every trigger
+# "system" is the application itself (an accepted offer assigning the technician, a timer
+# expiring an offer), never a person's role. A trigger with no roles is the system's alone;
+# admin may fire every other trigger.
+SYSTEM = "system"
+
+
+def _roles(roles):
+    return set(roles) | {SYSTEM} | ({"admin"} if roles else set())
 
 
 class WorkflowError(Exception):
@@ -71,70 +78,63 @@ def _as_condition(name):
     return condition
 
 
-def _machine_transitions():
-    return [
-        {
-            "trigger": t["trigger"],
-            "source": t["source"],
-            "dest": t["dest"],
-            "conditions": [_as_condition(name) for name in t.get("conditions", [])],
-        }
-        for t in incident.TRANSITIONS
-    ]
+class Workflow:
+    """One state machine described by a data module (STATES, TRANSITIONS, TRIGGERS)."""
+
+    def __init__(self, definition):
+        self.definition = definition
+        self.states = definition.STATES
+        self.transitions = definition.TRANSITIONS
+        self.triggers = definition.TRIGGERS
+        self.roles = {t["trigger"]: _roles(t["roles"]) for t in self.transitions}
+        self._sources = {}
+        for t in self.transitions:
+            for src in t["source"] if isinstance(t["source"], list) else [t["source"]]:
+                self._sources.setdefault(src, []).append(t["trigger"])
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _machine(self):
+        transitions = [
+            {"trigger": t["trigger"], "source": t["source"], "dest": t["dest"],
+             "conditions": [_as_condition(name) for name in t.get("conditions", [])]}
+            for t in self.transitions
+        ]
+        return Machine(model=None, states=self.states, transitions=transitions, initial=None,
+                       model_attribute="state", auto_transitions=False, send_event=True)
+
+    def may_fire(self, role, trigger):
+        """True when the role may fire the trigger (from some state)."""
+        return role in self.roles.get(trigger, ())
+
+    def triggers_from(self, state):
+        """Every trigger that leaves `state`, in the order of the data file."""
+        return list(dict.fromkeys(self._sources.get(state, [])))
+
+    def allowed_triggers(self, state, role=None):
+        """Triggers leaving `state` that `role` may fire (all of them when role is None)."""
+        return [t for t in self.triggers_from(state) if role is None or self.may_fire(role, t)]
+
+    def fire(self, state, trigger, role, ctx=None):
+        """Return the state after firing `trigger` from `state` as `role`, or raise why not."""
+        if trigger not in self.triggers:
+            raise UnknownTrigger(trigger)
+        if not self.may_fire(role, trigger):
+            raise TriggerForbidden(trigger, role)
+        if trigger not in self.triggers_from(state):
+            raise IllegalTrigger(state, trigger, self.allowed_triggers(state, role))
+        subject = _Subject(state)
+        with self._lock:
+            self._machine.add_model(subject, initial=state)
+            try:
+                subject.trigger(trigger, ctx=ctx or TriggerContext())
+            except MachineError as exc:  # pragma: no cover - checked above, kept as a backstop
+                raise IllegalTrigger(state, trigger,
+                                     self.allowed_triggers(state, role)) from exc
+            finally:
+                self._machine.remove_model(subject)
+        return subject.state
 
 
-@cache
-def _machine():
-    return Machine(
-        model=None, states=incident.STATES, transitions=_machine_transitions(),
-        initial=None, model_attribute="state", auto_transitions=False, send_event=True,
-    )
-
-
-_lock = threading.Lock()
-
-
-@cache
-def _roles_by_trigger():
-    return {t["trigger"]: set(t["roles"]) | {ALL_ROLES_TRIGGER} for t in incident.TRANSITIONS}
-
-
-def may_fire(role, trigger):
-    """True when the role may fire the trigger (from some state)."""
-    return role in _roles_by_trigger().get(trigger, ())
-
-
-def triggers_from(state):
-    """Every trigger that leaves `state`, in the order of the data file."""
-    sources = {}
-    for t in incident.TRANSITIONS:
-        src = t["source"] if isinstance(t["source"], list) else [t["source"]]
-        if state in src:
-            sources[t["trigger"]] = True
-    return list(sources)
-
-
-def allowed_triggers(state, role=None):
-    """Triggers leaving `state` that `role` may fire (all of them when role is None)."""
-    return [t for t in triggers_from(state) if role is None or may_fire(role, t)]
-
-
-def fire(state, trigger, role, ctx=None):
-    """Return the state after firing `trigger` from `state` as `role`, or raise why not."""
-    if trigger not in incident.TRIGGERS:
-        raise UnknownTrigger(trigger)
-    if not may_fire(role, trigger):
-        raise TriggerForbidden(trigger, role)
-    if trigger not in triggers_from(state):
-        raise IllegalTrigger(state, trigger, allowed_triggers(state, role))
-    subject = _Subject(state)
-    machine = _machine()
-    with _lock:
-        machine.add_model(subject, initial=state)
-        try:
-            subject.trigger(trigger, ctx=ctx or TriggerContext())
-        except MachineError as exc:  # pragma: no cover - checked above, kept as a backstop
-            raise IllegalTrigger(state, trigger, allowed_triggers(state, role)) from exc
-        finally:
-            machine.remove_model(subject)
-    return subject.state
+INCIDENT = Workflow(incident)
+DISPATCH = Workflow(dispatch)

@@ -69,6 +69,11 @@ def work_report_given(ctx):
     return _required(ctx.params, "work_report", "Record the work report.")
 
 
+def signoff_given(ctx):
+    """Completing a visit needs the name of the customer who signed it off."""
+    return _required(ctx.params, "signoff_name", "Record who signed off the work.")
+
+
 def amount_given(ctx):
     """Approval and payment need a positive whole-yen amount."""
     amount = ctx.params.get("amount")
@@ -101,7 +106,7 @@ GUARDS = {
     guard.__name__: guard
     for guard in (
         contract_covers_onsite, technician_available, technician_assigned, reason_given,
-        message_given, work_report_given, amount_given, paid_on_given,
+        message_given, work_report_given, signoff_given, amount_given, paid_on_given,
         policy_covers_incident, claim_complete, no_open_claim,
     )
 }

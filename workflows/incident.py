@@ -1,7 +1,9 @@
 """The incident lifecycle (DESIGN.md §3) as data: states, triggers, guards, roles.
 
 State and trigger names are part of the public API; keep them as written.
-`roles` says who may fire a trigger (admin may fire every one);
+`roles` says who may fire a trigger (admin too); a trigger with no roles is fired only
+by the application: the technician's part of the lifecycle follows their dispatch
+(workflows/dispatch.py), so that the incident and its visit can never disagree.
 `params` names what a trigger needs from the caller, checked by the guards.
 """
 
@@ -28,8 +30,8 @@ INITIAL_STATE = "received"
 FINAL_STATES = ("closed", "cancelled")
 
 DESK = ("desk", "dispatcher")
-FIELD = ("dispatcher", "technician")
 INSURER = ("insurer",)
+SYSTEM_ONLY = ()
 
 TRANSITIONS = [
     {"trigger": "start_triage", "source": "received", "dest": "triaging", "roles": DESK},
@@ -38,16 +40,17 @@ TRANSITIONS = [
     {"trigger": "request_dispatch", "source": "triaging", "dest": "dispatch_requested",
      "roles": DESK, "conditions": ["contract_covers_onsite"]},
     {"trigger": "assign_technician", "source": "dispatch_requested",
-     "dest": "technician_assigned", "roles": ("dispatcher",),
+     "dest": "technician_assigned", "roles": SYSTEM_ONLY,
      "conditions": ["technician_available"], "params": ["technician_id"]},
     {"trigger": "release_technician", "source": "technician_assigned",
-     "dest": "dispatch_requested", "roles": FIELD, "conditions": ["reason_given"],
+     "dest": "dispatch_requested", "roles": SYSTEM_ONLY, "conditions": ["reason_given"],
      "params": ["reason"]},
-    {"trigger": "depart", "source": "technician_assigned", "dest": "en_route", "roles": FIELD},
-    {"trigger": "arrive", "source": "en_route", "dest": "on_site", "roles": FIELD,
+    {"trigger": "depart", "source": "technician_assigned", "dest": "en_route",
+     "roles": SYSTEM_ONLY},
+    {"trigger": "arrive", "source": "en_route", "dest": "on_site", "roles": SYSTEM_ONLY,
      "conditions": ["technician_assigned"]},
     {"trigger": "complete_onsite", "source": "on_site", "dest": "onsite_completed",
-     "roles": FIELD, "conditions": ["work_report_given"], "params": ["work_report"]},
+     "roles": SYSTEM_ONLY, "conditions": ["work_report_given"], "params": ["work_report"]},
     {"trigger": "prepare_claim", "source": ["resolved_remotely", "onsite_completed"],
      "dest": "claim_preparing", "roles": DESK, "conditions": ["policy_covers_incident"]},
     {"trigger": "submit_claim", "source": ["claim_preparing", "claim_info_requested"],

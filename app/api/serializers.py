@@ -1,7 +1,7 @@
 """Incidents and organizations as API JSON."""
 
 from app.timeutil import isoformat_utc
-from workflows import allowed_triggers
+from workflows import INCIDENT
 
 
 def incident_summary(incident):
@@ -37,7 +37,7 @@ def incident_detail(incident, user):
         "occurred_at": isoformat_utc(incident.occurred_at),
         "discovery_source": incident.discovery_source,
         "assigned_technician_id": incident.assigned_technician_id,
-        "allowed_triggers": allowed_triggers(incident.state, user.role),
+        "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "timeline": [timeline_event(e) for e in incident.events],
     }
 

@@ -19,7 +19,7 @@ from app.services.queries import FILTERS, get_incident_for, list_incidents, visi
 from app.services.transitions import fire_trigger
 from app.services.triage import TRIAGE_ROLES, checklist_state, record_check
 from app.triage import checklist_for
-from workflows import allowed_triggers
+from workflows import INCIDENT
 from workflows.incident import STATES
 
 PAGE_SIZE = 50
@@ -57,7 +57,7 @@ def _technician_choices():
 def incident(incident_id):
     """One incident: details, triage checklist, timeline, notes, and the allowed triggers."""
     item = get_incident_for(current_user, incident_id)
-    triggers = allowed_triggers(item.state, current_user.role)
+    triggers = INCIDENT.allowed_triggers(item.state, current_user.role)
     forms = {}
     for trigger in triggers:
         form = TransitionForm(formdata=None, trigger=trigger, version=item.version)

@@ -1,6 +1,14 @@
 """Database models, split by aggregate; import them all from here."""
 
+from app.models.dispatch import (
+    Dispatch,
+    EscalationStep,
+    OnCallShift,
+    UsedLink,
+    WebhookReceipt,
+)
 from app.models.incident import Incident, IncidentEvent, ReferenceCounter
+from app.models.notification import Notification
 from app.models.organization import (
     Contract,
     InsurancePolicy,
@@ -13,13 +21,19 @@ from app.models.people import ApiToken, Technician, User
 __all__ = [
     "ApiToken",
     "Contract",
+    "Dispatch",
+    "EscalationStep",
     "Incident",
     "IncidentEvent",
     "InsurancePolicy",
     "Insurer",
+    "Notification",
+    "OnCallShift",
     "Organization",
     "OrganizationPhone",
     "ReferenceCounter",
     "Technician",
+    "UsedLink",
     "User",
+    "WebhookReceipt",
 ]

@@ -48,6 +48,7 @@ class Incident(db.Model):
     assigned_technician = relationship("Technician")
     events = relationship("IncidentEvent", back_populates="incident",
                           order_by="IncidentEvent.seq", cascade="all, delete-orphan")
+    dispatches = relationship("Dispatch", back_populates="incident", order_by="Dispatch.id")
 
     __mapper_args__ = {"version_id_col": version}
     # Newest first, cursor on id: every filter has an index ending in id.

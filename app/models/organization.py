@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -87,6 +87,8 @@ class Contract(db.Model):
     desk_hours: Mapped[str] = mapped_column(String(16), default="24h")  # "24h" or "business"
     sla_first_response_minutes: Mapped[int] = mapped_column(default=30)
     sla_onsite_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    # [[minutes after the offer, action], ...]; None means the default policy.
+    escalation_policy: Mapped[list | None] = mapped_column(JSON)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("insurance_policy.id"))
 
     organization = relationship("Organization", back_populates="contracts")

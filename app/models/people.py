@@ -27,6 +27,7 @@ class Technician(db.Model):
     skills: Mapped[list] = mapped_column(JSON, default=list)  # incident categories
     hourly_rate: Mapped[int] = mapped_column(default=0)  # yen, excluding tax
     active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="ja")  # language of their messages
 
 
 class User(UserMixin, db.Model):
@@ -36,6 +37,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for pages by SMS
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     insurer_id: Mapped[int | None] = mapped_column(ForeignKey("insurer.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))

@@ -1,6 +1,18 @@
 """Who did something: the label written into the timeline, and role checks."""
 
+from dataclasses import dataclass
+
 from app.errors import Forbidden
+
+
+@dataclass
+class ActingTechnician:
+    """A technician acting without a login: through their signed SMS link or by keypress."""
+
+    technician_id: int
+    email: str  # the label written into the timeline, e.g. "佐藤 健 (SMS link)"
+    role: str = "technician"
+    id: None = None  # no User row
 
 
 def label_for(user, fallback):

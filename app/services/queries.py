@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Incident, InsurancePolicy, Organization
+from app.models import Dispatch, Incident, InsurancePolicy, Organization
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
 
@@ -16,8 +16,9 @@ def scope_incidents(stmt, user):
     """Restrict an incident query to what `user` may see."""
     if user.role == "customer":
         return stmt.where(Incident.organization_id == user.organization_id)
-    if user.role == "technician":
-        return stmt.where(Incident.assigned_technician_id == user.technician_id)
+    if user.role == "technician":  # incidents they were offered or hold
+        offered = select(Dispatch.incident_id).where(Dispatch.technician_id == user.technician_id)
+        return stmt.where(Incident.id.in_(offered))
     if user.role == "insurer":
         insured = select(InsurancePolicy.organization_id).where(
             InsurancePolicy.insurer_id == user.insurer_id)

@@ -17,7 +17,7 @@ from app.services.actors import label_for
 from app.services.audit import append_event
 from app.services.queries import get_incident_for
 from app.timeutil import to_jst, utcnow
-from workflows import GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger, fire
+from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
 from workflows.guards import Refusal, TriggerContext
 
 CLAIMS_NOT_YET = Refusal(
@@ -72,7 +72,7 @@ def _context(incident, trigger, params, now):
 def _next_state(incident, trigger, role, ctx):
     """The workflow's answer, as the API's errors."""
     try:
-        return fire(incident.state, trigger, role, ctx)
+        return INCIDENT.fire(incident.state, trigger, role, ctx)
     except UnknownTrigger as exc:
         raise InvalidInput(str(exc), {"field": "trigger", "reason": "unknown_trigger"}) from exc
     except TriggerForbidden as exc:
@@ -88,28 +88,44 @@ def _next_state(incident, trigger, role, ctx):
         raise GuardConflict(exc.refusal.message, details) from exc
 
 
-def _apply_side_effects(incident, trigger, params):
+def _apply_side_effects(incident, trigger, params, actor, now):
+    """What else a trigger changes; dispatch follows the incident in the same commit."""
+    from app.services import dispatch  # dispatch builds on this module
+
     if trigger == "assign_technician":
         incident.assigned_technician_id = params["technician_id"]
     elif trigger == "release_technician":
         incident.assigned_technician_id = None
+    elif trigger == "request_dispatch":
+        dispatch.offer_to_best_candidate(incident, actor_label=label_for(actor, "system"),
+                                         now=now, first_of_request=True)
+    elif trigger == "cancel":
+        dispatch.cancel_all(incident, reason=params["reason"], now=now)
+
+
+def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, params=None,
+                  note="", now):
+    """Fire `trigger` on a loaded incident and record it; the caller commits."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    from_state = incident.state
+    incident.state = _next_state(incident, trigger, role, _context(
+        incident, trigger, params, now))
+    append_event(incident, kind="transition", actor=actor,
+                 actor_label=actor_label or label_for(actor, "system"), now=now,
+                 trigger=trigger, from_state=from_state, to_state=incident.state, note=note,
+                 data=params)
+    _apply_side_effects(incident, trigger, params, actor, now)  # their events follow
+    return incident
 
 
 def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_version=None,
                  now=None):
     """Move the incident by `trigger`; a concurrent change is a 409, never a lost update."""
-    params = {k: v for k, v in (params or {}).items() if v is not None}
-    now = now or utcnow()
     incident = get_incident_for(actor, incident_id)
     if expected_version is not None and expected_version != incident.version:
         raise ConcurrentUpdate(incident.reference)
-    from_state = incident.state
-    incident.state = _next_state(incident, trigger, actor.role, _context(
-        incident, trigger, params, now))
-    _apply_side_effects(incident, trigger, params)
-    append_event(incident, kind="transition", actor=actor, actor_label=label_for(actor, ""),
-                 now=now, trigger=trigger, from_state=from_state, to_state=incident.state,
-                 note=note, data=params)
+    apply_trigger(incident, trigger, role=actor.role, actor=actor, params=params, note=note,
+                  now=now or utcnow())
     commit_or_conflict(incident)
     return incident
 

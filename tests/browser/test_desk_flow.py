@@ -157,11 +157,13 @@ def test_sme_reports_and_desk_triages_then_requests_dispatch(app, page, sme_and_
         *[("triage_check", None, None)] * len(CHECKED_ITEMS),
         ("note", None, None),
         ("transition", "request_dispatch", "dispatch_requested"),
+        ("dispatch", None, None),  # nobody is on call here: the dispatchers are paged
     ]
     checks = [data for kind, _, _, data, _ in stored["events"] if kind == "triage_check"]
     assert checks == [{"item": item, "checked": True} for item in CHECKED_ITEMS]
     assert stored["events"][0][3]["channel"] == "web"
-    assert stored["events"][-2][4] == note
+    assert stored["events"][-3][4] == note
+    assert stored["events"][-1][3]["action"] == "dispatcher_paged"
 
 
 def test_script_in_description_is_shown_as_text_and_never_runs(app, page, sme_and_desk):

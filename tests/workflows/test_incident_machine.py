@@ -2,17 +2,13 @@
 
 import pytest
 
-from workflows import (
-    GuardRefused,
-    IllegalTrigger,
-    TriggerForbidden,
-    UnknownTrigger,
-    allowed_triggers,
-    fire,
-)
-from workflows.engine import triggers_from
+from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
 from workflows.guards import Refusal, TriggerContext
 from workflows.incident import STATES, TRANSITIONS, TRIGGERS
+
+fire = INCIDENT.fire
+allowed_triggers = INCIDENT.allowed_triggers
+triggers_from = INCIDENT.triggers_from
 
 PASSING_PARAMS = {"reason": "duplicate", "message": "send the receipt", "amount": 50000,
                   "paid_on": "2026-12-01", "technician_id": 1, "work_report": "cleaned PC"}
@@ -30,13 +26,13 @@ ILLEGAL = [(state, trigger) for state in STATES for trigger in TRIGGERS
 
 @pytest.mark.parametrize(("source", "trigger", "dest"), LEGAL)
 def test_every_legal_trigger_moves_to_its_destination(source, trigger, dest):
-    assert fire(source, trigger, "admin", passing_context()) == dest
+    assert fire(source, trigger, "system", passing_context()) == dest
 
 
 @pytest.mark.parametrize(("state", "trigger"), ILLEGAL)
 def test_every_illegal_trigger_is_refused_naming_state_and_allowed_triggers(state, trigger):
     with pytest.raises(IllegalTrigger) as info:
-        fire(state, trigger, "admin", passing_context())
+        fire(state, trigger, "system", passing_context())
     assert info.value.state == state
     assert info.value.trigger == trigger
     assert info.value.allowed == triggers_from(state)
@@ -58,6 +54,19 @@ def test_every_state_is_reachable_from_received():
     assert reached == set(STATES)
 
 
+@pytest.mark.parametrize("trigger", ["assign_technician", "release_technician", "depart",
+                                     "arrive", "complete_onsite"])
+def test_the_technicians_steps_are_fired_by_the_application_only(trigger):
+    for role in ("admin", "dispatcher", "technician", "desk"):
+        assert not INCIDENT.may_fire(role, trigger)
+    assert INCIDENT.may_fire("system", trigger)
+
+
+def test_admin_may_fire_every_human_trigger():
+    human = [t["trigger"] for t in TRANSITIONS if t["roles"]]
+    assert all(INCIDENT.may_fire("admin", t) for t in human)
+
+
 def test_an_unknown_trigger_is_its_own_error():
     with pytest.raises(UnknownTrigger):
         fire("received", "teleport", "admin")
@@ -75,8 +84,7 @@ def test_roles_limit_who_may_fire():
 def test_allowed_triggers_are_filtered_by_role():
     assert allowed_triggers("triaging", "desk") == ["resolve_remotely", "request_dispatch",
                                                     "cancel"]
-    assert allowed_triggers("technician_assigned", "technician") == ["release_technician",
-                                                                     "depart"]
+    assert allowed_triggers("technician_assigned", "technician") == []
     assert allowed_triggers("claim_submitted", "desk") == []
     assert allowed_triggers("received", "customer") == []
 
@@ -93,7 +101,7 @@ def test_guards_refuse_a_missing_parameter_with_its_reason(trigger, state, param
     ctx = passing_context()
     del ctx.params[param]
     with pytest.raises(GuardRefused) as info:
-        fire(state, trigger, "admin", ctx)
+        fire(state, trigger, "system", ctx)
     assert info.value.refusal.code == f"{param}_required"
 
 
@@ -125,7 +133,7 @@ def test_guards_refuse_with_the_reason_the_service_found(state, trigger, fact):
     ctx = passing_context()
     setattr(ctx, fact, Refusal("because", "The reason."))
     with pytest.raises(GuardRefused) as info:
-        fire(state, trigger, "admin", ctx)
+        fire(state, trigger, "system", ctx)
     assert info.value.refusal == Refusal("because", "The reason.")
 
 
@@ -133,7 +141,7 @@ def test_arriving_needs_a_technician_holding_the_incident():
     ctx = passing_context()
     ctx.assigned_technician_id = None
     with pytest.raises(GuardRefused) as info:
-        fire("en_route", "arrive", "dispatcher", ctx)
+        fire("en_route", "arrive", "system", ctx)
     assert info.value.refusal.code == "no_technician"
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks proving the DESIGN §8 performance targets (see docs/benchmarks.md)."""
