@@ -109,10 +109,20 @@ def _sqlite_pragmas(app):
 
 def _register_blueprints(app):
     """Every audience's blueprint, in one visible list."""
+    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.desk import bp as desk_bp
+    from app.devtools import bp as devtools_bp
+    from app.dispatch import bp as dispatch_bp
     from app.public import bp as public_bp
+    from app.technician import bp as technician_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_api(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(desk_bp, url_prefix="/desk")
+    app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
+    app.register_blueprint(technician_bp)  # /tech/... and the SMS link page /a/<token>
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
+    app.register_blueprint(devtools_bp, url_prefix="/dev")

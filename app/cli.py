@@ -22,6 +22,7 @@ def register_cli(app):
     app.cli.add_command(audit)
     app.cli.add_command(workflow)
     app.cli.add_command(user)
+    app.cli.add_command(worker)
 
 
 @click.command("seed-demo")
@@ -81,6 +82,16 @@ def user_create(email, role, name, organization_code, password):
     db.session.add(new)
     db.session.commit()
     click.echo(f"Created {role} {email}.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Drain what is due now, then exit.")
+@with_appcontext
+def worker(once):
+    """Send queued notifications and fire due escalation timers (runs until stopped)."""
+    from notifications.worker import run
+
+    run(once=once)
 
 
 @click.group(cls=AppGroup)

@@ -30,4 +30,9 @@ def _authenticate_and_check_body():
             raise MalformedJSON("The body is not valid JSON.") from exc
 
 
-from app.api import incidents, organizations  # noqa: E402,F401  (routes register on bp)
+from app.api import (  # noqa: E402,F401  (routes register on bp)
+    dispatches,
+    incidents,
+    organizations,
+    technicians,
+)

@@ -1,0 +1,3 @@
+"""API routes: dispatches."""
+
+from app.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API routes: technicians."""
+
+from app.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the devtools blueprint."""
+
+from app.devtools import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the dispatch blueprint."""
+
+from app.dispatch import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the webhooks blueprint."""
+
+from app.webhooks import bp  # noqa: F401
