@@ -16,7 +16,6 @@ from app import create_app
 from app.config import TestConfig, normalize_database_url
 from app.extensions import db
 
-SCRATCH_DB = "kaketsuke_migration_test"
 
 
 @pytest.fixture
@@ -27,13 +26,14 @@ def scratch_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
     server = make_url(normalize_database_url(url))
+    scratch = f"{server.database}_migrations"  # beside the suite's own, so runs don't collide
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    yield server.set(database=SCRATCH_DB).render_as_string(hide_password=False)
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    yield server.set(database=scratch).render_as_string(hide_password=False)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
     admin.dispose()
 
 
