@@ -4,7 +4,7 @@ Idempotent: rows are found by their natural keys (code, number, e-mail) and only
 missing ones are added, so `seed-demo` can run on every start.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -14,6 +14,7 @@ from app.models import (
     Incident,
     InsurancePolicy,
     Insurer,
+    OnCallShift,
     Organization,
     OrganizationPhone,
     Technician,
@@ -21,6 +22,7 @@ from app.models import (
 )
 from app.services.intake import IntakeRequest, report_incident
 from app.services.transitions import fire_trigger
+from app.timeutil import utcnow
 
 DEMO_PASSWORD = "demo"
 PERIOD = (date(2026, 4, 1), date(2027, 3, 31))
@@ -95,11 +97,25 @@ def _technicians():
     return techs, added
 
 
+def _shifts(techs, now):
+    """Everyone on call around the clock for the next 30 days, so dispatch can be tried."""
+    if db.session.scalar(select(func.count(OnCallShift.id)).where(OnCallShift.ends_at > now)):
+        return 0
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    for tech in techs:
+        for day in range(30):
+            db.session.add(OnCallShift(technician_id=tech.id,
+                                       starts_at=start + timedelta(days=day),
+                                       ends_at=start + timedelta(days=day + 1),
+                                       note="デモ当番"))
+    return len(techs) * 30
+
+
 def _users(org, insurer, technician):
     added = 0
     for role, name, extra in [
         ("customer", "田中 一郎", {"organization_id": org.id}),
-        ("desk", "山本 窓口", {}), ("dispatcher", "中村 手配", {}),
+        ("desk", "山本 窓口", {}), ("dispatcher", "中村 手配", {"phone": "+819000000001"}),
         ("technician", technician.name, {"technician_id": technician.id}),
         ("insurer", "小林 損保", {"insurer_id": insurer.id}), ("admin", "管理者", {}),
     ]:
@@ -142,6 +158,7 @@ def seed():
     added += n
     techs, n = _technicians()
     added += n
+    added += _shifts(techs, utcnow())
     added += _users(orgs[0], insurer, techs[0])
     db.session.commit()
     desk = db.session.scalars(select(User).where(User.email == "desk@demo.example")).one()
