@@ -11,7 +11,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.formutil import choices
 from app.labels import STATE_LABELS
-from app.models import Organization, Technician
+from app.models import Notification, Organization, Technician
 from app.phones import normalize_phone, organization_by_phone
 from app.services.intake import IntakeRequest, report_incident
 from app.services.notes import add_note
@@ -53,6 +53,17 @@ def _technician_choices():
     return choices((t.id, f"{t.name} ({t.company})") for t in technicians)
 
 
+def _dispatch_notifications(incident):
+    """The outbox rows of each of the incident's dispatches, oldest first, by dispatch id."""
+    ids = [d.id for d in incident.dispatches]
+    rows = db.session.scalars(select(Notification).where(
+        Notification.dispatch_id.in_(ids)).order_by(Notification.id)).all() if ids else []
+    by_dispatch = {}
+    for row in rows:
+        by_dispatch.setdefault(row.dispatch_id, []).append(row)
+    return by_dispatch
+
+
 @bp.get("/incidents/<int:incident_id>")
 def incident(incident_id):
     """One incident: details, triage checklist, timeline, notes, and the allowed triggers."""
@@ -69,6 +80,7 @@ def incident(incident_id):
         note_form=NoteForm(formdata=None), check_form=CheckForm(formdata=None),
         checklist=checklist_for(item.category), ticks=checklist_state(item),
         can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
+        dispatch_notifications=_dispatch_notifications(item),
     )
 
 
