@@ -1,0 +1,88 @@
+"""Every Twilio webhook checks X-Twilio-Signature first and refuses replays."""
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from app.extensions import db
+from app.models import Dispatch
+from tests.webhooks.helpers import TOKEN, call_params, refused_unchanged, sign
+
+ENDPOINTS = ["/webhooks/twilio/voice/offer/1", "/webhooks/twilio/voice/offer/1/answer",
+             "/webhooks/twilio/status/sms", "/webhooks/twilio/status/voice",
+             "/webhooks/twilio/voice/incoming", "/webhooks/twilio/voice/incoming/dialled",
+             "/webhooks/twilio/voice/incoming/recorded", "/webhooks/twilio/recording/1",
+             "/webhooks/twilio/recording/unregistered"]
+
+
+def answer(dispatched, digits="1"):
+    path = f"/webhooks/twilio/voice/offer/{dispatched.dispatch}/answer"
+    return path, call_params(dispatched.phone, Digits=digits)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_endpoint_refuses_a_request_without_a_signature(app, twilio, world, path):
+    response = refused_unchanged(app, lambda: twilio(path, {"From": "+81312345678"},
+                                                     signature=""))
+    assert "missing" in response.text
+
+
+def test_a_forged_signature_is_refused_and_the_offer_stays_open(app, twilio, dispatched):
+    path, data = answer(dispatched)
+    response = refused_unchanged(app, lambda: twilio(path, data,
+                                                     signature="bm90IGEgc2lnbmF0dXJl"))
+    assert "does not match" in response.text
+
+
+def test_a_signature_made_with_another_token_is_refused(app, twilio, dispatched):
+    path, data = answer(dispatched)
+    refused_unchanged(app, lambda: twilio(path, data, token="someone-elses-token"))
+
+
+def test_changing_a_signed_parameter_breaks_the_signature(app, twilio, dispatched):
+    path, data = answer(dispatched, digits="2")
+    signature = sign(app, path, data)
+    refused_unchanged(app, lambda: twilio(path, data | {"Digits": "1"}, signature=signature))
+
+
+def test_the_signature_covers_the_public_url_not_the_one_behind_the_proxy(app, twilio,
+                                                                          dispatched):
+    path, data = answer(dispatched)
+    behind_proxy = RequestValidator(TOKEN).compute_signature("http://localhost" + path, data)
+    refused_unchanged(app, lambda: twilio(path, data, signature=behind_proxy))
+    assert twilio(path, data).status_code == 200  # signed for PUBLIC_BASE_URL + path
+
+
+def test_with_no_auth_token_configured_every_webhook_is_refused(app, twilio, dispatched,
+                                                                config_override):
+    config_override(TWILIO_AUTH_TOKEN="")
+    path, data = answer(dispatched)
+    response = refused_unchanged(app, lambda: twilio(path, data, token=""))
+    assert "no auth token" in response.text
+
+
+def test_a_replayed_keypress_is_refused_and_changes_nothing(app, twilio, dispatched):
+    path, data = answer(dispatched, digits="2")  # a decline offers the next technician
+    assert twilio(path, data).status_code == 200
+    refused_unchanged(app, lambda: twilio(path, data), status=409)
+    with app.app_context():
+        assert db.session.get(Dispatch, dispatched.dispatch).state == "declined"
+
+
+def test_a_replayed_incoming_call_creates_no_second_incident(app, twilio, world):
+    data = {"CallSid": "CA" + "9" * 32, "From": "+81312345678", "To": "+81500000000"}
+    assert twilio("/webhooks/twilio/voice/incoming", data).status_code == 200
+    refused_unchanged(app, lambda: twilio("/webhooks/twilio/voice/incoming", data), status=409)
+
+
+def test_a_request_whose_effect_was_refused_is_still_recorded_as_seen(app, twilio, dispatched):
+    path, data = answer(dispatched, digits="7")  # not 1 or 2: nothing recorded, asked again
+    assert twilio(path, data).status_code == 200
+    refused_unchanged(app, lambda: twilio(path, data), status=409)
+
+
+def test_a_replayed_recording_callback_adds_no_second_note(app, twilio, world):
+    twilio("/webhooks/twilio/voice/incoming", {"CallSid": "CA1", "From": "+81312345678"})
+    data = {"RecordingSid": "RE1", "RecordingDuration": "5", "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"}
+    assert twilio("/webhooks/twilio/recording/1", data).status_code == 204
+    refused_unchanged(app, lambda: twilio("/webhooks/twilio/recording/1", data), status=409)
