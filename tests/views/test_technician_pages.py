@@ -209,6 +209,13 @@ def link_form_token(page):
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
 
 
+def opened_link(app, client, world, **fields):
+    """An offer to world.technician opened from its SMS: (incident, dispatch, token, csrf)."""
+    incident_id, dispatch_id = offered(app, world, **fields)
+    token = offer_token(app, dispatch_id)
+    return incident_id, dispatch_id, token, link_form_token(client.get(f"/a/{token}"))
+
+
 def test_the_link_page_shows_the_incident_without_a_login(app, client, world):
     _, dispatch_id = offered(app, world, summary="サーバが止まった", severity="high")
     with app.app_context():
@@ -249,9 +256,7 @@ def test_accepting_through_the_link_assigns_the_technician_and_spends_the_link(
 
 
 def test_a_used_link_is_refused_with_409_and_changes_nothing(app, client, world):
-    _, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    _, _, token, csrf = opened_link(app, client, world)
     client.post(f"/a/{token}/accept", data={"csrf_token": csrf})
     before = snapshot(app)
     page = client.get(f"/a/{token}?lang=en")
@@ -264,9 +269,7 @@ def test_a_used_link_is_refused_with_409_and_changes_nothing(app, client, world)
 
 
 def test_a_link_used_to_decline_cannot_accept_later(app, client, world):
-    incident_id, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    incident_id, _, token, csrf = opened_link(app, client, world)
     page = client.post(f"/a/{token}/decline?lang=en",
                        data={"csrf_token": csrf, "reason": "遠方のため"})
     assert page.status_code == 200 and "The next technician will be asked" in page.text
@@ -277,9 +280,7 @@ def test_a_link_used_to_decline_cannot_accept_later(app, client, world):
 
 
 def test_declining_through_the_link_needs_a_reason(app, client, world):
-    _, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    _, _, token, csrf = opened_link(app, client, world)
     before = snapshot(app)
     page = client.post(f"/a/{token}/decline?lang=en", data={"csrf_token": csrf, "reason": ""})
     assert page.status_code == 422 and 'class="error"' in page.text
@@ -287,9 +288,7 @@ def test_declining_through_the_link_needs_a_reason(app, client, world):
 
 
 def test_an_expired_link_is_gone_and_changes_nothing(app, client, world, monkeypatch):
-    _, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    _, _, token, csrf = opened_link(app, client, world)
     real = TimestampSigner.get_timestamp
     monkeypatch.setattr(TimestampSigner, "get_timestamp",
                         lambda self: real(self) + OFFER_LINK_MAX_AGE + 1)
@@ -316,9 +315,7 @@ def altered_token(token, change, world):
 
 @pytest.mark.parametrize("change", ["signature", "payload", "garbage"])
 def test_an_altered_link_is_refused_and_changes_nothing(app, client, world, change):
-    _, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    _, _, token, csrf = opened_link(app, client, world)
     altered = altered_token(token, change, world)
     before = snapshot(app)
     page = client.get(f"/a/{altered}?lang=en")
@@ -350,9 +347,7 @@ def test_the_right_technician_logged_in_may_use_their_link(app, client, world, l
 
 
 def test_a_withdrawn_offer_is_closed(app, client, world):
-    _, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    _, dispatch_id, token, csrf = opened_link(app, client, world)
     as_user(app, world, "dispatcher", cancel_dispatch, dispatch_id, "手配やり直し")
     before = snapshot(app)
     page = client.get(f"/a/{token}?lang=en")
@@ -362,9 +357,7 @@ def test_a_withdrawn_offer_is_closed(app, client, world):
 
 
 def test_a_link_to_an_offer_taken_by_another_technician_says_so(app, client, world):
-    incident_id, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    incident_id, _, token, csrf = opened_link(app, client, world)
     other = as_user(app, world, "dispatcher", reoffer, incident_id)
     as_user(app, world, "other_technician", accept, other)
     before = snapshot(app)
@@ -378,9 +371,7 @@ def test_a_link_to_an_offer_taken_by_another_technician_says_so(app, client, wor
 def test_a_link_answer_racing_another_technician_is_told_it_is_taken(app, client, world,
                                                                        monkeypatch):
     """The page's own check passed, then someone else accepted before the service ran."""
-    incident_id, dispatch_id = offered(app, world)
-    token = offer_token(app, dispatch_id)
-    csrf = link_form_token(client.get(f"/a/{token}"))
+    incident_id, _, token, csrf = opened_link(app, client, world)
     other = as_user(app, world, "dispatcher", reoffer, incident_id)
     as_user(app, world, "other_technician", accept, other)
 
