@@ -17,6 +17,7 @@ from app.webhooks.twiml import say, speak_and_hang_up, twiml
 DESK = calls.DESK_LOCALE
 DIAL_TIMEOUT_SECONDS = 20  # rings at the desk before the caller may leave a message
 RECORD_MAX_SECONDS = 180
+GATHER_ATTEMPTS = 3  # how often a wrong key gets the offer read again
 # What to tell the technician after a keypress, by outcome (templates offer_<name>.voice.txt).
 CONFIRMATIONS = {"accepted": "offer_accepted", "declined": "offer_declined",
                  "yours": "offer_yours", "taken": "offer_taken", "closed": "offer_closed",
@@ -76,6 +77,8 @@ def voice_offer_answer(dispatch_id):
     outcome, dispatch = calls.answer_offer(dispatch_id, _field("To"), _field("Digits"))
     if outcome == "retry":
         attempt = request.args.get("attempt", 1, type=int) + 1
+        if attempt > GATHER_ATTEMPTS:  # the timers go on: the next step will ask again
+            return twiml(speak_and_hang_up("offer_no_input", dispatch.technician.locale))
         return twiml(_gather_offer(dispatch, attempt, prefix="offer_retry"))
     return twiml(_confirmation(outcome, dispatch))
 

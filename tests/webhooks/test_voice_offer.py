@@ -111,6 +111,9 @@ def test_another_key_asks_again_on_a_url_of_its_own(app, twilio, dispatched):
     assert snapshot(app)[1:] == before[1:]
     again = twiml(press(twilio, dispatched, "9", query="?attempt=2"))
     assert urlparse(again.find("Gather").get("action")).query == "attempt=3"
+    last = twiml(press(twilio, dispatched, "9", query="?attempt=3"))
+    assert last.find("Gather") is None and last.find("Hangup") is not None
+    assert dispatch_row(app, dispatched.dispatch).state == "offered"
 
 
 def test_a_keypress_on_an_offer_someone_else_took_hears_it_is_taken(app, twilio, world,
