@@ -1,0 +1,379 @@
+"""The worker: fires due escalation timers and sends due outbox messages.
+
+A message row is claimed (status `sending`, a lease, one more attempt) and committed,
+sent with no transaction open, then recorded as `sent` with the provider's id. A row
+is recorded only while the claim is still ours: the attempt count is the fencing token.
+Delivery is at least once: a worker that dies between the provider's answer and the
+record leaves a leased row that another worker sends again once the lease expires.
+Several workers may run at once; on PostgreSQL they skip each other's locked rows.
+"""
+
+import logging
+import random
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import EscalationStep, Notification
+from app.services.dispatch import page_dispatchers, run_escalation_step
+from app.timeutil import utcnow
+from notifications.outbox import WAKE_CHANNEL
+from notifications.providers import DeliveryError, get_provider
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 10
+LEASE = timedelta(seconds=60)  # several provider timeouts: a live worker never loses a row
+# A batch is worked on for at most LEASE - LEASE_RESERVE; what is left is given back.
+LEASE_RESERVE = timedelta(seconds=30)
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 600
+BACKOFF_JITTER = 0.1  # up to +10 %, so failed messages of one burst spread out
+STEP_RETRY = timedelta(seconds=30)  # a timer that raised is tried again after this
+LISTEN_SECONDS = 0.5  # also the longest delay of a due timer on PostgreSQL
+POLL_SECONDS = 0.2  # SQLite: no NOTIFY, so look this often
+ERROR_PAUSE_SECONDS = 2  # the database is away: wait before the next pass
+CONFLICT_TRIES = 3
+SMS_STATUS_PATH = "/webhooks/twilio/status/sms"
+VOICE_STATUS_PATH = "/webhooks/twilio/status/voice"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What sending a claimed row needs, read before its transaction ends."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    twiml_path: str
+    attempts: int
+    max_attempts: int
+    lease_until: datetime
+
+
+def backoff(attempts, rand=random.random):
+    """The wait after a failed try number `attempts`: 5 s, 10 s, 20 s ... at most 10 min."""
+    seconds = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS)
+    return timedelta(seconds=seconds * (1 + BACKOFF_JITTER * rand()))
+
+
+def _still_ours(message):
+    return (Notification.id == message.id, Notification.status == "sending",
+            Notification.attempts == message.attempts)
+
+
+def _offer_closed(row):
+    return row.template == "offer" and row.dispatch is not None \
+        and row.dispatch.state != "offered"
+
+
+def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
+    """Lease up to `limit` due rows (pending and due, or abandoned by a dead worker); commit.
+
+    An offer whose dispatch is no longer open is cancelled instead of being sent.
+    """
+    due = or_(and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+              and_(Notification.status == "sending", Notification.lease_until < now))
+    rows = db.session.scalars(
+        select(Notification).where(due).order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit).with_for_update(skip_locked=True, of=Notification)).all()
+    claimed = []
+    for row in rows:
+        if _offer_closed(row):
+            row.status, row.lease_until = "cancelled", None
+            row.last_error = f"not sent: the offer is {row.dispatch.state}"
+            continue
+        row.status, row.lease_until, row.attempts = "sending", now + lease, row.attempts + 1
+        claimed.append(Claimed(row.id, row.channel, row.recipient, row.subject, row.body,
+                               (row.context or {}).get("twiml_path", ""), row.attempts,
+                               row.max_attempts, row.lease_until))
+    db.session.commit()
+    return claimed
+
+
+def release(messages):
+    """Give claimed rows back unsent (no attempt counted), for any worker to take now."""
+    for message in messages:
+        db.session.execute(update(Notification).where(*_still_ours(message)).values(
+            status="pending", lease_until=None, attempts=message.attempts - 1),
+            execution_options={"synchronize_session": False})
+    db.session.commit()
+
+
+class Worker:
+    """One worker's passes over the due timers and messages, with an injectable clock."""
+
+    def __init__(self, providers, clock, base_url, stop=None):
+        self.providers, self.clock = providers, clock
+        self.base_url = base_url.rstrip("/")
+        self.stop = stop or threading.Event()
+
+    def drain(self):
+        """Fire every due timer and send every due message; return how many were handled."""
+        total = 0
+        while not self.stop.is_set():
+            done = self.fire_due_timers() + self.send_due_messages()
+            if not done:
+                return total
+            total += done
+        return total
+
+    # ------------------------------------------------------------ escalation timers
+
+    def fire_due_timers(self):
+        """Run each due escalation step in its own transaction; a failing one is skipped."""
+        fired, failed = 0, set()
+        while not self.stop.is_set():
+            now = self.clock()
+            step = db.session.scalars(
+                select(EscalationStep).where(
+                    EscalationStep.status == "pending", EscalationStep.due_at <= now,
+                    EscalationStep.id.not_in(failed))
+                .order_by(EscalationStep.due_at, EscalationStep.id).limit(1)
+                .with_for_update(skip_locked=True, of=EscalationStep)).first()
+            if step is None:
+                db.session.rollback()  # ends the look (and SQLite's write lock)
+                break
+            step_id = step.id
+            if self._fire(step, step_id, now):
+                fired += 1
+            else:
+                failed.add(step_id)
+        return fired
+
+    def _fire(self, step, step_id, now):
+        try:
+            run_escalation_step(step, now)
+            outcome = step.outcome
+            db.session.commit()
+        except (StaleDataError, IntegrityError):
+            db.session.rollback()  # someone changed the offer meanwhile: look again next pass
+            log.info("escalation step #%s met a concurrent change; retrying", step_id)
+            return False
+        except Exception:
+            db.session.rollback()
+            log.exception("escalation step #%s failed; retrying in %s", step_id,
+                          STEP_RETRY)
+            self._postpone(step_id, now)
+            return False
+        log.info("escalation step #%s fired: %s", step_id, outcome)
+        return True
+
+    def _postpone(self, step_id, now):
+        db.session.execute(update(EscalationStep).where(
+            EscalationStep.id == step_id, EscalationStep.status == "pending").values(
+            due_at=now + STEP_RETRY, outcome="retrying after an error"),
+            execution_options={"synchronize_session": False})
+        db.session.commit()
+
+    # ------------------------------------------------------------ messages
+
+    def send_due_messages(self):
+        """Claim one batch and send it; return how many rows were claimed."""
+        claimed = claim_notifications(self.clock())
+        self.send_batch(claimed)
+        return len(claimed)
+
+    def send_batch(self, claimed):
+        """Send claimed messages while their lease lasts; give the rest back unsent."""
+        for index, message in enumerate(claimed):
+            if self.stop.is_set() or self.clock() > message.lease_until - LEASE_RESERVE:
+                release(claimed[index:])  # stopping, or slow: let any worker take the rest
+                return
+            self.send(message)
+
+    def send(self, message):
+        """Send one claimed message (no transaction open) and record the outcome."""
+        if message.attempts > message.max_attempts:
+            self._fail(message, "given up: the worker sending it stopped too often")
+            return
+        try:
+            provider, provider_id = self._deliver(message)
+        except DeliveryError as exc:
+            self._failed_try(message, str(exc), exc.permanent)
+        except Exception as exc:  # a bug or surprise in a provider: retried, then failed
+            log.exception("%s #%s: unexpected error from the provider", message.channel,
+                          message.id)
+            self._failed_try(message, f"unexpected error: {type(exc).__name__}", False)
+        else:
+            self._record_sent(message, provider, provider_id)
+
+    def _deliver(self, message):
+        provider = self.providers.for_channel(message.channel)
+        reference = str(message.id)
+        if message.channel == "sms":
+            provider_id = provider.send_sms(message.recipient, message.body,
+                                            self.base_url + SMS_STATUS_PATH, reference=reference)
+        elif message.channel == "voice":
+            if not message.twiml_path:
+                raise DeliveryError("A voice message needs a twiml_path.", permanent=True)
+            provider_id = provider.place_call(message.recipient,
+                                              self.base_url + message.twiml_path,
+                                              self.base_url + VOICE_STATUS_PATH,
+                                              reference=reference)
+        else:
+            provider_id = provider.send_email(message.recipient, message.subject, message.body,
+                                              reference=reference)
+        return provider.name, provider_id
+
+    def _record_sent(self, message, provider, provider_id):
+        result = db.session.execute(update(Notification).where(*_still_ours(message)).values(
+            status="sent", provider=provider, provider_id=provider_id[:64],
+            sent_at=self.clock(), lease_until=None),
+            execution_options={"synchronize_session": False})
+        db.session.commit()
+        if result.rowcount:
+            log.info("sent %s #%s via %s (%s), attempt %s", message.channel, message.id,
+                     provider, provider_id, message.attempts)
+        else:
+            log.warning("sent %s #%s via %s (%s), but its lease had passed to another worker",
+                        message.channel, message.id, provider, provider_id)
+
+    def _failed_try(self, message, error, permanent):
+        if permanent or message.attempts >= message.max_attempts:
+            self._fail(message, error)
+            return
+        delay = backoff(message.attempts)
+        db.session.execute(update(Notification).where(*_still_ours(message)).values(
+            status="pending", lease_until=None, last_error=error[:500],
+            next_attempt_at=self.clock() + delay),
+            execution_options={"synchronize_session": False})
+        db.session.commit()
+        log.warning("%s #%s attempt %s/%s failed: %s; next try in %.0f s", message.channel,
+                    message.id, message.attempts, message.max_attempts, error,
+                    delay.total_seconds())
+
+    def _fail(self, message, error):
+        """Mark the message failed and page the dispatchers about its incident."""
+        for _ in range(CONFLICT_TRIES):
+            try:
+                self._fail_once(message, error)
+                return
+            except (StaleDataError, IntegrityError):
+                db.session.rollback()  # the incident moved meanwhile; page on the new version
+        log.error("%s #%s failed (%s) but could not be recorded; its lease will expire",
+                  message.channel, message.id, error)
+
+    def _fail_once(self, message, error):
+        row = db.session.scalars(select(Notification).where(*_still_ours(message))
+                                 .with_for_update()).first()
+        if row is None:
+            db.session.rollback()
+            return
+        row.status, row.lease_until, row.last_error = "failed", None, error[:500]
+        now = self.clock()
+        if row.template == "dispatcher_page":
+            log.error("dispatcher page #%s failed: %s", row.id, error)
+        elif row.incident is not None:
+            page_dispatchers(row.incident, "notification_failed", now, dedupe=f"failed:{row.id}")
+        db.session.commit()
+        log.error("%s #%s failed after %s attempt(s): %s", message.channel, message.id,
+                  message.attempts, error)
+
+
+# ---------------------------------------------------------------- waiting and running
+
+
+class _Listener:
+    """Waits for a NOTIFY on the outbox channel, on its own PostgreSQL connection."""
+
+    def __init__(self, url, stop):
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.stop, self.conn = stop, None
+        self._connect()
+
+    def _connect(self):
+        try:
+            self.conn = psycopg.connect(self.conninfo, autocommit=True)
+            self.conn.execute(f"LISTEN {WAKE_CHANNEL}")
+        except psycopg.Error as exc:
+            log.warning("cannot LISTEN (%s); polling instead", type(exc).__name__)
+            self.close()
+
+    def wait(self):
+        """Return on a NOTIFY, or after LISTEN_SECONDS so that due timers fire too."""
+        if self.conn is None:
+            self.stop.wait(POLL_SECONDS)
+            self._connect()
+            return
+        try:
+            for _ in self.conn.notifies(timeout=LISTEN_SECONDS, stop_after=1):
+                pass
+        except psycopg.Error:
+            log.warning("lost the LISTEN connection; reconnecting")
+            self.close()
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+@contextmanager
+def _waiter(stop):
+    """A function that waits for work: LISTEN/NOTIFY on PostgreSQL, a short poll elsewhere."""
+    if db.engine.dialect.name != "postgresql":
+        yield lambda: stop.wait(POLL_SECONDS)
+        return
+    listener = _Listener(db.engine.url, stop)
+    try:
+        yield listener.wait
+    finally:
+        listener.close()
+
+
+@contextmanager
+def _stop_on_signals(stop):
+    """SIGTERM and SIGINT finish the message in hand, then stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _configure_logging():
+    """INFO lines on stderr when nobody configured logging (the `flask worker` process)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request
+
+
+def run(once=False, *, now=utcnow, providers=None, stop=None):
+    """Work until SIGTERM/SIGINT (or `stop` is set); with once, drain what is due and return."""
+    config = current_app.config
+    worker = Worker(providers or get_provider(config), now, config["PUBLIC_BASE_URL"], stop)
+    if once:
+        return worker.drain()
+    _configure_logging()
+    with _stop_on_signals(worker.stop), _waiter(worker.stop) as wait:
+        log.info("worker started (%s provider, %s database)", config["NOTIFY_PROVIDER"],
+                 db.engine.dialect.name)
+        while not worker.stop.is_set():
+            try:
+                worker.drain()
+            except OperationalError:
+                db.session.rollback()
+                log.exception("database unavailable; trying again in %s s", ERROR_PAUSE_SECONDS)
+                worker.stop.wait(ERROR_PAUSE_SECONDS)
+                continue
+            wait()
+    log.info("worker stopped")
+    return None
