@@ -27,13 +27,14 @@ install-dev: $(VENV)/.installed-dev translations
 translations: | $(BIN)/python
 	$(BIN)/python scripts/compile_translations.py
 
-## run: migrate, load the demo data, serve on 127.0.0.1:$(PORT)
+## run: migrate, load the demo data, serve on 127.0.0.1:$(PORT) with the notification worker
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "Kaketsuke: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/swagger)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	@echo "Worker: sends messages and fires escalation timers; Ctrl-C stops web and worker."
+	$(BIN)/python scripts/run_dev.py --host 127.0.0.1 --port $(PORT)
 
 ## test: lint, the suite on SQLite, then again on PostgreSQL when it is reachable
 test: install-dev lint test-sqlite test-postgres
