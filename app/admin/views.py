@@ -1,3 +1,126 @@
-"""Routes of the admin blueprint."""
+"""Administration pages: technicians and their on-call shifts.
 
-from app.admin import bp  # noqa: F401
+Views parse the form, call app/services/technicians.py and render; a refused input
+gives the form back with the error next to its field and changes nothing.
+"""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import ShiftForm, TechnicianForm
+from app.errors import AppError
+from app.services import technicians as service
+from app.timeutil import JST, utcnow
+
+PAGE_SIZE = 100
+FORM_REFUSED = 400
+
+
+def _attach_error(form, exc):
+    """Show a service refusal on the field it names, else above the form."""
+    field = exc.details.get("field")
+    if field in form:
+        form[field].errors.append(exc.message)
+    else:
+        form.form_errors.append(exc.message)
+
+
+@bp.get("/")
+def home():
+    """The administration start page is the technician list."""
+    return redirect(url_for("admin.technicians"))
+
+
+@bp.get("/technicians")
+def technicians():
+    """Technicians with what they serve and whether they are on call now."""
+    after = request.args.get("after", type=int)
+    rows = service.list_technicians(current_user, after_id=after, limit=PAGE_SIZE + 1)
+    page = rows[:PAGE_SIZE]
+    on_call = service.current_shifts([t.id for t in page], utcnow())
+    return render_template("admin/technicians.html", technicians=page, on_call=on_call,
+                           next_after=page[-1].id if len(rows) > PAGE_SIZE else None)
+
+
+def _fields(form):
+    return {name: form[name].data for name in service.FIELDS}
+
+
+def _technician_page(form, technician=None):
+    status = FORM_REFUSED if request.method == "POST" else 200
+    return render_template("admin/technician_form.html", form=form,
+                           technician=technician), status
+
+
+@bp.route("/technicians/new", methods=["GET", "POST"])
+def new_technician():
+    """Add a technician."""
+    form = TechnicianForm()
+    if form.validate_on_submit():
+        try:
+            technician = service.create_technician(current_user, _fields(form))
+        except AppError as exc:
+            _attach_error(form, exc)
+        else:
+            flash(_("Technician %(name)s added.", name=technician.name), "success")
+            return redirect(url_for("admin.shifts", technician_id=technician.id))
+    return _technician_page(form)
+
+
+@bp.route("/technicians/<int:technician_id>", methods=["GET", "POST"])
+def edit_technician(technician_id):
+    """Change a technician's details."""
+    technician = service.get_technician(current_user, technician_id)
+    form = TechnicianForm(obj=technician if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            service.update_technician(technician.id, current_user, _fields(form))
+        except AppError as exc:
+            _attach_error(form, exc)
+        else:
+            flash(_("Technician %(name)s saved.", name=technician.name), "success")
+            return redirect(url_for("admin.technicians"))
+    return _technician_page(form, technician)
+
+
+def _shifts_page(technician, form, status=200):
+    now = utcnow()
+    return render_template(
+        "admin/shifts.html", technician=technician, form=form,
+        shifts=service.upcoming_shifts(current_user, technician.id, since=now),
+        on_call=service.current_shifts([technician.id], now).get(technician.id)), status
+
+
+@bp.get("/technicians/<int:technician_id>/shifts")
+def shifts(technician_id):
+    """A technician's current and upcoming shifts in Japan time, and a form to add one."""
+    technician = service.get_technician(current_user, technician_id)
+    return _shifts_page(technician, ShiftForm(formdata=None))
+
+
+@bp.post("/technicians/<int:technician_id>/shifts")
+def add_shift(technician_id):
+    """Add a shift; the form's times are Japan time and are stored in UTC."""
+    technician = service.get_technician(current_user, technician_id)
+    form = ShiftForm()
+    if form.validate():
+        try:
+            service.add_shift(technician.id, current_user,
+                              form.starts_at.data.replace(tzinfo=JST),
+                              form.ends_at.data.replace(tzinfo=JST), form.note.data or "")
+        except AppError as exc:
+            _attach_error(form, exc)
+        else:
+            flash(_("Shift added."), "success")
+            return redirect(url_for("admin.shifts", technician_id=technician.id))
+    return _shifts_page(technician, form, FORM_REFUSED)
+
+
+@bp.post("/shifts/<int:shift_id>/delete")
+def delete_shift(shift_id):
+    """Remove a shift; CSRFProtect has refused the post already if its token was missing."""
+    technician_id = service.delete_shift(shift_id, current_user)
+    flash(_("Shift removed."), "success")
+    return redirect(url_for("admin.shifts", technician_id=technician_id))
