@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StrictBoo
 
 from app.api.schemas import Category, Strict
 from app.services.technicians import MAX_HOURLY_RATE
+from workflows import dispatch as dispatch_workflow
 
 Prefecture = Annotated[StrictInt, Field(ge=1, le=47, description="JIS prefecture code")]
 Id = Annotated[int, Field(ge=1, le=2**62)]
@@ -19,7 +20,8 @@ def _text_only(value):
 
 # ISO 8601 text with an offset; numbers (Unix times) are refused, not guessed at.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only)]
-DispatchTrigger = Literal["accept", "decline", "depart", "arrive", "complete", "cancel"]
+# The triggers people fire (expire is the system's own).
+DispatchTrigger = Literal[tuple(t["trigger"] for t in dispatch_workflow.TRANSITIONS if t["roles"])]
 
 
 # ---------------------------------------------------------------- requests

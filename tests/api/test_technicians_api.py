@@ -339,3 +339,27 @@ def test_a_technician_is_on_call_during_a_shift_that_covers_now(client, world):
     assert response.status_code == 201, response.json
     assert call(client, world, "desk", "GET",
                 f"/api/v1/technicians/{tech}").json["on_call_now"] is True
+
+
+def test_the_openapi_document_lists_the_technician_and_dispatch_endpoints(client):
+    spec = client.get("/api/openapi.json").json
+    expected = {
+        ("/api/v1/technicians", "get"), ("/api/v1/technicians", "post"),
+        ("/api/v1/technicians/{technician_id}", "patch"),
+        ("/api/v1/technicians/{technician_id}/shifts", "post"),
+        ("/api/v1/shifts/{shift_id}", "delete"),
+        ("/api/v1/incidents/{incident_id}/candidates", "get"),
+        ("/api/v1/incidents/{incident_id}/dispatches", "post"),
+        ("/api/v1/incidents/{incident_id}/reoffer", "post"),
+        ("/api/v1/dispatches", "get"), ("/api/v1/dispatches/{dispatch_id}", "get"),
+        ("/api/v1/dispatches/{dispatch_id}/transitions", "post"),
+    }
+    for path, method in expected:
+        operation = spec["paths"][path][method]
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert operation["tags"][0] in ("technicians", "dispatches")
+        assert {"401", "403", "404", "422"} <= set(operation["responses"])
+    schemas = spec["components"]["schemas"]
+    assert schemas["DispatchTransitionRequest"]["properties"]["trigger"]["enum"] == [
+        "accept", "decline", "depart", "arrive", "complete", "cancel"]
+    assert {"escalations", "notifications"} <= set(schemas["DispatchOut"]["properties"])
