@@ -15,6 +15,7 @@ from app.models import (
     Technician,
     User,
 )
+from app.services.audit import append_event
 from app.services.dispatch import accept, advance
 from tests import factories
 from tests.helpers import csrf_token
@@ -304,9 +305,28 @@ def test_the_incident_page_shows_each_dispatch_with_its_steps_and_messages(
     assert ESCAPED in page.text and XSS not in page.text
 
 
-def test_technicians_and_insurers_do_not_see_the_dispatch_section(app, client, world, login):
+def test_the_timeline_names_a_technician_not_reached(app, client, world, login):
     incident_id = requested_incident(app, world)
-    login(world.emails["technician"])
+    with app.app_context():
+        incident = db.session.get(Incident, incident_id)
+        append_event(incident, kind="dispatch", actor=None, actor_label="Twilio",
+                     now=incident.created_at, data={
+                         "action": "not_reached", "technician": "技術者X", "channel": "voice",
+                         "status": "no-answer"})
+        db.session.commit()
+        db.session.remove()
+    login(world.emails["dispatcher"])
+    timeline = client.get(f"/desk/incidents/{incident_id}?lang=en").text.split(
+        '<section class="timeline">')[1]
+    assert "Dispatch: Technician not reached — 技術者X" in timeline
+    assert "Voice call: no-answer" in timeline
+
+
+@pytest.mark.parametrize("role", ["technician", "insurer"])
+def test_technicians_and_insurers_do_not_see_the_dispatch_section(app, client, world, login,
+                                                                   role):
+    incident_id = requested_incident(app, world)
+    login(world.emails[role])
     page = client.get(f"/desk/incidents/{incident_id}")
     assert page.status_code == 200 and '<section class="dispatches">' not in page.text
 

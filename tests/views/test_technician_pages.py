@@ -295,6 +295,7 @@ def test_an_expired_link_is_gone_and_changes_nothing(app, client, world, monkeyp
     before = snapshot(app)
     page = client.get(f"/a/{token}?lang=en")
     assert page.status_code == 410 and "This link has expired" in page.text
+    assert '<html lang="ja">' in client.get(f"/a/{token}").text  # Japanese unless chosen
     assert client.post(f"/a/{token}/accept", data={"csrf_token": csrf}).status_code == 410
     assert snapshot(app) == before
 
