@@ -100,7 +100,7 @@ def sms_status():
 def voice_status():
     """A call's final status (completed, busy, no-answer, failed, canceled)."""
     delivery.record_status("voice", _field("CallSid"), _field("CallStatus"),
-                           _field("ErrorCode") or _field("SipResponseCode"))
+                           _field("ErrorCode"))
     return _no_content()
 
 

@@ -1,10 +1,14 @@
 """Every Twilio webhook checks X-Twilio-Signature first and refuses replays."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.extensions import db
-from app.models import Dispatch
+from app.models import Dispatch, Incident
 from tests.webhooks.helpers import TOKEN, call_params, refused_unchanged, sign
 
 ENDPOINTS = ["/webhooks/twilio/voice/offer/1", "/webhooks/twilio/voice/offer/1/answer",
@@ -86,3 +90,21 @@ def test_a_replayed_recording_callback_adds_no_second_note(app, twilio, world):
             "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"}
     assert twilio("/webhooks/twilio/recording/1", data).status_code == 204
     refused_unchanged(app, lambda: twilio("/webhooks/twilio/recording/1", data), status=409)
+
+
+def test_ten_copies_of_one_call_arriving_together_make_one_incident(app, world):
+    path = "/webhooks/twilio/voice/incoming"
+    data = {"CallSid": "CA" + "5" * 32, "From": "+81312345678", "To": "+81500000000"}
+    headers = {"X-Twilio-Signature": sign(app, path, data)}
+    barrier = threading.Barrier(10)
+
+    def send(_):
+        client = app.test_client()
+        barrier.wait()
+        return client.post(path, data=data, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(send, range(10)))
+    assert sorted(statuses) == [200] + [409] * 9, statuses
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Incident.id))) == 1
