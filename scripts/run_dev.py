@@ -57,6 +57,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # make passes its SIGTERM on, too
+            signal.signal(sig, signal.SIG_IGN)
         _stop([web, worker])
     return code
 
