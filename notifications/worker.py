@@ -103,10 +103,14 @@ def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
 
 
 def release(messages):
-    """Give claimed rows back unsent (no attempt counted), for any worker to take now."""
+    """Give claimed rows back unsent, for any worker to take now.
+
+    The claim still counts as an attempt: attempts only ever grow, so each claim's
+    count stays unique and fences out a worker that lost its claim.
+    """
     for message in messages:
         db.session.execute(update(Notification).where(*_still_ours(message)).values(
-            status="pending", lease_until=None, attempts=message.attempts - 1),
+            status="pending", lease_until=None),
             execution_options={"synchronize_session": False})
     db.session.commit()
 
@@ -196,7 +200,7 @@ class Worker:
     def send(self, message):
         """Send one claimed message (no transaction open) and record the outcome."""
         if message.attempts > message.max_attempts:
-            self._fail(message, "given up: the worker sending it stopped too often")
+            self._fail(message, "given up: claimed too often without a recorded outcome")
             return
         try:
             provider, provider_id = self._deliver(message)

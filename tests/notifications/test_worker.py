@@ -243,3 +243,47 @@ def test_an_smtp_server_busy_now_gets_the_message_on_the_next_try(smtp, world, c
     work(clock)
     message = db.session.get(Notification, message_id)
     assert (message.status, message.attempts, len(smtp.received)) == ("sent", 2, 1)
+
+
+def test_a_slow_batch_gives_back_what_it_cannot_send_within_half_its_lease(world, ctx, clock):
+    ids = queue_messages(3)
+
+    class Slow(RecordingProvider):
+        def _record(self, channel, to, reference):
+            clock.advance(seconds=20)  # each send takes 20 s of the 60 s lease
+            return super()._record(channel, to, reference)
+
+    slow = Slow()
+    Worker(slow.providers(), clock, "http://kaketsuke.test").send_due_messages()
+    assert [ref for _c, _to, ref in slow.sent] == ids[:2]
+    given_back = db.session.get(Notification, ids[2])
+    assert (given_back.status, given_back.lease_until) == ("pending", None)
+    work(clock, providers=slow.providers())
+    assert [ref for _c, _to, ref in slow.sent] == ids
+
+
+def test_a_stopping_worker_gives_its_batch_back_unsent(world, ctx, clock):
+    queue_messages(2)
+    provider = RecordingProvider()
+    worker = Worker(provider.providers(), clock, "http://kaketsuke.test")
+    worker.stop.set()
+    worker.send_batch(claim_notifications(clock()))
+    assert provider.sent == []
+    assert {(m.status, m.attempts) for m in outbox()} == {("pending", 1)}
+
+
+def test_a_message_whose_workers_keep_dying_is_failed_and_paged_without_another_try(
+        world, ctx, clock):
+    org = db.session.get(Organization, world.org_a)
+    (message_id,) = queue_messages(1, incident=factories.make_incident(org), max_attempts=2)
+    for _ in range(2):
+        claim_notifications(clock())  # a worker claims it and dies
+        clock.advance(seconds=61)
+    provider = RecordingProvider()
+    work(clock, providers=provider.providers())
+    message = db.session.get(Notification, message_id)
+    assert (message.status, message.attempts) == ("failed", 3)
+    assert message.last_error == "given up: claimed too often without a recorded outcome"
+    pages = outbox(template="dispatcher_page")
+    assert len(pages) == 2  # only the dispatcher's SMS and e-mail went out
+    assert sorted(ref for _c, _to, ref in provider.sent) == [page.id for page in pages]
