@@ -4,6 +4,8 @@ from dataclasses import asdict, dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -77,8 +79,9 @@ def answer_offer(dispatch_id, called_number, digits, now=None):
         if digits == "1":
             return "accepted", accept(dispatch_id, actor, now=now, via="voice")
         return "declined", decline(dispatch_id, actor, DECLINE_REASON, now=now, via="voice")
-    except OfferClosed:
-        db.session.rollback()  # e.g. someone else accepted first: tell the caller why
+    # Someone else got in first; a stale row can also surface from an autoflush mid-service.
+    except (OfferClosed, StaleDataError, IntegrityError):
+        db.session.rollback()
         dispatch = find_offer(dispatch_id)
         state = offer_state(dispatch, called_number)
         return ("retry" if state == "open" else state), dispatch

@@ -1,5 +1,7 @@
 """The offer by voice call: read in Japanese, answered by keypress, confirmed by voice."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from sqlalchemy import select
@@ -9,7 +11,7 @@ from app.models import Dispatch, Incident, Technician, User
 from app.services import calls
 from app.services.actors import ActingTechnician
 from app.services.dispatch import accept, reoffer
-from tests.webhooks.helpers import call_params, snapshot, spoken, twiml
+from tests.webhooks.helpers import call_params, sign, snapshot, spoken, twiml
 
 
 def offer_path(dispatched):
@@ -172,3 +174,29 @@ def test_an_accept_that_loses_the_race_hears_the_offer_is_taken(app, twilio, wor
         incident = db.session.get(Incident, dispatched.incident)
         assert incident.assigned_technician_id == world.other_technician
         assert db.session.get(Dispatch, dispatched.dispatch).state == "cancelled"
+
+
+def test_two_technicians_pressing_1_at_once_one_wins_the_other_hears_it_is_taken(
+        app, world, dispatched):
+    with app.app_context():
+        second = reoffer(dispatched.incident, db.session.get(User, world.users["dispatcher"]))
+        offers = [(dispatched.dispatch, dispatched.phone), (second.id, second.technician.phone)]
+    barrier = threading.Barrier(len(offers))
+
+    def press_on(offer):
+        dispatch_id, phone = offer
+        path = f"/webhooks/twilio/voice/offer/{dispatch_id}/answer"
+        data = call_params(phone, Digits="1", CallSid=f"CA{dispatch_id:032d}")
+        client = app.test_client()
+        barrier.wait()
+        return spoken(twiml(client.post(path, data=data,
+                                        headers={"X-Twilio-Signature": sign(app, path, data)})))
+
+    with ThreadPoolExecutor(max_workers=len(offers)) as pool:
+        said = list(pool.map(press_on, offers))
+    assert sum("受諾を記録しました" in text for text in said) == 1, said
+    assert sum("別の技術者が受諾しました" in text for text in said) == 1, said
+    with app.app_context():
+        states = sorted(d.state for d in db.session.scalars(select(Dispatch)))
+        assert states == ["accepted", "cancelled"]
+        assert db.session.get(Incident, dispatched.incident).state == "technician_assigned"
