@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models import EscalationStep, Notification
+from app.models import Dispatch, EscalationStep, Incident, Notification
 from app.services.dispatch import page_dispatchers, run_escalation_step
 from app.timeutil import utcnow
 from notifications.outbox import WAKE_CHANNEL
@@ -102,6 +102,21 @@ def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
     return claimed
 
 
+def _lock_step(step_id, incident_id, now):
+    """Lock the incident, then the step: the order every dispatch use case locks in.
+
+    Locked elsewhere (an answer in progress, another worker) means None: no waiting.
+    """
+    if db.session.scalar(select(Incident.id).where(Incident.id == incident_id)
+                         .with_for_update(skip_locked=True)) is None:
+        return None
+    return db.session.scalars(
+        select(EscalationStep).where(EscalationStep.id == step_id,
+                                     EscalationStep.status == "pending",
+                                     EscalationStep.due_at <= now)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
+
+
 def release(messages):
     """Give claimed rows back unsent, for any worker to take now.
 
@@ -137,23 +152,23 @@ class Worker:
 
     def fire_due_timers(self):
         """Run each due escalation step in its own transaction; a failing one is skipped."""
-        fired, failed = 0, set()
+        fired, passed = 0, set()
         while not self.stop.is_set():
             now = self.clock()
-            step = db.session.scalars(
-                select(EscalationStep).where(
+            candidate = db.session.execute(
+                select(EscalationStep.id, Dispatch.incident_id).join(Dispatch).where(
                     EscalationStep.status == "pending", EscalationStep.due_at <= now,
-                    EscalationStep.id.not_in(failed))
-                .order_by(EscalationStep.due_at, EscalationStep.id).limit(1)
-                .with_for_update(skip_locked=True, of=EscalationStep)).first()
-            if step is None:
+                    EscalationStep.id.not_in(passed))
+                .order_by(EscalationStep.due_at, EscalationStep.id).limit(1)).first()
+            if candidate is None:
                 db.session.rollback()  # ends the look (and SQLite's write lock)
                 break
-            step_id = step.id
-            if self._fire(step, step_id, now):
+            step = _lock_step(candidate.id, candidate.incident_id, now)
+            if step is not None and self._fire(step, candidate.id, now):
                 fired += 1
             else:
-                failed.add(step_id)
+                db.session.rollback()
+                passed.add(candidate.id)  # busy, taken or failed: looked at again next pass
         return fired
 
     def _fire(self, step, step_id, now):

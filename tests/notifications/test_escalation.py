@@ -6,9 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import EscalationStep, User
+from app.models import EscalationStep, Incident, Organization, User
 from app.services import dispatch as dispatch_service
-from tests.notifications.conftest import T0, incident, work
+from app.services.transitions import fire_trigger
+from notifications import worker
+from tests import factories
+from tests.notifications.conftest import T0, incident, outbox, work
 
 POLICY_MINUTES = (0, 3, 10, 13, 15, 20)  # when something is due for an unanswered request
 
@@ -76,3 +79,62 @@ def test_an_accept_at_any_step_stops_the_rest(fake_twilio, dispatch_requested, c
     assert db.session.scalars(select(EscalationStep).where(
         EscalationStep.status == "pending")).all() == []
     assert incident(scene).state == "technician_assigned"
+
+
+def second_request(world):
+    """Another incident of org A with dispatch requested at T0 (its own timers)."""
+    org = db.session.get(Organization, world.org_a)
+    other = factories.make_incident(org, state="triaging")
+    fire_trigger(other.id, "request_dispatch", db.session.get(User, world.users["dispatcher"]),
+                 now=T0)
+    return other.id
+
+
+def voice_step(incident_id):
+    return db.session.scalars(select(EscalationStep).join(EscalationStep.dispatch).where(
+        EscalationStep.action == "voice",
+        EscalationStep.dispatch.has(incident_id=incident_id))).one()
+
+
+def test_a_step_that_fails_is_rolled_back_and_retried_later_without_stopping_the_others(
+        dispatch_requested, world, clock, monkeypatch):
+    broken_incident, healthy_incident = dispatch_requested.incident_id, second_request(world)
+    work(clock)
+
+    def half_then_fail(step, now):
+        dispatch_service.run_escalation_step(step, now)  # queues a call, marks the step done
+        if step.dispatch.incident_id == broken_incident:
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(worker, "run_escalation_step", half_then_fail)
+    clock.advance(minutes=3)
+    work(clock)
+    broken, healthy = voice_step(broken_incident), voice_step(healthy_incident)
+    assert (broken.status, broken.due_at, broken.outcome) == (
+        "pending", clock.now + timedelta(seconds=30), "retrying after an error")
+    assert (healthy.status, healthy.outcome) == ("done", "voice queued")
+    calls = outbox(channel="voice")
+    assert [c.incident_id for c in calls] == [healthy_incident]
+    monkeypatch.undo()
+    clock.advance(seconds=30)
+    work(clock)
+    assert voice_step(broken_incident).status == "done"
+    assert sorted(c.incident_id for c in outbox(channel="voice")) == sorted(
+        [broken_incident, healthy_incident])
+
+
+@pytest.mark.postgres
+def test_a_step_of_an_incident_locked_by_an_answer_in_progress_waits_for_the_next_pass(
+        app, dispatch_requested, dialect, clock):
+    if dialect != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers queue instead")
+    work(clock)
+    clock.advance(minutes=3)
+    with db.engine.connect() as other:  # e.g. an accept holding the incident's row lock
+        other.execute(select(Incident.id).where(
+            Incident.id == dispatch_requested.incident_id).with_for_update())
+        work(clock)
+        assert voice_step(dispatch_requested.incident_id).status == "pending"
+        other.rollback()
+    work(clock)
+    assert voice_step(dispatch_requested.incident_id).status == "done"
