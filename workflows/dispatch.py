@@ -1,8 +1,9 @@
 """One technician offer and visit (DESIGN.md §3) as data: states, triggers, guards, roles.
 
 An offer goes to one technician; it is accepted, declined or expires. An accepted
-offer becomes the visit: en route, on site, completed. A dispatcher may cancel it
-at any point before completion (override, or the incident was cancelled).
+offer becomes the visit: en route, on site, completed. A dispatcher may withdraw
+an offer, or a visit before the technician sets off (the incident then goes back to
+dispatch_requested); once on the way, the visit is completed or the incident cancelled.
 """
 
 STATES = ["offered", "accepted", "declined", "expired", "en_route", "on_site", "completed",
@@ -24,7 +25,7 @@ TRANSITIONS = [
     {"trigger": "complete", "source": "on_site", "dest": "completed", "roles": TECH,
      "conditions": ["work_report_given", "signoff_given"],
      "params": ["work_report", "signoff_name"]},
-    {"trigger": "cancel", "source": ["offered", "accepted", "en_route", "on_site"],
+    {"trigger": "cancel", "source": ["offered", "accepted"],
      "dest": "cancelled", "roles": ("dispatcher",), "conditions": ["reason_given"],
      "params": ["reason"]},
 ]

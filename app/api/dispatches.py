@@ -22,13 +22,17 @@ from app.api.dispatch_schemas import (
     ReofferRequest,
 )
 from app.api.schemas import IncidentPath
-from app.errors import Forbidden, NotFound
+from app.errors import Conflict, Forbidden
 from app.extensions import db
-from app.models import Dispatch, Incident, Notification
+from app.models import Dispatch
 from app.services import dispatch as service
 from app.services.actors import require_role
-from app.services.dispatch import _load_by_technician as load_by_technician
-from app.services.queries import get_incident_for
+from app.services.dispatch import load_by_technician
+from app.services.queries import (
+    get_dispatch_visible_to,
+    get_incident_for,
+    notifications_by_dispatch,
+)
 from app.services.technicians import current_shifts
 from app.timeutil import isoformat_utc, utcnow
 from workflows.dispatch import HOLDING_STATES, OPEN_STATES
@@ -39,52 +43,13 @@ LISTING_ROLES = ("technician", "desk", *service.DISPATCH_ROLES)
 LIST_LIMIT = 200
 
 
-def _messages_by_dispatch(dispatches):
-    ids = [d.id for d in dispatches]
-    messages = db.session.scalars(select(Notification).where(
-        Notification.dispatch_id.in_(ids)).order_by(Notification.id)).all() if ids else []
-    grouped = {}
-    for message in messages:
-        grouped.setdefault(message.dispatch_id, []).append(message)
-    return grouped
-
-
 def _dispatches_out(dispatches, user):
-    messages = _messages_by_dispatch(dispatches)
+    messages = notifications_by_dispatch(dispatches)
     return [out.dispatch(d, user, messages.get(d.id, [])) for d in dispatches]
 
 
 def _dispatch_out(dispatch, user):
     return _dispatches_out([dispatch], user)[0]
-
-
-def _lock_incident(incident_id):
-    """Serialise every change to one incident's dispatches (the row lock lasts to the commit).
-
-    Without it, two accepts that load the same offer both write, and the loser's write
-    fails inside an autoflush of app/services/dispatch.py (a stale row or a deadlock on the
-    holder index on PostgreSQL) instead of as a 409; behind the lock the loser reads the
-    winner's committed state and is refused cleanly. SQLite writers queue anyway.
-    """
-    db.session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
-
-
-def _lock_incident_of(dispatch_id):
-    incident_id = db.session.scalar(select(Dispatch.incident_id).where(
-        Dispatch.id == dispatch_id))
-    if incident_id is not None:
-        _lock_incident(incident_id)
-
-
-def _visible_dispatch(user, dispatch_id):
-    """The dispatch if the user may see it: a technician their own, others by the incident."""
-    if user.role == "technician":
-        return service.get_dispatch_for(user, dispatch_id)
-    dispatch = db.session.get(Dispatch, dispatch_id)
-    if dispatch is None:
-        raise NotFound("Dispatch not found.")
-    get_incident_for(user, dispatch.incident_id)  # 404 unless the incident is visible
-    return dispatch
 
 
 @bp.get("/incidents/<int:incident_id>/candidates", tags=[TAG],
@@ -115,7 +80,6 @@ def list_incident_dispatches(path: IncidentPath):
 @bp.post("/incidents/<int:incident_id>/dispatches", tags=[TAG], responses={201: DispatchOut})
 def override_dispatch(path: IncidentPath, body: OverrideRequest):
     """The dispatcher offers the incident to a technician of their choice (open offers end)."""
-    _lock_incident(path.incident_id)
     dispatch = service.override(path.incident_id, body.technician_id, g.api_user,
                                 reason=body.reason.strip())
     return _dispatch_out(dispatch, g.api_user), 201
@@ -124,8 +88,10 @@ def override_dispatch(path: IncidentPath, body: OverrideRequest):
 @bp.post("/incidents/<int:incident_id>/reoffer", tags=[TAG], responses={201: DispatchOut})
 def reoffer_dispatch(path: IncidentPath, body: ReofferRequest):
     """Offer to the next best candidate now; 409 `no_candidate` (dispatchers paged) if none."""
-    _lock_incident(path.incident_id)
     dispatch = service.reoffer(path.incident_id, g.api_user)
+    if dispatch is None:
+        raise Conflict("No further technician is on call for this incident; the dispatchers "
+                       "have been paged.", {"reason": "no_candidate"})
     return _dispatch_out(dispatch, g.api_user), 201
 
 
@@ -146,34 +112,13 @@ def list_open_dispatches(query: DispatchListQuery):
 @bp.get("/dispatches/<int:dispatch_id>", tags=[TAG], responses={200: DispatchOut})
 def get_dispatch(path: DispatchPath):
     """One dispatch with its timers and messages."""
-    return _dispatch_out(_visible_dispatch(g.api_user, path.dispatch_id), g.api_user)
-
-
-def _taken(exc, dispatch_id):
-    """An answer to an offer that lost the race says that the incident is taken.
-
-    The service says so when the accepts overlap; when the winner committed first, the
-    losing offer is already cancelled and the service only says the offer is closed.
-    """
-    db.session.rollback()
-    dispatch = db.session.get(Dispatch, dispatch_id)
-    holder = dispatch.incident.assigned_technician_id
-    if dispatch.state == "cancelled" and holder not in (None, dispatch.technician_id):
-        return service.OfferClosed("The incident has been taken by another technician.",
-                                   exc.details | {"reason": "taken"})
-    return None
+    return _dispatch_out(get_dispatch_visible_to(g.api_user, path.dispatch_id), g.api_user)
 
 
 def _answer(dispatch_id, body, user):
-    try:
-        if body.trigger == "accept":
-            return service.accept(dispatch_id, user, via="api")
-        return service.decline(dispatch_id, user, body.reason or "", via="api")
-    except service.OfferClosed as exc:
-        taken = _taken(exc, dispatch_id)
-        if taken is None:
-            raise
-        raise taken from exc
+    if body.trigger == "accept":
+        return service.accept(dispatch_id, user, via="api")
+    return service.decline(dispatch_id, user, body.reason or "", via="api")
 
 
 def _fire(dispatch_id, body, user):
@@ -192,6 +137,5 @@ def transition_dispatch(path: DispatchPath, body: DispatchTransitionRequest):
     """Accept, decline, depart, arrive, complete or cancel; 409 `offer_closed` when the
     offer was taken or closed meanwhile."""
     require_role(g.api_user, ACTING_ROLES, "act on dispatches")
-    _lock_incident_of(path.dispatch_id)
     dispatch = _fire(path.dispatch_id, body, g.api_user)
     return _dispatch_out(dispatch, g.api_user)

@@ -9,13 +9,19 @@ from app.desk import bp
 from app.desk.forms import CheckForm, NoteForm, PhoneIntakeForm, TransitionForm
 from app.errors import AppError
 from app.extensions import db
-from app.formutil import choices
+from app.formutil import choices, flash_form_errors
 from app.labels import STATE_LABELS
-from app.models import Notification, Organization, Technician
+from app.models import Organization, Technician
 from app.phones import normalize_phone, organization_by_phone
 from app.services.intake import IntakeRequest, report_incident
 from app.services.notes import add_note
-from app.services.queries import FILTERS, get_incident_for, list_incidents, visible_organizations
+from app.services.queries import (
+    FILTERS,
+    get_incident_for,
+    list_incidents,
+    notifications_by_dispatch,
+    visible_organizations,
+)
 from app.services.transitions import fire_trigger
 from app.services.triage import TRIAGE_ROLES, checklist_state, record_check
 from app.triage import checklist_for
@@ -53,17 +59,6 @@ def _technician_choices():
     return choices((t.id, f"{t.name} ({t.company})") for t in technicians)
 
 
-def _dispatch_notifications(incident):
-    """The outbox rows of each of the incident's dispatches, oldest first, by dispatch id."""
-    ids = [d.id for d in incident.dispatches]
-    rows = db.session.scalars(select(Notification).where(
-        Notification.dispatch_id.in_(ids)).order_by(Notification.id)).all() if ids else []
-    by_dispatch = {}
-    for row in rows:
-        by_dispatch.setdefault(row.dispatch_id, []).append(row)
-    return by_dispatch
-
-
 @bp.get("/incidents/<int:incident_id>")
 def incident(incident_id):
     """One incident: details, triage checklist, timeline, notes, and the allowed triggers."""
@@ -80,19 +75,12 @@ def incident(incident_id):
         note_form=NoteForm(formdata=None), check_form=CheckForm(formdata=None),
         checklist=checklist_for(item.category), ticks=checklist_state(item),
         can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
-        dispatch_notifications=_dispatch_notifications(item),
+        dispatch_notifications=notifications_by_dispatch(item.dispatches),
     )
 
 
 def _back_to(incident_id):
     return redirect(url_for("desk.incident", incident_id=incident_id))
-
-
-def _flash_form_errors(form):
-    for field, errors in form.errors.items():
-        for error in errors:
-            flash(f"{getattr(form, field).label.text if hasattr(form, field) else field}: "
-                  f"{error}", "error")
 
 
 @bp.post("/incidents/<int:incident_id>/transition")
@@ -101,7 +89,7 @@ def transition(incident_id):
     form = TransitionForm()
     form.technician_id.choices = _technician_choices()
     if not form.validate():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to(incident_id)
     params = {name: getattr(form, name).data for name in TRIGGER_FIELDS.get(form.trigger.data,
                                                                               [])}
@@ -122,7 +110,7 @@ def note(incident_id):
     """Add a note."""
     form = NoteForm()
     if not form.validate():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to(incident_id)
     try:
         add_note(incident_id, current_user, form.note.data)
@@ -136,7 +124,7 @@ def check(incident_id):
     """Tick or untick a triage checklist item."""
     form = CheckForm()
     if not form.validate():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back_to(incident_id)
     try:
         record_check(incident_id, current_user, form.item.data, form.checked.data)

@@ -1,6 +1,5 @@
 """Forms of the dispatcher's board."""
 
-from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -23,10 +22,3 @@ class CancelDispatchForm(FlaskForm):
     """Withdraw an offer or an accepted visit, with the reason."""
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
-
-
-def flash_form_errors(form):
-    """Each field's errors as one flash message, named by the field's label."""
-    for name, errors in form.errors.items():
-        label = form[name].label.text if name in form else name
-        flash(f"{label}: {' '.join(errors)}", "error")

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.dispatch import bp
-from app.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm, flash_form_errors
+from app.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
 from app.errors import AppError
 from app.extensions import db
+from app.formutil import flash_form_errors
 from app.models import Dispatch, Incident, IncidentEvent, Technician
 from app.services.dispatch import cancel_dispatch, candidates, override, reoffer
 from app.timeutil import utcnow
@@ -137,8 +138,15 @@ def reoffer_incident(incident_id):
     if not form.validate():
         flash_form_errors(form)
         return redirect(url_for("dispatch.board"))
-    return _attempt(reoffer, incident_id, current_user,
-                    done=_("The incident has been offered to the next candidate."))
+    try:
+        offered = reoffer(incident_id, current_user)
+    except AppError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The incident has been offered to the next candidate.") if offered else
+              _("No further technician is on call for this incident; the dispatchers have "
+                "been paged."), "success" if offered else "error")
+    return redirect(url_for("dispatch.board"))
 
 
 @bp.post("/dispatches/<int:dispatch_id>/cancel")

@@ -14,7 +14,7 @@ from app.phones import normalize_phone, organization_by_phone
 from app.services.actors import ActingTechnician
 from app.services.audit import append_event
 from app.services.delivery import retry_on_conflict
-from app.services.dispatch import OfferClosed, _offer_context, accept, decline
+from app.services.dispatch import OfferClosed, accept, decline
 from app.services.intake import IntakeRequest, report_incident
 from app.services.transitions import commit_or_conflict
 from app.timeutil import to_jst, utcnow
@@ -35,11 +35,6 @@ WITHHELD = {"", "+266696687", "+7378742833", "+86282452253", "+2562533"}
 def find_offer(dispatch_id):
     """The dispatch a call is about, or None."""
     return db.session.get(Dispatch, dispatch_id)
-
-
-def offer_context(dispatch):
-    """What the offer's texts are rendered with: the same facts as its SMS and call."""
-    return _offer_context(dispatch)
 
 
 def offer_state(dispatch, called_number):

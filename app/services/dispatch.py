@@ -6,6 +6,7 @@ the technician's later steps (depart, arrive, complete) move their dispatch and,
 in the same commit, the incident (its system triggers).
 """
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app
@@ -31,6 +32,10 @@ DISPATCH_ROLES = ("dispatcher", "admin")
 ASKED_STATES = ("offered", "declined", "expired")
 
 
+TAKEN = "The incident has been taken by another technician."
+CHANGED = "The dispatch changed meanwhile; reload and try again."
+
+
 class OfferClosed(Conflict):
     """The offer can no longer be answered (taken by someone else, expired, cancelled)."""
 
@@ -40,7 +45,7 @@ class OfferClosed(Conflict):
 # ---------------------------------------------------------------- choosing technicians
 
 
-def _load_by_technician():
+def load_by_technician():
     rows = db.session.execute(
         select(Dispatch.technician_id, func.count(Dispatch.id))
         .where(Dispatch.state.in_(HOLDING_STATES)).group_by(Dispatch.technician_id))
@@ -61,7 +66,7 @@ def candidates(incident, now):
         select(Technician).where(Technician.active, Technician.id.in_(on_call),
                                  Technician.id.not_in(asked)).order_by(Technician.id)).all()
     prefecture = incident.organization.prefecture
-    load = _load_by_technician()
+    load = load_by_technician()
     fitting = [t for t in technicians
                if prefecture in (t.prefectures or []) and incident.category in (t.skills or [])]
     return sorted(fitting, key=lambda t: (load.get(t.id, 0), t.id))
@@ -112,7 +117,7 @@ def offer_to_best_candidate(incident, *, actor_label, now, first_of_request=Fals
                  first_of_request=first_of_request)
 
 
-def _offer_context(dispatch):
+def offer_context(dispatch):
     incident = dispatch.incident
     org = incident.organization
     return {
@@ -126,7 +131,7 @@ def _offer_context(dispatch):
 def _contact(dispatch, channel, step, now):
     """Send the offer by SMS (with the one-tap link) or by a voice call."""
     technician = dispatch.technician
-    context = _offer_context(dispatch)
+    context = offer_context(dispatch)
     if channel == "sms":
         context["link"] = offer_link(dispatch)
     else:
@@ -233,7 +238,9 @@ def _fire(dispatch, trigger, role, params):
     except IllegalTrigger as exc:
         raise OfferClosed(_closed_message(dispatch, trigger),
                           {"state": dispatch.state, "trigger": trigger,
-                           "allowed_triggers": exc.allowed}) from exc
+                           "allowed_triggers": exc.allowed,
+                           "reason": "taken" if _taken_by_another(dispatch) else "closed"}
+                          ) from exc
     except GuardRefused as exc:
         raise InvalidInput(exc.refusal.message, {
             "field": exc.refusal.code.removesuffix("_required"),
@@ -244,8 +251,47 @@ def _closed_message(dispatch, trigger):
     if dispatch.state == "offered":
         return f"'{trigger}' is not possible before the offer is accepted."
     if trigger in ("accept", "decline"):
+        if _taken_by_another(dispatch):
+            return TAKEN
         return f"This offer is no longer open (it is {dispatch.state})."
     return f"'{trigger}' is not possible while the dispatch is {dispatch.state}."
+
+
+def _taken_by_another(dispatch):
+    holder = dispatch.incident.assigned_technician_id
+    return holder is not None and holder != dispatch.technician_id
+
+
+def _lock_incident(incident_id):
+    """Serialise every change to one incident's dispatches (the row lock lasts to commit).
+
+    Taken first in each use case, before anything is loaded: a second accept then waits
+    for the first to commit and reads its result, instead of failing on a stale row or a
+    deadlock on the holder index. SQLite writers queue anyway (BEGIN IMMEDIATE).
+    """
+    db.session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    db.session.expire_all()  # whatever was loaded before the lock is reread after it
+
+
+def _lock_incident_of(dispatch_id):
+    incident_id = db.session.scalar(select(Dispatch.incident_id).where(
+        Dispatch.id == dispatch_id))
+    if incident_id is not None:
+        _lock_incident(incident_id)
+
+
+@contextmanager
+def _conflicts_as(message):
+    """Commit at the end; a concurrent writer's change (anywhere, autoflush too) is a 409."""
+    try:
+        yield
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        raise OfferClosed(message, {"reason": "concurrent_update"}) from exc
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def _use_link(nonce):
@@ -256,49 +302,42 @@ def _use_link(nonce):
     db.session.add(UsedLink(nonce=nonce))
 
 
-def _commit(message):
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
-        db.session.rollback()
-        raise OfferClosed(message, {"reason": "concurrent_update"}) from exc
-
-
 def accept(dispatch_id, actor, *, now=None, via="page", link_nonce=None):
     """The technician takes the incident: the first accept wins, every other one is a 409."""
     now = now or utcnow()
-    dispatch = get_dispatch_for(actor, dispatch_id)
-    _use_link(link_nonce)
-    dispatch.state = _fire(dispatch, "accept", actor.role, {})
-    incident = dispatch.incident
-    if incident.state != "dispatch_requested":
-        raise OfferClosed("The incident has been taken by another technician.",
-                          {"reason": "taken"})
-    dispatch.responded_at = now
-    others = [d for d in incident.dispatches if d.id != dispatch.id and d.state == "offered"]
-    for other in others:
-        other.state, other.cancel_reason = "cancelled", "taken by another technician"
-    _cancel_timers(incident.dispatches)
-    apply_trigger(incident, "assign_technician", role="system", actor=actor,
-                  params={"technician_id": dispatch.technician_id},
-                  note=f"accepted via {via}", now=now)
-    _commit("The incident has been taken by another technician.")
+    with _conflicts_as(TAKEN):
+        _lock_incident_of(dispatch_id)
+        dispatch = get_dispatch_for(actor, dispatch_id)
+        _use_link(link_nonce)
+        dispatch.state = _fire(dispatch, "accept", actor.role, {})
+        incident = dispatch.incident
+        if incident.state != "dispatch_requested":
+            raise OfferClosed(TAKEN, {"reason": "taken"})
+        dispatch.responded_at = now
+        others = [d for d in incident.dispatches if d.id != dispatch.id and d.state == "offered"]
+        for other in others:
+            other.state, other.cancel_reason = "cancelled", "taken by another technician"
+        _cancel_timers(incident.dispatches)
+        apply_trigger(incident, "assign_technician", role="system", actor=actor,
+                      params={"technician_id": dispatch.technician_id},
+                      note=f"accepted via {via}", now=now)
     return dispatch
 
 
 def decline(dispatch_id, actor, reason, *, now=None, via="page", link_nonce=None):
     """The technician declines; the next candidate gets the offer."""
     now = now or utcnow()
-    dispatch = get_dispatch_for(actor, dispatch_id)
-    _use_link(link_nonce)
-    dispatch.state = _fire(dispatch, "decline", actor.role, {"reason": reason})
-    dispatch.responded_at, dispatch.decline_reason = now, reason.strip()
-    _cancel_timers([dispatch], keep_page=True)
-    incident = dispatch.incident
-    _timeline(incident, "declined", now, actor=actor, note=reason, dispatch_id=dispatch.id,
-              technician=dispatch.technician.name, via=via)
-    offer_to_best_candidate(incident, actor_label="system", now=now)
-    _commit("The offer changed meanwhile; reload and try again.")
+    with _conflicts_as(CHANGED):
+        _lock_incident_of(dispatch_id)
+        dispatch = get_dispatch_for(actor, dispatch_id)
+        _use_link(link_nonce)
+        dispatch.state = _fire(dispatch, "decline", actor.role, {"reason": reason})
+        dispatch.responded_at, dispatch.decline_reason = now, reason.strip()
+        _cancel_timers([dispatch], keep_page=True)
+        incident = dispatch.incident
+        _timeline(incident, "declined", now, actor=actor, note=reason, dispatch_id=dispatch.id,
+                  technician=dispatch.technician.name, via=via)
+        offer_to_best_candidate(incident, actor_label="system", now=now)
     return dispatch
 
 
@@ -314,18 +353,20 @@ def advance(dispatch_id, actor, trigger, *, params=None, now=None):
         raise InvalidInput("Use depart, arrive or complete.", {"field": "trigger"})
     now = now or utcnow()
     params = {k: (v.strip() if isinstance(v, str) else v) for k, v in (params or {}).items()}
-    dispatch = get_dispatch_for(actor, dispatch_id)
-    dispatch.state = _fire(dispatch, trigger, actor.role, params)
-    setattr(dispatch, VISIT_TIMES[trigger], now)
-    if trigger == "complete":
-        dispatch.work_report, dispatch.signoff_name = params["work_report"], \
-            params["signoff_name"]
-    incident_params = {"work_report": params["work_report"]} if trigger == "complete" else {}
-    apply_trigger(dispatch.incident, INCIDENT_TRIGGER[trigger], role="system", actor=actor,
-                  params=incident_params, now=now)
-    if trigger in CUSTOMER_MESSAGES:
-        _tell_customer(dispatch, CUSTOMER_MESSAGES[trigger], now)
-    _commit("The dispatch changed meanwhile; reload and try again.")
+    with _conflicts_as(CHANGED):
+        _lock_incident_of(dispatch_id)
+        dispatch = get_dispatch_for(actor, dispatch_id)
+        dispatch.state = _fire(dispatch, trigger, actor.role, params)
+        setattr(dispatch, VISIT_TIMES[trigger], now)
+        if trigger == "complete":
+            dispatch.work_report, dispatch.signoff_name = params["work_report"], \
+                params["signoff_name"]
+        incident_params = {"work_report": params["work_report"]} if trigger == "complete" \
+            else {}
+        apply_trigger(dispatch.incident, INCIDENT_TRIGGER[trigger], role="system", actor=actor,
+                      params=incident_params, now=now)
+        if trigger in CUSTOMER_MESSAGES:
+            _tell_customer(dispatch, CUSTOMER_MESSAGES[trigger], now)
     return dispatch
 
 
@@ -353,6 +394,7 @@ def _require_dispatcher(actor):
 
 def _incident_for_dispatcher(incident_id, actor):
     _require_dispatcher(actor)
+    _lock_incident(incident_id)
     incident = db.session.get(Incident, incident_id)
     if incident is None:
         raise NotFound("Incident not found.")
@@ -366,56 +408,52 @@ def cancel_dispatch(dispatch_id, actor, reason, *, now=None):
     """Withdraw an offer or a visit; a visit's incident goes back to dispatch_requested."""
     now = now or utcnow()
     _require_dispatcher(actor)
-    dispatch = get_dispatch_for(actor, dispatch_id)
-    was_holding = dispatch.state in HOLDING_STATES
-    if was_holding and dispatch.state != "accepted":
-        raise Conflict("A technician on the way or on site is released by cancelling the "
-                       "incident or completing the visit.", {"state": dispatch.state})
-    dispatch.state = _fire(dispatch, "cancel", actor.role, {"reason": reason})
-    dispatch.cancel_reason = reason.strip()
-    _cancel_timers([dispatch], keep_page=True)
-    if was_holding:
-        apply_trigger(dispatch.incident, "release_technician", role="system", actor=actor,
-                      params={"reason": reason}, now=now)
-    else:
-        _timeline(dispatch.incident, "offer_cancelled", now, actor=actor, note=reason,
-                  dispatch_id=dispatch.id, technician=dispatch.technician.name)
-    _commit("The dispatch changed meanwhile; reload and try again.")
+    with _conflicts_as(CHANGED):
+        _lock_incident_of(dispatch_id)
+        dispatch = get_dispatch_for(actor, dispatch_id)
+        was_holding = dispatch.state in HOLDING_STATES
+        dispatch.state = _fire(dispatch, "cancel", actor.role, {"reason": reason})
+        dispatch.cancel_reason = reason.strip()
+        _cancel_timers([dispatch], keep_page=True)
+        if was_holding:
+            apply_trigger(dispatch.incident, "release_technician", role="system", actor=actor,
+                          params={"reason": reason}, now=now)
+        else:
+            _timeline(dispatch.incident, "offer_cancelled", now, actor=actor, note=reason,
+                      dispatch_id=dispatch.id, technician=dispatch.technician.name)
     return dispatch
 
 
 def override(incident_id, technician_id, actor, *, reason="", now=None):
     """The dispatcher chooses the technician: open offers are withdrawn, the chosen one asked."""
     now = now or utcnow()
-    incident = _incident_for_dispatcher(incident_id, actor)
-    if incident.state != "dispatch_requested":
-        raise Conflict("Release the assigned technician first.", {"state": incident.state})
-    technician = db.session.get(Technician, technician_id) if isinstance(
-        technician_id, int) else None
-    if technician is None or not technician.active:
-        raise InvalidInput("The technician is unknown or inactive.",
-                           {"field": "technician_id"})
-    for dispatch in incident.dispatches:
-        if dispatch.state == "offered":
-            dispatch.state, dispatch.cancel_reason = "cancelled", "dispatcher override"
-            _cancel_timers([dispatch], keep_page=True)
-    result = offer(incident, technician, actor=actor, actor_label=label_for(actor, ""), now=now)
-    if reason:
-        append_event(incident, kind="note", actor=actor, actor_label=label_for(actor, ""),
-                     now=now, note=reason)
-    _commit("The incident changed meanwhile; reload and try again.")
+    with _conflicts_as(CHANGED):
+        incident = _incident_for_dispatcher(incident_id, actor)
+        if incident.state != "dispatch_requested":
+            raise Conflict("Release the assigned technician first.", {"state": incident.state})
+        technician = db.session.get(Technician, technician_id) if isinstance(
+            technician_id, int) else None
+        if technician is None or not technician.active:
+            raise InvalidInput("The technician is unknown or inactive.",
+                               {"field": "technician_id"})
+        for dispatch in incident.dispatches:
+            if dispatch.state == "offered":
+                dispatch.state, dispatch.cancel_reason = "cancelled", "dispatcher override"
+                _cancel_timers([dispatch], keep_page=True)
+        result = offer(incident, technician, actor=actor, actor_label=label_for(actor, ""),
+                       now=now)
+        if reason:
+            append_event(incident, kind="note", actor=actor, actor_label=label_for(actor, ""),
+                         now=now, note=reason)
     return result
 
 
 def reoffer(incident_id, actor, *, now=None):
-    """Offer to the next best candidate now, without waiting for the timers."""
+    """Offer to the next best candidate now; None when nobody is left (dispatchers paged)."""
     now = now or utcnow()
-    incident = _incident_for_dispatcher(incident_id, actor)
-    if incident.state != "dispatch_requested":
-        raise Conflict("A technician holds the incident.", {"state": incident.state})
-    result = offer_to_best_candidate(incident, actor_label=label_for(actor, ""), now=now)
-    _commit("The incident changed meanwhile; reload and try again.")
-    if result is None:
-        raise Conflict("No further technician is on call for this incident; the dispatchers "
-                       "have been paged.", {"reason": "no_candidate"})
+    with _conflicts_as(CHANGED):
+        incident = _incident_for_dispatcher(incident_id, actor)
+        if incident.state != "dispatch_requested":
+            raise Conflict("A technician holds the incident.", {"state": incident.state})
+        result = offer_to_best_candidate(incident, actor_label=label_for(actor, ""), now=now)
     return result

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Dispatch, Incident, InsurancePolicy, Organization
+from app.models import Dispatch, Incident, InsurancePolicy, Notification, Organization
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
 
@@ -33,6 +33,28 @@ def get_incident_for(user, incident_id):
     if incident is None:
         raise NotFound("Incident not found.")
     return incident
+
+
+def get_dispatch_visible_to(user, dispatch_id):
+    """A dispatch the user may see: a technician their own, others through its incident."""
+    dispatch = db.session.get(Dispatch, dispatch_id)
+    if dispatch is None or (user.role == "technician"
+                            and dispatch.technician_id != user.technician_id):
+        raise NotFound("Dispatch not found.")
+    if user.role != "technician":
+        get_incident_for(user, dispatch.incident_id)  # 404 unless the incident is visible
+    return dispatch
+
+
+def notifications_by_dispatch(dispatches):
+    """The outbox rows of each dispatch, oldest first: {dispatch id: [Notification]}."""
+    ids = [d.id for d in dispatches]
+    rows = db.session.scalars(select(Notification).where(
+        Notification.dispatch_id.in_(ids)).order_by(Notification.id)).all() if ids else []
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(row.dispatch_id, []).append(row)
+    return grouped
 
 
 def visible_organizations(user):

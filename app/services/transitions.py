@@ -122,11 +122,16 @@ def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_ver
                  now=None):
     """Move the incident by `trigger`; a concurrent change is a 409, never a lost update."""
     incident = get_incident_for(actor, incident_id)
+    reference = incident.reference
     if expected_version is not None and expected_version != incident.version:
-        raise ConcurrentUpdate(incident.reference)
-    apply_trigger(incident, trigger, role=actor.role, actor=actor, params=params, note=note,
-                  now=now or utcnow())
-    commit_or_conflict(incident)
+        raise ConcurrentUpdate(reference)
+    try:
+        apply_trigger(incident, trigger, role=actor.role, actor=actor, params=params, note=note,
+                      now=now or utcnow())
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as exc:  # also from an autoflush mid-way
+        db.session.rollback()
+        raise ConcurrentUpdate(reference) from exc
     return incident
 
 

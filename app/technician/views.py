@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.auth import roles_required
-from app.dispatch.forms import flash_form_errors
 from app.errors import AppError, Conflict, InvalidInput
 from app.extensions import db
+from app.formutil import flash_form_errors
 from app.models import Dispatch, Incident, UsedLink
 from app.services.actors import ActingTechnician
 from app.services.dispatch import OfferClosed, accept, advance, decline, get_dispatch_for

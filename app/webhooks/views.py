@@ -10,6 +10,7 @@ from flask import current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.services import calls, delivery
+from app.services.dispatch import offer_context
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
 from app.webhooks.twiml import say, speak_and_hang_up, twiml
@@ -45,7 +46,7 @@ def _gather_offer(dispatch, attempt=1, prefix=None):
     gather = response.gather(num_digits=1, action=public_url(path), method="POST", timeout=10)
     if prefix:
         say(gather, prefix, locale)
-    say(gather, "offer", locale, **calls.offer_context(dispatch))
+    say(gather, "offer", locale, **offer_context(dispatch))
     say(response, "offer_no_input", locale)
     response.hangup()
     return response
@@ -56,7 +57,7 @@ def _confirmation(outcome, dispatch):
     if dispatch is None or outcome == "wrong_phone":  # not the technician: tell nothing
         return speak_and_hang_up(CONFIRMATIONS[outcome], DESK)
     return speak_and_hang_up(CONFIRMATIONS[outcome], dispatch.technician.locale,
-                             **calls.offer_context(dispatch))
+                             **offer_context(dispatch))
 
 
 @bp.post("/twilio/voice/offer/<int:dispatch_id>")

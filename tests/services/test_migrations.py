@@ -17,7 +17,6 @@ from app.config import TestConfig, normalize_database_url
 from app.extensions import db
 
 
-
 @pytest.fixture
 def scratch_url(tmp_path):
     """An empty database of the suite's kind, dropped afterwards."""

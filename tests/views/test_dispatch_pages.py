@@ -270,7 +270,7 @@ def test_a_technician_on_the_way_has_no_withdraw_button_and_a_post_is_refused(
     client.post(f"/dispatch/dispatches/{dispatch_id}/cancel",
                 data={"csrf_token": token, "reason": "x"})
     assert snapshot(app) == before
-    assert "on the way or on site" in client.get("/dispatch/").text
+    assert "not possible while the dispatch is en_route" in client.get("/dispatch/").text
 
 
 def test_script_in_a_summary_is_escaped_on_the_board(app, client, world, login):
