@@ -12,7 +12,7 @@ import logging
 import random
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -285,8 +285,14 @@ class Worker:
                   message.channel, message.id, error)
 
     def _fail_once(self, message, error):
+        incident_id = db.session.scalar(select(Notification.incident_id).where(
+            Notification.id == message.id))
+        if incident_id is not None:  # the incident first, as the dispatch use cases lock
+            db.session.execute(select(Incident.id).where(Incident.id == incident_id)
+                               .with_for_update())
         row = db.session.scalars(select(Notification).where(*_still_ours(message))
-                                 .with_for_update()).first()
+                                 .with_for_update().execution_options(populate_existing=True)
+                                 ).first()
         if row is None:
             db.session.rollback()
             return
@@ -304,15 +310,19 @@ class Worker:
 # ---------------------------------------------------------------- waiting and running
 
 
-class _Listener:
-    """Waits for a NOTIFY on the outbox channel, on its own PostgreSQL connection."""
+class _Waker:
+    """Waits for work: a NOTIFY on its own PostgreSQL connection, else a short poll."""
 
-    def __init__(self, url, stop):
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self, stop):
+        url = db.engine.url
+        self.conninfo = url.set(drivername="postgresql").render_as_string(
+            hide_password=False) if url.get_backend_name() == "postgresql" else None
         self.stop, self.conn = stop, None
         self._connect()
 
     def _connect(self):
+        if self.conninfo is None:
+            return
         try:
             self.conn = psycopg.connect(self.conninfo, autocommit=True)
             self.conn.execute(f"LISTEN {WAKE_CHANNEL}")
@@ -324,7 +334,7 @@ class _Listener:
         """Return on a NOTIFY, or after LISTEN_SECONDS so that due timers fire too."""
         if self.conn is None:
             self.stop.wait(POLL_SECONDS)
-            self._connect()
+            self._connect()  # PostgreSQL: try to LISTEN again
             return
         try:
             for _ in self.conn.notifies(timeout=LISTEN_SECONDS, stop_after=1):
@@ -337,19 +347,6 @@ class _Listener:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-
-
-@contextmanager
-def _waiter(stop):
-    """A function that waits for work: LISTEN/NOTIFY on PostgreSQL, a short poll elsewhere."""
-    if db.engine.dialect.name != "postgresql":
-        yield lambda: stop.wait(POLL_SECONDS)
-        return
-    listener = _Listener(db.engine.url, stop)
-    try:
-        yield listener.wait
-    finally:
-        listener.close()
 
 
 @contextmanager
@@ -382,7 +379,7 @@ def run(once=False, *, now=utcnow, providers=None, stop=None):
     if once:
         return worker.drain()
     _configure_logging()
-    with _stop_on_signals(worker.stop), _waiter(worker.stop) as wait:
+    with _stop_on_signals(worker.stop), closing(_Waker(worker.stop)) as waker:
         log.info("worker started (%s provider, %s database)", config["NOTIFY_PROVIDER"],
                  db.engine.dialect.name)
         while not worker.stop.is_set():
@@ -393,6 +390,5 @@ def run(once=False, *, now=utcnow, providers=None, stop=None):
                 log.exception("database unavailable; trying again in %s s", ERROR_PAUSE_SECONDS)
                 worker.stop.wait(ERROR_PAUSE_SECONDS)
                 continue
-            wait()
+            waker.wait()
     log.info("worker stopped")
-    return None
