@@ -10,9 +10,10 @@ from twilio.request_validator import RequestValidator
 
 from app.config import BASE_DIR
 from app.extensions import db
+from app.models import Notification
 from app.timeutil import utcnow
 from notifications.worker import run
-from tests.notifications.conftest import RecordingProvider, queue_messages
+from tests.notifications.conftest import RecordingProvider, queue_messages, work
 from tests.notifications.fake_twilio import post_signed
 
 
@@ -75,3 +76,17 @@ def test_status_callbacks_are_posted_with_the_signature_twilio_would_send():
     signature = client.kwargs["headers"]["X-Twilio-Signature"]
     assert RequestValidator("token").validate(url, client.kwargs["data"], signature)
     assert not RequestValidator("other").validate(url, client.kwargs["data"], signature)
+
+
+def test_the_fakes_signed_status_callback_reaches_the_webhook_and_marks_the_sms_delivered(
+        app, client, world, fake_twilio, clock):
+    with app.app_context():
+        (message_id,) = queue_messages(1)
+        work(clock)
+        db.session.remove()
+    (sms,) = fake_twilio.messages
+    response = fake_twilio.status_callback(client, sms.sid, "delivered")
+    assert response.status_code == 204
+    with app.app_context():
+        assert db.session.get(Notification, message_id).status == "delivered"
+        db.session.remove()
