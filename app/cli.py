@@ -89,9 +89,13 @@ def user_create(email, role, name, organization_code, password):
 @with_appcontext
 def worker(once):
     """Send queued notifications and fire due escalation timers (runs until stopped)."""
+    from notifications.providers import ProviderConfigError
     from notifications.worker import run
 
-    run(once=once)
+    try:
+        run(once=once)
+    except ProviderConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=AppGroup)

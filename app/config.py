@@ -42,6 +42,7 @@ class Config:
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    SMTP_TIMEOUT_SECONDS = float(os.environ.get("SMTP_TIMEOUT_SECONDS", 10))
     MAIL_FROM = os.environ.get("MAIL_FROM", "kaketsuke@localhost")
     # Minutes after an offer: [minutes, action]; page_dispatcher counts from the request.
     ESCALATION_POLICY = [[0, "sms"], [3, "voice"], [10, "next_candidate"],

@@ -301,7 +301,9 @@ class Worker:
         if row.template == "dispatcher_page":
             log.error("dispatcher page #%s failed: %s", row.id, error)
         elif row.incident is not None:
-            page_dispatchers(row.incident, "notification_failed", now, dedupe=f"failed:{row.id}")
+            page_dispatchers(row.incident, "notification_failed", now, dedupe=f"failed:{row.id}",
+                             details={"notification_id": row.id, "channel": row.channel,
+                                      "recipient": row.recipient, "error": row.last_error})
         db.session.commit()
         log.error("%s #%s failed after %s attempt(s): %s", message.channel, message.id,
                   message.attempts, error)

@@ -141,8 +141,11 @@ def _contact(dispatch, channel, step, now):
             dispatch=dispatch, now=now)
 
 
-def page_dispatchers(incident, reason, now, dedupe=None):
-    """Page every active dispatcher (SMS where they have a phone, and e-mail)."""
+def page_dispatchers(incident, reason, now, dedupe=None, details=None):
+    """Page every active dispatcher (SMS where they have a phone, and e-mail).
+
+    `details` (e.g. which message failed and why) goes onto the timeline event.
+    """
     dispatchers = db.session.scalars(
         select(User).where(User.role == "dispatcher", User.active)).all()
     context = {"reference": incident.reference, "organization": incident.organization.name,
@@ -156,8 +159,11 @@ def page_dispatchers(incident, reason, now, dedupe=None):
                     dedupe_key=f"page:{key}:{person.id}:sms", now=now)
         enqueue("email", person.email, "dispatcher_page", context, incident=incident,
                 dedupe_key=f"page:{key}:{person.id}:email", now=now)
+    if not dispatchers:
+        current_app.logger.error("Nobody to page about %s (%s): no active dispatcher",
+                                 incident.reference, reason)
     _timeline(incident, "dispatcher_paged", now, reason=reason,
-              dispatchers=[p.email for p in dispatchers])
+              dispatchers=[p.email for p in dispatchers], **(details or {}))
 
 
 def _cancel_timers(dispatches, keep_page=False):

@@ -111,8 +111,10 @@ def test_a_refused_number_fails_at_once_and_pages_the_dispatchers(
     assert "通知を送れませんでした" in fake_twilio.messages[0].form["Body"]
     events = db.session.scalars(select(IncidentEvent).where(
         IncidentEvent.incident_id == scene.incident_id)).all()
-    assert events[-1].data == {"action": "dispatcher_paged", "reason": "notification_failed",
-                               "dispatchers": [scene.dispatcher_email]}
+    assert events[-1].data == {
+        "action": "dispatcher_paged", "reason": "notification_failed",
+        "dispatchers": [scene.dispatcher_email], "notification_id": offer_sms.id,
+        "channel": "sms", "recipient": offer_sms.recipient, "error": offer_sms.last_error}
 
 
 def test_after_the_last_attempt_the_message_fails_and_the_dispatchers_are_paged(
