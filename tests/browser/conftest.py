@@ -11,6 +11,7 @@ the reason shown in the summary, except in CI (CI=true), where that is a failure
 
 import os
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -76,15 +77,15 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh context (no cookies) per test, in Japanese and Japan time, at the live server.
+@contextmanager
+def watched_tab(browser, live_server, **options):
+    """A fresh context (no cookies), in Japanese and Japan time, at the live server.
 
-    Any 5xx answer or uncaught JavaScript error during the test fails it at teardown:
-    a server error in the live-server thread would otherwise only be logged.
+    Any 5xx answer or uncaught JavaScript error while it is open fails the test at the
+    end: a server error in the live-server thread would otherwise only be logged.
     """
     context = browser.new_context(base_url=live_server, locale="ja-JP",
-                                  timezone_id="Asia/Tokyo")
+                                  timezone_id="Asia/Tokyo", **options)
     context.set_default_timeout(TIMEOUT_MS)
     problems = []
     tab = context.new_page()
@@ -96,3 +97,10 @@ def page(browser, live_server):
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A desk-sized tab per test."""
+    with watched_tab(browser, live_server) as tab:
+        yield tab

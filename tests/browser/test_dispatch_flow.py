@@ -13,18 +13,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, Incident
+from notifications.worker import run as run_worker
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import watched_tab
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # the `browser` fixture skips (or fails in CI) with the reason
     expect = None
-
-try:  # the worker sends the queued messages; without it the phone page shows them queued
-    from notifications.worker import run as run_worker
-except ImportError:  # pragma: no cover - depends on how far the notifications work is
-    run_worker = None
 
 pytestmark = pytest.mark.browser
 
@@ -56,20 +52,9 @@ def scene(app):
 @pytest.fixture
 def phone(browser, live_server):
     """The technician's phone: its own browser context, no cookies shared with the desk."""
-    context = browser.new_context(base_url=live_server, locale="ja-JP",
-                                  timezone_id="Asia/Tokyo",
-                                  viewport={"width": 390, "height": 844}, is_mobile=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    problems = []
-    tab = context.new_page()
-    tab.on("response", lambda r: r.status >= 500 and problems.append(
-        f"HTTP {r.status} for {r.request.method} {r.url}"))
-    tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    try:
+    with watched_tab(browser, live_server, viewport={"width": 390, "height": 844},
+                     is_mobile=True) as tab:
         yield tab
-    finally:
-        context.close()
-    assert not problems, "\n".join(problems)
 
 
 def log_in(tab, email, landing):
@@ -95,9 +80,7 @@ def expect_board_state(page, reference, incident_state, dispatch_state, technici
 
 
 def send_queued_messages(app):
-    """Run the worker once in-process, if it exists yet."""
-    if run_worker is None:
-        return
+    """Run the worker once in-process (console provider: sent means listed as sent)."""
     with app.app_context():
         run_worker(once=True)
         db.session.remove()
@@ -151,7 +134,7 @@ def test_dispatcher_dispatches_and_technician_answers_from_the_phone(app, page, 
                            f'div.handset[data-recipient="{scene["second_phone"]}"]')
     sms = handset.locator("div.message[data-template=offer]")
     expect(sms).to_have_count(1)
-    expect(sms).to_have_attribute("data-status", "sent" if run_worker else "pending")
+    expect(sms).to_have_attribute("data-status", "sent")
     expect(sms.locator("p.body")).to_contain_text(reference)
     link = sms.locator("a.message-link").get_attribute("href")
     assert re.fullmatch(r"/a/[\w.-]+", link)
