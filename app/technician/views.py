@@ -92,7 +92,7 @@ def _closed_message(dispatch_id, exc):
     if exc.details.get("reason") == "taken" or _taken_by_other(dispatch):
         return _("Already taken by another technician: this incident is no longer open to "
                  "you.")
-    return _("This is not possible any more: the offer or visit has changed. The page shows "
+    return _("This is no longer possible: the offer or visit has changed. The page shows "
              "where it stands now.")
 
 

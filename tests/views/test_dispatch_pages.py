@@ -121,7 +121,7 @@ def test_override_offers_the_incident_to_the_chosen_technician(app, client, worl
     incident_id = requested_incident(app, world)
     login(world.emails["dispatcher"])
     token = csrf_token(client, "/dispatch/")
-    response = client.post(f"/dispatch/incidents/{incident_id}/override", data={
+    response = client.post(f"/dispatch/incidents/{incident_id}/override?lang=en", data={
         "csrf_token": token, "technician_id": world.other_technician,
         "reason": "近くにいるため"})
     assert response.status_code == 302
@@ -167,7 +167,7 @@ def test_override_once_a_technician_holds_the_incident_is_refused(app, client, w
     before = snapshot(app)
     client.post(f"/dispatch/incidents/{incident_id}/override",
                 data={"csrf_token": token, "technician_id": world.other_technician})
-    client.post(f"/dispatch/incidents/{incident_id}/reoffer", data={"csrf_token": token})
+    client.post(f"/dispatch/incidents/{incident_id}/reoffer?lang=en", data={"csrf_token": token})
     assert snapshot(app) == before
     page = client.get("/dispatch/")
     assert "Release the assigned technician first." in page.text
@@ -201,7 +201,7 @@ def test_reoffer_offers_to_the_next_candidate_now(app, client, world, login):
     incident_id = requested_incident(app, world)
     login(world.emails["dispatcher"])
     token = csrf_token(client, "/dispatch/")
-    client.post(f"/dispatch/incidents/{incident_id}/reoffer", data={"csrf_token": token})
+    client.post(f"/dispatch/incidents/{incident_id}/reoffer?lang=en", data={"csrf_token": token})
     assert [(t, s) for _, t, s in dispatches_of(app, incident_id)] == [
         (world.technician, "offered"), (world.other_technician, "offered")]
     assert "the next candidate" in client.get("/dispatch/?lang=en").text
@@ -211,9 +211,9 @@ def test_reoffer_with_nobody_left_says_so_and_pages_the_dispatchers(app, client,
     incident_id = requested_incident(app, world)
     login(world.emails["dispatcher"])
     token = csrf_token(client, "/dispatch/")
-    client.post(f"/dispatch/incidents/{incident_id}/reoffer", data={"csrf_token": token})
+    client.post(f"/dispatch/incidents/{incident_id}/reoffer?lang=en", data={"csrf_token": token})
     before = dispatches_of(app, incident_id)
-    client.post(f"/dispatch/incidents/{incident_id}/reoffer", data={"csrf_token": token})
+    client.post(f"/dispatch/incidents/{incident_id}/reoffer?lang=en", data={"csrf_token": token})
     assert dispatches_of(app, incident_id) == before  # no offer made
     assert "No further technician is on call" in client.get("/dispatch/").text
     assert dispatch_actions(app, incident_id)[-1][0] == "dispatcher_paged"

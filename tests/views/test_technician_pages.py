@@ -157,7 +157,7 @@ def test_steps_out_of_order_are_refused_and_change_nothing(app, client, world, l
     press(client, dispatch_id, "arrive")
     press(client, dispatch_id, "complete", work_report="x", signoff_name="y")
     assert snapshot(app) == before
-    assert "not possible any more" in client.get("/tech/").text
+    assert "no longer possible" in client.get("/tech/").text
 
 
 def test_a_button_that_is_not_the_technicians_is_not_found(app, client, world, login):
