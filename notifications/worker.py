@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
-from app.services.dispatch import page_dispatchers, run_escalation_step
+from app.services.offers import page_dispatchers, run_escalation_step
 from app.timeutil import utcnow
 from notifications.outbox import WAKE_CHANNEL
 from notifications.providers import DeliveryError, get_provider

@@ -27,7 +27,7 @@ from app.extensions import db
 from app.models import Dispatch
 from app.services import dispatch as service
 from app.services.actors import require_role
-from app.services.dispatch import load_by_technician
+from app.services.offers import candidates, load_by_technician
 from app.services.queries import (
     get_dispatch_visible_to,
     get_incident_for,
@@ -59,7 +59,7 @@ def list_candidates(path: IncidentPath):
     require_role(g.api_user, service.DISPATCH_ROLES, "choose technicians")
     incident = get_incident_for(g.api_user, path.incident_id)
     now = utcnow()
-    ranked = service.candidates(incident, now)
+    ranked = candidates(incident, now)
     shifts = current_shifts([t.id for t in ranked], now)
     load = load_by_technician()
     return {"incident_id": incident.id, "as_of": isoformat_utc(now), "items": [

@@ -19,7 +19,8 @@ from app.errors import AppError
 from app.extensions import db
 from app.formutil import flash_form_errors
 from app.models import Dispatch, Incident, IncidentEvent, Technician
-from app.services.dispatch import cancel_dispatch, candidates, override, reoffer
+from app.services.dispatch import cancel_dispatch, override, reoffer
+from app.services.offers import candidates
 from app.timeutil import utcnow
 from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES

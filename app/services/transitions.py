@@ -90,17 +90,17 @@ def _next_state(incident, trigger, role, ctx):
 
 def _apply_side_effects(incident, trigger, params, actor, now):
     """What else a trigger changes; dispatch follows the incident in the same commit."""
-    from app.services import dispatch  # dispatch builds on this module
+    from app.services import offers  # offers build on this module
 
     if trigger == "assign_technician":
         incident.assigned_technician_id = params["technician_id"]
     elif trigger == "release_technician":
         incident.assigned_technician_id = None
     elif trigger == "request_dispatch":
-        dispatch.offer_to_best_candidate(incident, actor_label=label_for(actor, "system"),
+        offers.offer_to_best_candidate(incident, actor_label=label_for(actor, "system"),
                                          now=now, first_of_request=True)
     elif trigger == "cancel":
-        dispatch.cancel_all(incident, reason=params["reason"], now=now)
+        offers.cancel_all(incident, reason=params["reason"], now=now)
 
 
 def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, params=None,

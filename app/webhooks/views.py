@@ -10,7 +10,7 @@ from flask import current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.services import calls, delivery
-from app.services.dispatch import offer_context
+from app.services.offers import offer_context
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
 from app.webhooks.twiml import say, speak_and_hang_up, twiml

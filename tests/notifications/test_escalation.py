@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import EscalationStep, Incident, Organization, User
 from app.services import dispatch as dispatch_service
+from app.services import offers
 from app.services.transitions import fire_trigger
 from notifications import worker
 from tests import factories
@@ -102,7 +103,7 @@ def test_a_step_that_fails_is_rolled_back_and_retried_later_without_stopping_the
     work(clock)
 
     def half_then_fail(step, now):
-        dispatch_service.run_escalation_step(step, now)  # queues a call, marks the step done
+        offers.run_escalation_step(step, now)  # queues a call, marks the step done
         if step.dispatch.incident_id == broken_incident:
             raise RuntimeError("boom")
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Dispatch, IncidentEvent, Notification, Organization, User
 from app.services import dispatch as dispatch_service
+from app.services import offers
 from app.services.links import read_offer_token
 from notifications.worker import Worker, backoff, claim_notifications, run
 from tests import factories
@@ -137,7 +138,7 @@ def test_after_the_last_attempt_the_message_fails_and_the_dispatchers_are_paged(
 
 def test_a_failed_dispatcher_page_is_logged_but_pages_nobody(world, ctx, clock, caplog):
     org = db.session.get(Organization, world.org_a)
-    dispatch_service.page_dispatchers(factories.make_incident(org), "no_candidate", T0)
+    offers.page_dispatchers(factories.make_incident(org), "no_candidate", T0)
     db.session.commit()
 
     class Refusing(RecordingProvider):

@@ -9,6 +9,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
 from app.services import dispatch as service
+from app.services import offers
 from app.services.actors import ActingTechnician
 from app.services.transitions import fire_trigger
 from tests import factories
@@ -54,11 +55,11 @@ def test_candidates_are_on_call_in_the_prefecture_with_the_skill_least_loaded_fi
     factories.make_technician(prefectures=[13], on_call=(T0 + timedelta(hours=9), T0 +
                                                           timedelta(hours=10)))  # not yet
     factories.make_technician(prefectures=[13], on_call=SHIFT, active=False)
-    assert service.candidates(incident, T0) == [scene["first"], scene["second"]]
+    assert offers.candidates(incident, T0) == [scene["first"], scene["second"]]
     busy = factories.make_incident(scene["org"], state="technician_assigned",
                                    technician=scene["first"])
     assert busy.id
-    assert service.candidates(incident, T0) == [scene["second"], scene["first"]]
+    assert offers.candidates(incident, T0) == [scene["second"], scene["first"]]
 
 
 def test_requesting_dispatch_offers_the_best_candidate_by_sms_with_timers(scene):
@@ -93,14 +94,14 @@ def test_escalation_no_answer_then_call_then_next_candidate_then_dispatcher(scen
     def run_due(now):
         for step in db.session.scalars(select(EscalationStep).where(
                 EscalationStep.status == "pending", EscalationStep.due_at <= now)).all():
-            service.run_escalation_step(step, now)
+            offers.run_escalation_step(step, now)
         db.session.commit()
 
     run_due(T0 + timedelta(minutes=3))
     assert [m.channel for m in messages("offer")] == ["sms", "voice"]
     run_due(T0 + timedelta(minutes=10))
-    offers = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
-    assert [(o.technician_id, o.state) for o in offers] == [
+    made = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
+    assert [(o.technician_id, o.state) for o in made] == [
         (scene["first"].id, "expired"), (scene["second"].id, "offered")]
     assert messages("offer")[-1].recipient == scene["second"].phone
     run_due(T0 + timedelta(minutes=15))
@@ -128,12 +129,12 @@ def test_a_decline_offers_the_next_candidate(scene):
     offer = db.session.scalars(select(Dispatch)).one()
     acting = ActingTechnician(scene["first"].id, "技術者 (SMS link)")
     service.decline(offer.id, acting, "別件対応中", now=T0 + timedelta(minutes=1))
-    offers = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
-    assert [(o.technician_id, o.state) for o in offers] == [
+    made = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
+    assert [(o.technician_id, o.state) for o in made] == [
         (scene["first"].id, "declined"), (scene["second"].id, "offered")]
-    assert offers[0].decline_reason == "別件対応中"
+    assert made[0].decline_reason == "別件対応中"
     # The dispatcher page stays scheduled: it counts from the request, not from this offer.
-    assert [s.action for s in offers[0].escalations if s.status == "pending"] == [
+    assert [s.action for s in made[0].escalations if s.status == "pending"] == [
         "page_dispatcher"]
 
 
@@ -237,8 +238,8 @@ def test_override_withdraws_open_offers_and_asks_the_chosen_technician(scene):
     chosen = factories.make_technician(prefectures=[40])  # not on call, other prefecture
     service.override(scene["incident"].id, chosen.id, scene["dispatcher"],
                      reason="顧客の指名", now=T0 + timedelta(minutes=4))
-    offers = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
-    assert [(o.technician_id, o.state) for o in offers] == [
+    made = db.session.scalars(select(Dispatch).order_by(Dispatch.id)).all()
+    assert [(o.technician_id, o.state) for o in made] == [
         (scene["first"].id, "cancelled"), (chosen.id, "offered")]
     assert messages("offer")[-1].recipient == chosen.phone
 

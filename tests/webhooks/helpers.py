@@ -14,7 +14,7 @@ from app.models import (
     Notification,
     WebhookReceipt,
 )
-from app.services.dispatch import run_escalation_step
+from app.services.offers import run_escalation_step
 from app.timeutil import utcnow
 
 TOKEN = "test-twilio-auth-token"

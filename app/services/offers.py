@@ -1,0 +1,206 @@
+"""Offers and their escalation: choosing technicians, offering, timers, paging dispatchers.
+
+An incident in `dispatch_requested` has offers (Dispatch rows in `offered`), each with
+escalation timers (EscalationStep rows, fired by the worker through
+`run_escalation_step`). Answering offers and the visit are in app/services/dispatch.py.
+These functions work inside the caller's transaction; they never commit.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.labels import prefecture_name
+from app.models import Dispatch, EscalationStep, OnCallShift, Technician, User
+from app.services.actors import label_for
+from app.services.audit import append_event
+from app.services.links import offer_link
+from notifications.outbox import enqueue
+from workflows import DISPATCH
+from workflows.dispatch import HOLDING_STATES
+from workflows.guards import TriggerContext
+
+ASKED_STATES = ("offered", "declined", "expired")
+
+
+# ---------------------------------------------------------------- choosing technicians
+
+
+def load_by_technician():
+    rows = db.session.execute(
+        select(Dispatch.technician_id, func.count(Dispatch.id))
+        .where(Dispatch.state.in_(HOLDING_STATES)).group_by(Dispatch.technician_id))
+    return dict(rows.all())
+
+
+def candidates(incident, now):
+    """Technicians to offer the incident to, best first.
+
+    On call now, serving the incident's prefecture, with the category as a skill,
+    least loaded first; technicians already asked during this request are left out.
+    """
+    asked = select(Dispatch.technician_id).where(
+        Dispatch.incident_id == incident.id, Dispatch.state.in_(ASKED_STATES + HOLDING_STATES))
+    on_call = select(OnCallShift.technician_id).where(
+        OnCallShift.starts_at <= now, OnCallShift.ends_at > now)
+    technicians = db.session.scalars(
+        select(Technician).where(Technician.active, Technician.id.in_(on_call),
+                                 Technician.id.not_in(asked)).order_by(Technician.id)).all()
+    prefecture = incident.organization.prefecture
+    load = load_by_technician()
+    fitting = [t for t in technicians
+               if prefecture in (t.prefectures or []) and incident.category in (t.skills or [])]
+    return sorted(fitting, key=lambda t: (load.get(t.id, 0), t.id))
+
+
+# ---------------------------------------------------------------- offers and escalation
+
+
+def _policy(incident):
+    contracts = [c for c in incident.organization.contracts if c.escalation_policy]
+    return contracts[-1].escalation_policy if contracts else \
+        current_app.config["ESCALATION_POLICY"]
+
+
+def timeline(incident, action, now, actor=None, actor_label=None, note="", **data):
+    append_event(incident, kind="dispatch", actor=actor,
+                 actor_label=actor_label or label_for(actor, "system"), now=now, note=note,
+                 data={"action": action, **data})
+
+
+def offer(incident, technician, *, actor_label, now, first_of_request=False, actor=None):
+    """Offer the incident to one technician and start the escalation policy's timers."""
+    dispatch = Dispatch(incident=incident, technician=technician, state="offered",
+                        offered_at=now, offered_by=actor_label)
+    db.session.add(dispatch)
+    db.session.flush()
+    for step, (minutes, action) in enumerate(_policy(incident), start=1):
+        if action == "page_dispatcher" and not first_of_request:
+            continue  # the dispatcher is paged once per request, counted from its start
+        if minutes == 0 and action in ("sms", "voice"):
+            _contact(dispatch, action, step, now)
+            dispatch.escalation_step = step
+            continue
+        db.session.add(EscalationStep(dispatch=dispatch, step=step, action=action,
+                                      due_at=now + timedelta(minutes=minutes)))
+    timeline(incident, "offered", now, actor=actor, actor_label=actor_label,
+              dispatch_id=dispatch.id, technician_id=technician.id, technician=technician.name)
+    return dispatch
+
+
+def offer_to_best_candidate(incident, *, actor_label, now, first_of_request=False):
+    """Offer to the best candidate; with none left, page the dispatcher at once."""
+    best = candidates(incident, now)
+    if not best:
+        page_dispatchers(incident, "no_candidate", now)
+        return None
+    return offer(incident, best[0], actor_label=actor_label, now=now,
+                 first_of_request=first_of_request)
+
+
+def offer_context(dispatch):
+    incident = dispatch.incident
+    org = incident.organization
+    return {
+        "reference": incident.reference, "organization": org.name, "address": org.address,
+        "prefecture": prefecture_name(org.prefecture), "summary": incident.summary,
+        "category": incident.category, "severity": incident.severity,
+        "technician": dispatch.technician.name, "dispatch_id": dispatch.id,
+    }
+
+
+def _contact(dispatch, channel, step, now):
+    """Send the offer by SMS (with the one-tap link) or by a voice call."""
+    technician = dispatch.technician
+    context = offer_context(dispatch)
+    if channel == "sms":
+        context["link"] = offer_link(dispatch)
+    else:
+        context["twiml_path"] = f"/webhooks/twilio/voice/offer/{dispatch.id}"
+    enqueue(channel, technician.phone, "offer", context, locale=technician.locale,
+            dedupe_key=f"offer:{dispatch.id}:{step}:{channel}", incident=dispatch.incident,
+            dispatch=dispatch, now=now)
+
+
+def page_dispatchers(incident, reason, now, dedupe=None, details=None):
+    """Page every active dispatcher (SMS where they have a phone, and e-mail).
+
+    `details` (e.g. which message failed and why) goes onto the timeline event.
+    """
+    dispatchers = db.session.scalars(
+        select(User).where(User.role == "dispatcher", User.active)).all()
+    context = {"reference": incident.reference, "organization": incident.organization.name,
+               "summary": incident.summary, "reason": reason,
+               "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+               + f"/desk/incidents/{incident.id}"}
+    key = dedupe or f"{incident.id}:{reason}:{incident.event_count}"
+    for person in dispatchers:
+        if person.phone:
+            enqueue("sms", person.phone, "dispatcher_page", context, incident=incident,
+                    dedupe_key=f"page:{key}:{person.id}:sms", now=now)
+        enqueue("email", person.email, "dispatcher_page", context, incident=incident,
+                dedupe_key=f"page:{key}:{person.id}:email", now=now)
+    if not dispatchers:
+        current_app.logger.error("Nobody to page about %s (%s): no active dispatcher",
+                                 incident.reference, reason)
+    timeline(incident, "dispatcher_paged", now, reason=reason,
+              dispatchers=[p.email for p in dispatchers], **(details or {}))
+
+
+def cancel_timers(dispatches, keep_page=False):
+    ids = [d.id for d in dispatches]
+    if not ids:
+        return
+    stmt = update(EscalationStep).where(EscalationStep.dispatch_id.in_(ids),
+                                        EscalationStep.status == "pending")
+    if keep_page:
+        stmt = stmt.where(EscalationStep.action != "page_dispatcher")
+    db.session.execute(stmt.values(status="cancelled"), execution_options={
+        "synchronize_session": False})
+
+
+def run_escalation_step(step, now):
+    """Carry out a due timer (the worker holds its row lock); the caller commits."""
+    dispatch = step.dispatch
+    incident = dispatch.incident
+    step.status, step.done_at = "done", now
+    if step.action == "page_dispatcher":
+        if incident.state == "dispatch_requested":
+            page_dispatchers(incident, "no_acceptance", now, dedupe=f"step:{step.id}")
+            step.outcome = "paged"
+        else:
+            step.outcome = "not needed"
+        return
+    if dispatch.state != "offered":
+        step.outcome = f"not needed: offer {dispatch.state}"
+        return
+    dispatch.escalation_step = step.step
+    if step.action in ("sms", "voice"):
+        _contact(dispatch, step.action, step.step, now)
+        step.outcome = f"{step.action} queued"
+        timeline(incident, f"{step.action}_sent", now, dispatch_id=dispatch.id,
+                  technician=dispatch.technician.name, step=step.step)
+    elif step.action == "next_candidate":
+        _close_offer(dispatch, "expire", now)
+        timeline(incident, "expired", now, dispatch_id=dispatch.id,
+                  technician=dispatch.technician.name)
+        following = offer_to_best_candidate(incident, actor_label="system", now=now)
+        step.outcome = f"offered to {following.technician.name}" if following else \
+            "no candidate left"
+
+
+def _close_offer(dispatch, trigger, now, reason=""):
+    dispatch.state = DISPATCH.fire(dispatch.state, trigger, "system",
+                                   TriggerContext(params={"reason": reason or trigger}))
+    dispatch.responded_at = now
+    cancel_timers([dispatch], keep_page=True)
+
+
+def cancel_all(incident, reason, now):
+    """The incident was cancelled: close its open offers and visit, stop every timer."""
+    for dispatch in incident.dispatches:
+        if dispatch.state in ("offered", *HOLDING_STATES):
+            dispatch.state, dispatch.cancel_reason = "cancelled", reason
+    cancel_timers(incident.dispatches)
