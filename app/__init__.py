@@ -114,6 +114,7 @@ def _register_blueprints(app):
     from app.desk import bp as desk_bp
     from app.devtools import bp as devtools_bp
     from app.dispatch import bp as dispatch_bp
+    from app.insurer import bp as insurer_bp
     from app.public import bp as public_bp
     from app.technician import bp as technician_bp
     from app.webhooks import bp as webhooks_bp
@@ -124,5 +125,6 @@ def _register_blueprints(app):
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
     app.register_blueprint(technician_bp)  # /tech/... and the SMS link page /a/<token>
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(insurer_bp, url_prefix="/insurer")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     app.register_blueprint(devtools_bp, url_prefix="/dev")

@@ -48,6 +48,11 @@ class Config:
     ESCALATION_POLICY = [[0, "sms"], [3, "voice"], [10, "next_candidate"],
                          [15, "page_dispatcher"]]
     OFFER_LINK_MAX_AGE_SECONDS = int(os.environ.get("OFFER_LINK_MAX_AGE_SECONDS", 3600))
+    # Evidence uploads: streamed to EVIDENCE_DIR, at most this many bytes each.
+    EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", 50 * 1024 * 1024))
+    # Ed25519 private key (base64 of the 32 raw bytes) signing claim packets; when unset a
+    # development key is generated once under instance/ (never in production).
+    CLAIM_SIGNING_KEY = os.environ.get("CLAIM_SIGNING_KEY", "")
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
     # Largest request body accepted anywhere (API and forms); larger is a 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))

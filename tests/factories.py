@@ -3,10 +3,13 @@
 import itertools
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from app.auth import create_token
 from app.extensions import db
 from app.models import (
     Contract,
+    CoverageHead,
     Dispatch,
     Incident,
     InsurancePolicy,
@@ -14,12 +17,31 @@ from app.models import (
     OnCallShift,
     Organization,
     OrganizationPhone,
+    PolicyCoverage,
     Technician,
     User,
 )
 from app.services.intake import IntakeRequest, report_incident
 
 PASSWORD = "correct horse battery staple"
+STANDARD_HEADS = [("dispatch", "駆付け費用", "On-site dispatch"),
+                  ("investigation", "調査費用", "Investigation"),
+                  ("recovery", "復旧費用", "Recovery"),
+                  ("consultation", "相談費用", "Consultation")]
+# Per head: (payout ratio %, sub-limit yen) of the policies tests make.
+STANDARD_COVER = {"dispatch": (100, 300_000), "investigation": (90, 500_000),
+                  "recovery": (80, 500_000), "consultation": (100, 100_000)}
+
+
+def coverage_heads():
+    """The standard heads of cover (the migration inserts them in a real database)."""
+    heads = {h.code: h for h in db.session.scalars(select(CoverageHead))}
+    for code, name_ja, name_en in STANDARD_HEADS:
+        if code not in heads:
+            heads[code] = CoverageHead(code=code, name_ja=name_ja, name_en=name_en)
+            db.session.add(heads[code])
+    db.session.flush()
+    return heads
 _seq = itertools.count(1)
 
 
@@ -42,6 +64,10 @@ def make_organization(*, name=None, prefecture=13, phone=None, contract=True, on
             per_incident_limit=1_000_000, annual_aggregate=3_000_000, deductible=0)
         db.session.add(policy_row)
         db.session.flush()
+        for code, head in coverage_heads().items():
+            ratio, sub_limit = STANDARD_COVER.get(code, (100, 100_000))
+            db.session.add(PolicyCoverage(policy_id=policy_row.id, head_id=head.id,
+                                          payout_ratio=ratio, sub_limit=sub_limit))
     if contract:
         db.session.add(Contract(
             organization_id=org.id, plan="combined", service_class=1, devices=5,

@@ -31,7 +31,10 @@ def _authenticate_and_check_body():
 
 
 from app.api import (  # noqa: E402,F401  (routes register on bp)
+    claims,
+    costs,
     dispatches,
+    evidence,
     incidents,
     organizations,
     technicians,

@@ -1,5 +1,15 @@
 """Database models, split by aggregate; import them all from here."""
 
+from app.models.claims import (
+    Claim,
+    ClaimPacket,
+    CostItem,
+    CoverageHead,
+    CustodyEntry,
+    Evidence,
+    InsurerNotice,
+    PolicyCoverage,
+)
 from app.models.dispatch import (
     Dispatch,
     EscalationStep,
@@ -19,6 +29,14 @@ from app.models.organization import (
 from app.models.people import ApiToken, Technician, User
 
 __all__ = [
+    "Claim",
+    "ClaimPacket",
+    "CostItem",
+    "CoverageHead",
+    "CustodyEntry",
+    "Evidence",
+    "InsurerNotice",
+    "PolicyCoverage",
     "ApiToken",
     "Contract",
     "Dispatch",

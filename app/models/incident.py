@@ -49,6 +49,9 @@ class Incident(db.Model):
     events = relationship("IncidentEvent", back_populates="incident",
                           order_by="IncidentEvent.seq", cascade="all, delete-orphan")
     dispatches = relationship("Dispatch", back_populates="incident", order_by="Dispatch.id")
+    cost_items = relationship("CostItem", back_populates="incident", order_by="CostItem.id")
+    evidence = relationship("Evidence", back_populates="incident", order_by="Evidence.id")
+    claim = relationship("Claim", back_populates="incident", uselist=False)
 
     __mapper_args__ = {"version_id_col": version}
     # Newest first, cursor on id: every filter has an index ending in id.

@@ -49,6 +49,9 @@ class Insurer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    notice_email: Mapped[str] = mapped_column(String(254), default="")  # 事故報告 by e-mail
+    webhook_url: Mapped[str] = mapped_column(String(500), default="")  # "" = no webhooks
+    webhook_secret: Mapped[str] = mapped_column(String(128), default="")  # HMAC key
 
 
 class InsurancePolicy(db.Model):
@@ -66,6 +69,8 @@ class InsurancePolicy(db.Model):
 
     insurer = relationship("Insurer")
     organization = relationship("Organization", back_populates="policies")
+    coverages = relationship("PolicyCoverage", back_populates="policy",
+                             order_by="PolicyCoverage.id", cascade="all, delete-orphan")
 
     def covers(self, on):
         """True when the policy period includes the date `on`."""

@@ -1,0 +1,3 @@
+"""API routes: claims."""
+
+from app.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API routes: costs."""
+
+from app.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API routes: evidence."""
+
+from app.api import bp  # noqa: F401

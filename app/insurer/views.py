@@ -1,0 +1,3 @@
+"""Routes of the insurer blueprint."""
+
+from app.insurer import bp  # noqa: F401
