@@ -1,0 +1,138 @@
+"""Coverage heads and a policy's per-head terms (admin), and the payout preview of an incident."""
+
+import re
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.extensions import db
+from app.models import Claim, CoverageHead, InsurancePolicy, PolicyCoverage
+from app.services import payout
+from app.services.actors import require_role
+from app.timeutil import to_jst
+
+ADMIN_ROLES = ("admin",)
+CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+MAX_YEN = 10_000_000_000
+
+
+def covering_policy(incident):
+    """The claim's policy, else the organization's policy in force on the discovery date."""
+    if incident.claim is not None:
+        return incident.claim.policy
+    on = to_jst(incident.discovered_at).date()
+    policies = [p for p in incident.organization.policies if p.covers(on)]
+    return min(policies, key=lambda p: p.id) if policies else None
+
+
+def policy_year(policy, on):
+    """(first day, first day of the next) of the policy year that contains `on`."""
+    start = _anniversary(policy.starts_on, on.year)
+    if start > on:
+        start = _anniversary(policy.starts_on, on.year - 1)
+    return start, _anniversary(policy.starts_on, start.year + 1)
+
+
+def _anniversary(first, year):
+    try:
+        return first.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+def prior_paid(policy, incident):
+    """What other paid claims of the policy took in the incident's policy year."""
+    start, end = policy_year(policy, to_jst(incident.discovered_at).date())
+    return db.session.scalar(select(func.coalesce(func.sum(Claim.paid_amount), 0)).where(
+        Claim.policy_id == policy.id, Claim.incident_id != incident.id,
+        Claim.paid_amount.is_not(None), Claim.paid_on >= start, Claim.paid_on < end))
+
+
+def preview(incident):
+    """(policy, Computation of the approved lines) for showing; (None, None) without a policy."""
+    policy = covering_policy(incident)
+    if policy is None:
+        return None, None
+    approved = [c for c in incident.cost_items if c.status == "approved"]
+    return policy, payout.compute(payout.terms_of(policy), payout.lines_of(approved),
+                                  prior_paid(policy, incident))
+
+
+# ---------------------------------------------------------------- admin
+
+
+def _yen(field, value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_YEN:
+        raise InvalidInput(f"{field} is whole yen from 0 to {MAX_YEN}.", {"field": field})
+    return value
+
+
+def create_head(actor, code, name_ja, name_en):
+    """Add a coverage head (admin); codes are unique lowercase words."""
+    require_role(actor, ADMIN_ROLES, "add coverage heads")
+    code = (code or "").strip()
+    if not CODE.match(code):
+        raise InvalidInput("The code is 2 to 32 lowercase letters, digits or _.",
+                           {"field": "code"})
+    names = {"name_ja": (name_ja or "").strip(), "name_en": (name_en or "").strip()}
+    for field, value in names.items():
+        if not value or len(value) > 100:
+            raise InvalidInput("A name needs 1 to 100 characters.", {"field": field})
+    if db.session.scalar(select(CoverageHead.id).where(CoverageHead.code == code)):
+        raise Conflict("A coverage head with that code exists.", {"field": "code"})
+    head = CoverageHead(code=code, **names)
+    db.session.add(head)
+    db.session.commit()
+    return head
+
+
+def get_policy(actor, policy_id):
+    """A policy for the admin, else NotFound."""
+    require_role(actor, ADMIN_ROLES, "manage policies")
+    policy = db.session.get(InsurancePolicy, policy_id)
+    if policy is None:
+        raise NotFound("Policy not found.")
+    return policy
+
+
+def list_policies(actor):
+    """Every policy by number (admin)."""
+    require_role(actor, ADMIN_ROLES, "manage policies")
+    return db.session.scalars(select(InsurancePolicy).order_by(InsurancePolicy.number)).all()
+
+
+def set_terms(policy_id, actor, *, per_incident_limit, annual_aggregate, deductible, heads):
+    """Replace a policy's limits and per-head terms; `heads` = {code: (ratio %, sub-limit)}.
+
+    A head left out is no longer covered. One commit; nothing changes on any bad value.
+    """
+    policy = get_policy(actor, policy_id)
+    limits = {"per_incident_limit": _yen("per_incident_limit", per_incident_limit),
+              "annual_aggregate": _yen("annual_aggregate", annual_aggregate),
+              "deductible": _yen("deductible", deductible)}
+    if limits["per_incident_limit"] > limits["annual_aggregate"]:
+        raise InvalidInput("The per-incident limit cannot exceed the annual aggregate.",
+                           {"field": "per_incident_limit"})
+    known = {h.code: h for h in db.session.scalars(select(CoverageHead))}
+    terms = {}
+    for code, (ratio, sub_limit) in heads.items():
+        if code not in known:
+            raise InvalidInput(f"Unknown coverage head {code!r}.", {"field": "heads"})
+        if isinstance(ratio, bool) or not isinstance(ratio, int) or not 0 <= ratio <= 100:
+            raise InvalidInput("A payout ratio is a whole percent from 0 to 100.",
+                               {"field": f"heads.{code}.payout_ratio"})
+        terms[known[code].id] = (ratio, _yen(f"heads.{code}.sub_limit", sub_limit))
+    for name, value in limits.items():
+        setattr(policy, name, value)
+    existing = {c.head_id: c for c in policy.coverages}
+    for head_id, coverage in existing.items():
+        if head_id not in terms:
+            policy.coverages.remove(coverage)
+    for head_id, (ratio, sub_limit) in terms.items():
+        coverage = existing.get(head_id) or PolicyCoverage(head_id=head_id)
+        coverage.payout_ratio, coverage.sub_limit = ratio, sub_limit
+        if coverage not in policy.coverages:
+            policy.coverages.append(coverage)
+    db.session.commit()
+    return policy
