@@ -73,7 +73,7 @@ def _clean(head_code, description, quantity, unit_price, tax_rate, incurred_on, 
                 incurred_on=incurred_on)
 
 
-def _visit_of(actor, incident):
+def visit_of(actor, incident):
     """A technician's visit on the incident; NotFound when they have none (or no business)."""
     for dispatch in incident.dispatches:
         if dispatch.technician_id == actor.technician_id and dispatch.state in VISIT_STATES:
@@ -86,7 +86,7 @@ def _editable_incident(actor, incident_id):
     require_role(actor, ENTRY_ROLES, "enter costs")
     incident = get_incident_for(actor, incident_id)
     if actor.role == "technician":
-        _visit_of(actor, incident)
+        visit_of(actor, incident)
     if incident.state in FROZEN_STATES:
         raise Conflict(f"Costs cannot change while the incident is {incident.state}.",
                        {"state": incident.state, "reason": "costs_frozen"})
@@ -95,7 +95,7 @@ def _editable_incident(actor, incident_id):
 
 def _dispatch_on(actor, incident, dispatch_id):
     if dispatch_id is None:
-        return _visit_of(actor, incident) if actor.role == "technician" else None
+        return visit_of(actor, incident) if actor.role == "technician" else None
     dispatch = db.session.get(Dispatch, dispatch_id)
     if dispatch is None or dispatch.incident_id != incident.id or (
             actor.role == "technician" and dispatch.technician_id != actor.technician_id):
@@ -121,7 +121,7 @@ def get_cost_for(actor, cost_id):
         raise NotFound("Cost line not found.")
     incident = get_incident_for(actor, item.incident_id)
     if actor.role == "technician":
-        _visit_of(actor, incident)
+        visit_of(actor, incident)
     return item
 
 
