@@ -7,6 +7,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.auth import create_token
+from app.cli_claims import claims
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Organization, User
@@ -23,6 +24,7 @@ def register_cli(app):
     app.cli.add_command(workflow)
     app.cli.add_command(user)
     app.cli.add_command(worker)
+    app.cli.add_command(claims)
 
 
 @click.command("seed-demo")

@@ -1,0 +1,303 @@
+"""Claim packets: one signed ZIP per claim version, built streaming, and its verification.
+
+A packet holds claim.json, claim.pdf, the evidence files (evidence/<id>-<safe name>),
+manifest.json (every other file's SHA-256 and size, the claim id, packet version and time,
+the signer's public key) and manifest.sig (Ed25519 over the exact manifest.json bytes,
+base64). Evidence is copied in chunks, so a packet of any size needs little memory.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import os
+import uuid
+import zipfile
+import zlib
+from datetime import datetime, time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Claim, ClaimPacket, Incident
+from app.services import payout
+from app.services.packet_data import claim_document, evidence_member
+from app.timeutil import isoformat_utc, to_utc_naive
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
+DEV_KEY_FILE = "claim-signing-key"
+
+
+class SigningKeyError(RuntimeError):
+    """CLAIM_SIGNING_KEY is set but is not a base64 raw Ed25519 private key."""
+
+
+class EvidenceChanged(RuntimeError):
+    """An evidence file on disk no longer has the SHA-256 recorded at upload."""
+
+
+def signing_key():
+    """The Ed25519 key that signs packets: CLAIM_SIGNING_KEY, else the development key."""
+    configured = current_app.config.get("CLAIM_SIGNING_KEY", "")
+    if configured:
+        try:
+            return Ed25519PrivateKey.from_private_bytes(base64.b64decode(configured,
+                                                                         validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise SigningKeyError("CLAIM_SIGNING_KEY must be the base64 of a 32-byte raw "
+                                  "Ed25519 private key.") from exc
+    return _development_key(Path(current_app.instance_path) / DEV_KEY_FILE)
+
+
+def _development_key(path):
+    """Read the development key, generating it once (0600) when there is none yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption())
+        try:  # O_EXCL: two processes starting at once keep the first one's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(raw).decode() + "\n")
+            log.warning("Generated a development claim-signing key at %s; set "
+                        "CLAIM_SIGNING_KEY in production.", path)
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
+
+
+def public_key_b64(private_key):
+    """The raw public key of a private key, base64 (what packets and rows carry)."""
+    raw = private_key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def packets_dir():
+    """Where packet ZIPs are kept: EVIDENCE_DIR/packets."""
+    return Path(current_app.config["EVIDENCE_DIR"]) / "packets"
+
+
+def packet_path(packet):
+    """The ZIP file of a ClaimPacket row."""
+    return packets_dir() / packet.stored_name
+
+
+def build_packet(claim, version, actor_label, now):
+    """Write the claim's signed packet ZIP and add its ClaimPacket row (the caller commits)."""
+    from app.services.evidence import evidence_path, record_custody
+
+    now = to_utc_naive(now)
+    lines = _claimed_lines(claim)
+    evidence = list(claim.incident.evidence)
+    document = claim_document(claim, version=version, created_at=now, created_by=actor_label,
+                              lines=lines, computation=compute_for(claim, lines).as_dict(),
+                              evidence=evidence)
+    key = signing_key()
+    target = packets_dir() / f"{uuid.uuid4().hex}.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            files = _write_members(archive, document, evidence, evidence_path, now)
+            manifest = _manifest_bytes(claim, version, now, key, files)
+            _write_bytes(archive, MANIFEST, manifest, now)
+            signature = base64.b64encode(key.sign(manifest))
+            _write_bytes(archive, SIGNATURE, signature + b"\n", now)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    for item in evidence:
+        record_custody(item, "packed", actor_label, f"claim packet v{version}", now=now)
+    packet = ClaimPacket(
+        claim=claim, claim_id=claim.id, version=version, stored_name=target.name,
+        size=target.stat().st_size, sha256=_file_sha256(target),
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(), signature=signature.decode(),
+        public_key=public_key_b64(key), created_at=now,
+        created_by_label=actor_label)
+    db.session.add(packet)
+    return packet
+
+
+def _claimed_lines(claim):
+    """The cost lines a claim is made of: the incident's approved lines."""
+    return [item for item in claim.incident.cost_items if item.status == "approved"]
+
+
+def compute_for(claim, lines=None):
+    """The payout computation of a claim (its approved lines unless given) under its policy."""
+    lines = _claimed_lines(claim) if lines is None else lines
+    return payout.compute(payout.terms_of(claim.policy), payout.lines_of(lines),
+                          prior_paid(claim))
+
+
+def prior_paid(claim):
+    """What other paid claims of the same policy took in this incident's policy year."""
+    policy = claim.policy
+    start, end = policy_year(policy, claim.incident.discovered_at.date())
+    others = db.session.scalars(select(Claim).join(Claim.incident).where(
+        Claim.policy_id == policy.id, Claim.id != claim.id, Claim.paid_amount.is_not(None),
+        Incident.discovered_at >= datetime.combine(start, time.min),
+        Incident.discovered_at < datetime.combine(end, time.min)))
+    return sum(c.paid_amount for c in others)
+
+
+def policy_year(policy, on):
+    """[start, end) of the policy year holding the date `on`: years from the policy's start."""
+    years = on.year - policy.starts_on.year
+    if (on.month, on.day) < (policy.starts_on.month, policy.starts_on.day):
+        years -= 1
+    return _add_years(policy.starts_on, years), _add_years(policy.starts_on, years + 1)
+
+
+def _add_years(day, years):
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def _write_members(archive, document, evidence, evidence_path, now):
+    """claim.json, claim.pdf and the evidence files; returns [(name, sha256, size)]."""
+    from app.services.packet_pdf import render_pdf
+
+    files = []
+    claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    for name, data in (("claim.json", claim_json), ("claim.pdf", render_pdf(document))):
+        _write_bytes(archive, name, data, now)
+        files.append((name, hashlib.sha256(data).hexdigest(), len(data)))
+    for item in evidence:
+        files.append(_copy_evidence(archive, item, evidence_path(item), now))
+    return files
+
+
+def _copy_evidence(archive, evidence, source, now):
+    """Stream one evidence file into the ZIP, checking it still has its recorded hash."""
+    name = evidence_member(evidence)
+    info = _zip_info(name, now, compress=evidence.content_type.startswith("text/"))
+    info.file_size = evidence.size  # lets zipfile choose ZIP64 up front for huge files
+    digest, size = hashlib.sha256(), 0
+    with open(source, "rb") as src, archive.open(info, "w") as dst:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+    if digest.hexdigest() != evidence.sha256 or size != evidence.size:
+        raise EvidenceChanged(f"Evidence {evidence.id} ({evidence.original_name}) does not "
+                              "match the SHA-256 recorded at upload.")
+    return name, evidence.sha256, size
+
+
+def _manifest_bytes(claim, version, now, key, files):
+    """The manifest's exact bytes (these are what the signature covers)."""
+    manifest = {
+        "schema_version": "1", "claim_id": claim.id,
+        "incident_reference": claim.incident.reference, "packet_version": version,
+        "created_at": isoformat_utc(now),
+        "signature": {"algorithm": "Ed25519", "file": SIGNATURE,
+                      "public_key": public_key_b64(key)},
+        "files": [{"name": n, "sha256": h, "size": s} for n, h, s in files],
+    }
+    return json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+
+
+def _zip_info(name, now, *, compress=True):
+    info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_bytes(archive, name, data, now):
+    archive.writestr(_zip_info(name, now), data)
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_packet(path_or_file, public_key=None):
+    """Every problem of a packet, each naming its file; an empty list means intact.
+
+    public_key (base64) is the key the packet must be signed with; without it the key in
+    the manifest is used, which proves the packet is whole but not who signed it.
+    """
+    try:
+        with zipfile.ZipFile(path_or_file) as archive:
+            return _verify_archive(archive, public_key)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"not a readable ZIP file ({exc.__class__.__name__})"]
+
+
+def _verify_archive(archive, public_key):
+    names = [info.filename for info in archive.infolist()]
+    problems = [f"{n}: appears more than once" for n in sorted(set(names))
+                if names.count(n) > 1]
+    if MANIFEST not in names:
+        return problems + [f"{MANIFEST}: missing"]
+    manifest_bytes = archive.read(MANIFEST)
+    try:
+        manifest = json.loads(manifest_bytes)
+        listed = {f["name"]: (f["sha256"], f["size"]) for f in manifest["files"]}
+    except (ValueError, KeyError, TypeError):
+        return problems + [f"{MANIFEST}: not a valid manifest"]
+    problems += _signature_problems(archive, names, manifest, manifest_bytes, public_key)
+    for name, (sha256, size) in listed.items():
+        if name not in names:
+            problems.append(f"{name}: missing")
+        elif _member_digest(archive, name) != (sha256, size):
+            problems.append(f"{name}: changed")
+    problems += [f"{n}: added (not in the manifest)" for n in dict.fromkeys(names)
+                 if n not in listed and n not in (MANIFEST, SIGNATURE)]
+    return problems
+
+
+def _signature_problems(archive, names, manifest, manifest_bytes, public_key):
+    """Whether manifest.sig is a valid signature of manifest.json by the expected key."""
+    if SIGNATURE not in names:
+        return [f"{SIGNATURE}: missing"]
+    embedded = (manifest.get("signature") or {}).get("public_key", "")
+    problems = []
+    if public_key and embedded != public_key:
+        problems.append(f"{MANIFEST}: names another signing key than the expected one")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key or embedded))
+        key.verify(base64.b64decode(archive.read(SIGNATURE).strip(), validate=True),
+                   manifest_bytes)
+    except (InvalidSignature, ValueError, binascii.Error):
+        problems.append(f"{SIGNATURE}: bad signature ({MANIFEST} was altered or signed by "
+                        "another key)")
+    return problems
+
+
+def _member_digest(archive, name):
+    """(SHA-256, size) of a member, read in chunks; a damaged member gives (None, None)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with archive.open(name) as member:
+            while chunk := member.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        log.info("packet member %s unreadable: %s", name, exc)
+        return None, None
+    return digest.hexdigest(), size
