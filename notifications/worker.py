@@ -60,6 +60,8 @@ class Claimed:
     attempts: int
     max_attempts: int
     lease_until: datetime
+    event: str = ""  # webhook only: X-Kaketsuke-Event
+    signature: str = ""  # webhook only: X-Kaketsuke-Signature, computed when enqueued
 
 
 def backoff(attempts, rand=random.random):
@@ -95,9 +97,11 @@ def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
             row.last_error = f"not sent: the offer is {row.dispatch.state}"
             continue
         row.status, row.lease_until, row.attempts = "sending", now + lease, row.attempts + 1
+        context = row.context or {}
         claimed.append(Claimed(row.id, row.channel, row.recipient, row.subject, row.body,
-                               (row.context or {}).get("twiml_path", ""), row.attempts,
-                               row.max_attempts, row.lease_until))
+                               context.get("twiml_path", ""), row.attempts,
+                               row.max_attempts, row.lease_until, context.get("event", ""),
+                               context.get("signature", "")))
     db.session.commit()
     return claimed
 
@@ -241,6 +245,9 @@ class Worker:
                                               self.base_url + message.twiml_path,
                                               self.base_url + VOICE_STATUS_PATH,
                                               reference=reference)
+        elif message.channel == "webhook":
+            provider_id = provider.post(message.recipient, message.event, message.signature,
+                                        message.body, reference=reference)
         else:
             provider_id = provider.send_email(message.recipient, message.subject, message.body,
                                               reference=reference)

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Dispatch, Incident, Technician, UsedLink
 from app.services.actors import label_for
 from app.services.audit import append_event
+from app.services.claim_notices import early_notice
 from app.services.offers import cancel_timers, offer, offer_to_best_candidate, timeline
 from app.services.transitions import apply_trigger
 from app.timeutil import to_jst, utcnow
@@ -142,6 +143,7 @@ def accept(dispatch_id, actor, *, now=None, via="page", link_nonce=None):
         apply_trigger(incident, "assign_technician", role="system", actor=actor,
                       params={"technician_id": dispatch.technician_id},
                       note=f"accepted via {via}", now=now)
+        early_notice(incident, now)  # 事故報告 to the insurer, in the accept's commit
     return dispatch
 
 

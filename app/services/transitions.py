@@ -12,18 +12,13 @@ from app.errors import (
     InvalidInput,
 )
 from app.extensions import db
-from app.models import Contract, InsurancePolicy, Technician
+from app.models import Contract, Technician
 from app.services.actors import label_for
 from app.services.audit import append_event
 from app.services.queries import get_incident_for
 from app.timeutil import to_jst, utcnow
 from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
 from workflows.guards import Refusal, TriggerContext
-
-CLAIMS_NOT_YET = Refusal(
-    "claim_not_ready",
-    "A claim needs approved cost lines, each with evidence, and a signed work report; "
-    "this version cannot record costs or evidence yet, so no claim can be submitted.")
 
 
 def _onsite_contract(incident, today):
@@ -47,16 +42,16 @@ def _technician(params):
 
 
 def _policy(incident):
-    discovered = to_jst(incident.discovered_at).date()
-    policies = db.session.scalars(select(InsurancePolicy).where(
-        InsurancePolicy.organization_id == incident.organization_id)).all()
-    if any(p.covers(discovered) for p in policies):
+    from app.services.coverage import covering_policy
+
+    if covering_policy(incident) is not None:
         return None
     return Refusal("no_policy", "No insurance policy of the organization covers the incident.")
 
 
 def _context(incident, trigger, params, now):
     """Facts the trigger's guards read; only those it needs are looked up."""
+    from app.services import claims  # claims build on this module
     ctx = TriggerContext(params=params, assigned_technician_id=incident.assigned_technician_id)
     if trigger == "request_dispatch":
         ctx.onsite_contract = _onsite_contract(incident, to_jst(now).date())
@@ -65,7 +60,9 @@ def _context(incident, trigger, params, now):
     elif trigger == "prepare_claim":
         ctx.policy = _policy(incident)
     elif trigger == "submit_claim":
-        ctx.claim = CLAIMS_NOT_YET
+        ctx.claim = claims.submit_refusal(incident)
+    elif trigger == "close":
+        ctx.open_claim = claims.open_claim_refusal(incident)
     return ctx
 
 
@@ -90,7 +87,7 @@ def _next_state(incident, trigger, role, ctx):
 
 def _apply_side_effects(incident, trigger, params, actor, now):
     """What else a trigger changes; dispatch follows the incident in the same commit."""
-    from app.services import offers  # offers build on this module
+    from app.services import claims, offers  # both build on this module
 
     if trigger == "assign_technician":
         incident.assigned_technician_id = params["technician_id"]
@@ -101,6 +98,8 @@ def _apply_side_effects(incident, trigger, params, actor, now):
                                          now=now, first_of_request=True)
     elif trigger == "cancel":
         offers.cancel_all(incident, reason=params["reason"], now=now)
+    else:
+        claims.on_trigger(incident, trigger, params, actor, now)  # claim_* triggers
 
 
 def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, params=None,
@@ -132,6 +131,9 @@ def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_ver
     except (StaleDataError, IntegrityError) as exc:  # also from an autoflush mid-way
         db.session.rollback()
         raise ConcurrentUpdate(reference) from exc
+    except Exception:  # e.g. a claim side effect refusing: nothing of the trigger stays
+        db.session.rollback()
+        raise
     return incident
 
 

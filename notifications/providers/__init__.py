@@ -1,12 +1,14 @@
-"""Who carries a message out: the console (development) or Twilio, and SMTP for e-mail.
+"""Who carries a message out: the console (development) or Twilio, SMTP for e-mail, webhooks.
 
 A phone provider (console, twilio) has the first two methods, a mail provider
-(console, smtp) the third; each returns the provider's id for the message and raises
-DeliveryError when it could not hand the message over:
+(console, smtp) the third, the webhook provider the fourth; each returns the
+provider's id for the message and raises DeliveryError when it could not hand the
+message over:
 
     send_sms(to, body, status_callback, *, reference="") -> str
     place_call(to, twiml_url, status_callback, *, reference="") -> str
     send_email(to, subject, body, *, reference="") -> str
+    post(url, event, signature, body, *, reference="") -> str
 
 `reference` is the outbox row's id: the console's message id is built from it, and
 the SMTP provider puts it into the Message-ID.
@@ -29,13 +31,16 @@ class ProviderConfigError(Exception):
 
 @dataclass(frozen=True)
 class Providers:
-    """The provider for phone messages (SMS, voice) and the one for e-mail."""
+    """The provider for phone messages (SMS, voice), the one for e-mail, and webhooks."""
 
     phone: object
     mail: object
+    webhook: object = None
 
     def for_channel(self, channel):
-        """The provider that carries `channel` (sms, voice or email)."""
+        """The provider that carries `channel` (sms, voice, email or webhook)."""
+        if channel == "webhook":
+            return self.webhook
         return self.mail if channel == "email" else self.phone
 
 
@@ -44,17 +49,19 @@ def get_provider(config):
     from notifications.providers.console import ConsoleProvider
     from notifications.providers.smtp import SmtpProvider
     from notifications.providers.twilio import TwilioProvider
+    from notifications.providers.webhook import WebhookProvider
 
     name = config.get("NOTIFY_PROVIDER", "console")
     mail = SmtpProvider(config) if config.get("SMTP_HOST") else None
     if name == "console":
         console = ConsoleProvider()
-        return Providers(phone=console, mail=mail or console)
+        return Providers(phone=console, mail=mail or console, webhook=WebhookProvider(config))
     if name == "twilio":
         if mail is None:
             raise ProviderConfigError("NOTIFY_PROVIDER=twilio needs SMTP_HOST for e-mail "
                                       "(dispatcher pages and customer messages).")
-        return Providers(phone=TwilioProvider(config), mail=mail)
+        return Providers(phone=TwilioProvider(config), mail=mail,
+                         webhook=WebhookProvider(config))
     raise ProviderConfigError(f"Unknown NOTIFY_PROVIDER {name!r}; use console or twilio.")
 
 
