@@ -19,4 +19,7 @@ def _console_roles():
     return None
 
 
-from app.desk import views  # noqa: E402,F401  (routes register on bp)
+from app.desk import (  # noqa: E402,F401  (routes register on bp)
+    costs,
+    views,
+)
