@@ -54,14 +54,19 @@ def cost_page_context():
 bp.context_processor(cost_page_context)
 
 
-def run(action, incident_id, success):
-    """Call a cost service; flash its refusal or `success`; back to the incident page."""
+def flash_outcome(action, success):
+    """Call a cost service; flash its refusal, or `success`."""
     try:
         action()
     except AppError as exc:
         flash(exc.message, "error")
     else:
         flash(success, "success")
+
+
+def run(action, incident_id, success):
+    """flash_outcome, then back to the incident page's costs."""
+    flash_outcome(action, success)
     return redirect(url_for("desk.incident", incident_id=incident_id, _anchor="costs"))
 
 

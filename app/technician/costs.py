@@ -4,13 +4,12 @@ templates/technician/_costs.html is included by the dispatch page; the forms and
 heads it needs come from the context processor here.
 """
 
-from flask import flash, redirect, url_for
+from flask import redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import roles_required
-from app.desk.costs import ButtonForm, CostForm, add_line
-from app.errors import AppError
+from app.desk.costs import ButtonForm, CostForm, add_line, flash_outcome
 from app.formutil import flash_form_errors
 from app.services import costs
 from app.services.dispatch import get_dispatch_for
@@ -31,12 +30,7 @@ def _run(dispatch_id, form, action, success):
     if not form.validate():
         flash_form_errors(form)
     else:
-        try:
-            action()
-        except AppError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(success, "success")
+        flash_outcome(action, success)
     return redirect(url_for("technician.dispatch", dispatch_id=dispatch_id, _anchor="costs"))
 
 
