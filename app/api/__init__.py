@@ -1,6 +1,6 @@
 """JSON API v1: bearer-token authenticated, one error shape, documented by OpenAPI."""
 
-from flask import request
+from flask import current_app, request
 from flask_openapi3 import APIBlueprint
 from werkzeug.exceptions import BadRequest
 
@@ -18,8 +18,11 @@ csrf.exempt(bp)  # token-authenticated: no cookies, so no cross-site forgery
 
 @bp.before_request
 def _authenticate_and_check_body():
-    """Every API call needs a token; every body must be well-formed JSON."""
+    """Every API call needs a token; every body must be well-formed JSON (but one upload)."""
     authenticate_api_request()
+    if request.endpoint == "api.upload_evidence":  # the one multipart body (app/api/evidence.py)
+        request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 1024 * 1024
+        return
     if request.method in ("POST", "PUT", "PATCH"):
         if not request.is_json:
             raise UnsupportedMediaType("Send the body as application/json.",
