@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from flask import current_app
 from sqlalchemy import select
 
+from app.errors import Conflict
 from app.extensions import db
 from app.models import Claim, ClaimPacket, Incident
 from app.services import payout
@@ -44,8 +45,10 @@ class SigningKeyError(RuntimeError):
     """CLAIM_SIGNING_KEY is set but is not a base64 raw Ed25519 private key."""
 
 
-class EvidenceChanged(RuntimeError):
-    """An evidence file on disk no longer has the SHA-256 recorded at upload."""
+class EvidenceChanged(Conflict):
+    """An evidence file on disk is gone or no longer has the SHA-256 recorded at upload."""
+
+    code = "evidence_changed"
 
 
 def signing_key():
@@ -192,14 +195,20 @@ def _copy_evidence(archive, evidence, source, now):
     info = _zip_info(name, now, compress=evidence.content_type.startswith("text/"))
     info.file_size = evidence.size  # lets zipfile choose ZIP64 up front for huge files
     digest, size = hashlib.sha256(), 0
-    with open(source, "rb") as src, archive.open(info, "w") as dst:
+    try:
+        src = open(source, "rb")
+    except FileNotFoundError as exc:
+        raise EvidenceChanged(f"Evidence {evidence.id} ({evidence.original_name}): its file "
+                              "is missing.", {"evidence_id": evidence.id}) from exc
+    with src, archive.open(info, "w") as dst:
         while chunk := src.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
             dst.write(chunk)
     if digest.hexdigest() != evidence.sha256 or size != evidence.size:
         raise EvidenceChanged(f"Evidence {evidence.id} ({evidence.original_name}) does not "
-                              "match the SHA-256 recorded at upload.")
+                              "match the SHA-256 recorded at upload.",
+                              {"evidence_id": evidence.id})
     return name, evidence.sha256, size
 
 
@@ -266,8 +275,10 @@ def _verify_archive(archive, public_key):
             problems.append(f"{name}: missing")
         elif _member_digest(archive, name) != (sha256, size):
             problems.append(f"{name}: changed")
+    # An empty folder entry (as `zip -r` writes) holds no bytes, so it cannot hide anything.
+    folders = {i.filename for i in archive.infolist() if i.is_dir() and i.file_size == 0}
     problems += [f"{n}: added (not in the manifest)" for n in dict.fromkeys(names)
-                 if n not in listed and n not in (MANIFEST, SIGNATURE)]
+                 if n not in listed and n not in (MANIFEST, SIGNATURE, *folders)]
     return problems
 
 

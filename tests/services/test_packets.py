@@ -177,6 +177,11 @@ def test_an_added_file_is_named(ctx, setup, world):
     assert problems == ["evidence/99-extra.txt: added (not in the manifest)"]
 
 
+def test_an_empty_folder_entry_as_zip_tools_write_it_is_not_a_problem(ctx, setup, world):
+    _, path = build(make_claim(world))
+    assert packets.verify_packet(rewrite(path, add=("evidence/", b""))) == []
+
+
 @pytest.mark.parametrize("member", ["claim.json", "claim.pdf", "evidence", "manifest.sig",
                                     "manifest.json"])
 def test_a_dropped_file_is_named(ctx, setup, world, member):
@@ -235,12 +240,16 @@ def test_packing_records_custody_and_a_resubmission_is_a_new_version(ctx, setup,
     assert db.session.scalar(db.select(db.func.count(ClaimPacket.id))) == 2
 
 
-def test_an_evidence_file_changed_on_disk_refuses_the_build_and_leaves_nothing(
-        ctx, setup, world):
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_an_evidence_file_changed_or_gone_on_disk_refuses_the_build_and_leaves_nothing(
+        ctx, setup, world, damage):
     claim = make_claim(world)
-    stored = evidence.evidence_path(claim.incident.evidence[0])
-    stored.write_bytes(flip_one_byte(stored.read_bytes()))
-    with pytest.raises(packets.EvidenceChanged):
+    stored = evidence.evidence_path(claim.incident.evidence[-1])
+    if damage == "missing":
+        stored.unlink()
+    else:
+        stored.write_bytes(flip_one_byte(stored.read_bytes()))
+    with pytest.raises(packets.EvidenceChanged, match=damage if damage == "missing" else "SHA"):
         packets.build_packet(claim, 1, "desk", NOW)
     db.session.rollback()
     assert list(packets.packets_dir().iterdir()) == []
