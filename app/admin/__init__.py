@@ -14,4 +14,7 @@ def _admin_roles():
     return None
 
 
-from app.admin import views  # noqa: E402,F401  (routes register on bp)
+from app.admin import (  # noqa: E402,F401  (routes register on bp)
+    policies,
+    views,
+)

@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import CostItem, Dispatch, Evidence, IncidentEvent, Organization, Technician
+from app.models import (
+    CostItem,
+    Dispatch,
+    Evidence,
+    IncidentEvent,
+    InsurancePolicy,
+    Organization,
+    Technician,
+)
 from tests import factories
 from tests.helpers import csrf_token
 from tests.views.dispatch_support import ESCAPED, XSS
@@ -155,3 +163,51 @@ def test_another_technician_cannot_post_costs_on_a_visit_not_theirs(app, world, 
     with app.app_context():
         assert db.session.get(Dispatch, incident["dispatch"]).state == "completed"
         db.session.remove()
+
+
+def policy_terms(app):
+    with app.app_context():
+        policy = db.session.scalar(select(InsurancePolicy))
+        result = (policy.id, policy.deductible,
+                  {c.head.code: (c.payout_ratio, c.sub_limit) for c in policy.coverages})
+        db.session.remove()
+    return result
+
+
+def test_the_admin_adds_a_head_and_sets_a_policys_terms_on_the_page(app, world, login):
+    client = login(world.emails["admin"])
+    assert "甲商事" in client.get("/admin/policies?lang=en").text
+    post(client, "/admin/coverage-heads", "/admin/policies", code="forensics",
+         name_ja="フォレンジック費用", name_en="Forensics")
+    policy_id, _, _ = policy_terms(app)
+    page = f"/admin/policies/{policy_id}?lang=en"
+    assert 'name="ratio_forensics"' in client.get(page).text
+    form = {"per_incident_limit": "2000000", "annual_aggregate": "5000000",
+            "deductible": "10000", "ratio_dispatch": "100", "limit_dispatch": "400000",
+            "ratio_forensics": "70", "limit_forensics": "800000"}
+    assert post(client, f"/admin/policies/{policy_id}", page, **form).status_code == 302
+    assert policy_terms(app) == (policy_id, 10_000, {"dispatch": (100, 400_000),
+                                                     "forensics": (70, 800_000)})
+
+
+@pytest.mark.parametrize("changes", [
+    {"ratio_dispatch": "101"}, {"ratio_dispatch": "50", "limit_dispatch": ""},
+    {"deductible": "-1"}, {"per_incident_limit": "9000000"}, {"ratio_recovery": "x",
+                                                               "limit_recovery": "1"}])
+def test_bad_policy_terms_are_refused_and_nothing_changes(app, world, login, changes):
+    client = login(world.emails["admin"])
+    before = policy_terms(app)
+    page = f"/admin/policies/{before[0]}?lang=en"
+    form = {"per_incident_limit": "1000000", "annual_aggregate": "3000000", "deductible": "0",
+            "ratio_dispatch": "100", "limit_dispatch": "300000", **changes}
+    response = post(client, f"/admin/policies/{before[0]}", page, **form)
+    assert response.status_code == 422
+    assert 'class="flash error"' in response.text
+    assert policy_terms(app) == before
+
+
+def test_a_dispatcher_may_not_change_policies(app, world, login):
+    client = login(world.emails["dispatcher"])
+    policy_id, *_ = policy_terms(app)
+    assert client.get(f"/admin/policies/{policy_id}").status_code == 403
+    assert client.get("/admin/policies").status_code == 403
