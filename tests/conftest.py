@@ -18,6 +18,19 @@ from scripts.compile_translations import compile_all
 from tests import factories
 
 
+def _test_key():
+    """A fresh Ed25519 private key for the session, base64 of its raw bytes."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())
+    return base64.b64encode(raw).decode()
+
+
 def _database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
@@ -29,7 +42,10 @@ def _database_url(tmp_path_factory):
 def app(tmp_path_factory):
     """The application under test, its schema created once."""
     compile_all()  # .mo files are build output, not in git
-    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=_database_url(tmp_path_factory))
+    application = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=_database_url(tmp_path_factory),
+        # Files and keys of the suite stay in its temporary folders, never in instance/.
+        EVIDENCE_DIR=str(tmp_path_factory.mktemp("evidence")), CLAIM_SIGNING_KEY=_test_key())
     with application.app_context():
         db.drop_all()
         db.create_all()
