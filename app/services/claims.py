@@ -15,7 +15,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, ClaimPacket, Incident, InsurancePolicy
 from app.services import claim_notices
-from app.services.actors import label_for
+from app.services.actors import label_for, require_role
 from app.services.audit import append_event
 from app.services.coverage import covering_policy
 from app.services.transitions import commit_or_conflict, fire_trigger
@@ -223,9 +223,18 @@ def get_packet(claim, version=None):
     return packets[-1]
 
 
+def verify(claim, version=None):
+    """(packet, problems) of a packet version, checked against the key it was signed with."""
+    from app.services.packets import packet_path, verify_packet
+
+    packet = get_packet(claim, version)
+    return packet, verify_packet(packet_path(packet), public_key=packet.public_key)
+
+
 def acknowledge(claim_id, actor, now=None):
     """The insurer confirms it received the claim (once; later calls change nothing)."""
     now = now or utcnow()
+    require_role(actor, ("insurer", "admin"), "acknowledge claims")
     claim = get_claim_for(actor, claim_id)
     if claim.incident.state not in ("claim_submitted", "claim_info_requested",
                                     "claim_approved"):

@@ -29,6 +29,8 @@ from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixtur
     visited_incident,
 )
 
+pytestmark = pytest.mark.usefixtures("claim_files")
+
 
 def notices(incident_id):
     return db.session.scalars(select(InsurerNotice).where(
@@ -104,7 +106,7 @@ def test_an_organization_without_a_policy_sends_no_notice(ctx, world):
 # ---------------------------------------------------------------- the guards
 
 
-def test_prepare_creates_the_claim_with_the_covering_policy(ctx, world, claim_files):
+def test_prepare_creates_the_claim_with_the_covering_policy(ctx, world):
     incident_id = ready_to_submit(world)
     claim = db.session.get(Incident, incident_id).claim
     assert claim.policy.organization_id == world.org_a
@@ -115,7 +117,7 @@ def test_prepare_creates_the_claim_with_the_covering_policy(ctx, world, claim_fi
     ("no_lines", "no_cost_lines"), ("draft", "cost_lines_not_approved"),
     ("no_evidence", "cost_lines_without_evidence"), ("no_report", "work_report_missing"),
 ])
-def test_submit_is_refused_until_the_claim_is_complete(ctx, world, claim_files, setup, reason):
+def test_submit_is_refused_until_the_claim_is_complete(ctx, world, setup, reason):
     incident_id, dispatch_id = visited_incident(world)
     if setup == "draft":
         costed(world, incident_id, approve=False)
@@ -134,7 +136,7 @@ def test_submit_is_refused_until_the_claim_is_complete(ctx, world, claim_files, 
     assert db.session.get(Incident, incident_id).state == "claim_preparing"
 
 
-def test_a_rejected_line_is_left_out_and_does_not_block_the_claim(ctx, world, claim_files):
+def test_a_rejected_line_is_left_out_and_does_not_block_the_claim(ctx, world):
     incident_id, _ = visited_incident(world)
     costed(world, incident_id, lines=((30_000, "dispatch"),))
     [rejected] = costed(world, incident_id, lines=((99_999, "recovery"),), approve=False)
@@ -148,7 +150,7 @@ def test_a_rejected_line_is_left_out_and_does_not_block_the_claim(ctx, world, cl
 
 
 def test_submitting_computes_the_payout_builds_a_verified_packet_and_tells_the_insurer(
-        ctx, world, claim_files):
+        ctx, world):
     integrate_insurer(world)
     claim = db.session.get(Claim, submitted(world))
     assert claim.incident.state == "claim_submitted"
@@ -166,7 +168,7 @@ def test_submitting_computes_the_payout_builds_a_verified_packet_and_tells_the_i
 
 
 def test_information_requested_goes_back_to_the_desk_and_a_resubmission_is_version_two(
-        ctx, world, claim_files):
+        ctx, world):
     claim_id = submitted(world)
     claims.insurer_action(claim_id, user(world, "insurer"), "request_info",
                           message="領収書の原本を送ってください", now=T0 + timedelta(days=1))
@@ -183,7 +185,7 @@ def test_information_requested_goes_back_to_the_desk_and_a_resubmission_is_versi
     assert claim.claimed_amount == 38_500
 
 
-def test_approval_payment_and_close(ctx, world, claim_files):
+def test_approval_payment_and_close(ctx, world):
     claim_id = submitted(world)
     insurer = user(world, "insurer")
     before = counts()
@@ -205,7 +207,7 @@ def test_approval_payment_and_close(ctx, world, claim_files):
     assert db.session.get(Claim, claim_id).incident.state == "closed"
 
 
-def test_a_payment_above_the_approved_amount_is_refused(ctx, world, claim_files):
+def test_a_payment_above_the_approved_amount_is_refused(ctx, world):
     claim_id = submitted(world)
     insurer = user(world, "insurer")
     claims.insurer_action(claim_id, insurer, "approve", amount=30_000)
@@ -217,7 +219,7 @@ def test_a_payment_above_the_approved_amount_is_refused(ctx, world, claim_files)
     assert db.session.get(Claim, claim_id).incident.state == "claim_approved"
 
 
-def test_a_denied_claim_may_close(ctx, world, claim_files):
+def test_a_denied_claim_may_close(ctx, world):
     claim_id = submitted(world)
     claims.insurer_action(claim_id, user(world, "insurer"), "deny", reason="補償対象外")
     claim = db.session.get(Claim, claim_id)
@@ -225,7 +227,7 @@ def test_a_denied_claim_may_close(ctx, world, claim_files):
     assert db.session.get(Claim, claim_id).incident.state == "closed"
 
 
-def test_close_is_refused_while_a_claim_exists_unsettled(ctx, world, claim_files):
+def test_close_is_refused_while_a_claim_exists_unsettled(ctx, world):
     claim_id = submitted(world)
     incident = db.session.get(Claim, claim_id).incident
     incident.state = "onsite_completed"  # only a repair by hand could get here with a claim
@@ -237,7 +239,7 @@ def test_close_is_refused_while_a_claim_exists_unsettled(ctx, world, claim_files
     assert counts() == before
 
 
-def test_acknowledging_twice_changes_nothing_the_second_time(ctx, world, claim_files):
+def test_acknowledging_twice_changes_nothing_the_second_time(ctx, world):
     claim_id = submitted(world)
     insurer = user(world, "insurer")
     claims.acknowledge(claim_id, insurer, now=T0 + timedelta(days=1))
@@ -247,7 +249,7 @@ def test_acknowledging_twice_changes_nothing_the_second_time(ctx, world, claim_f
     assert db.session.get(Claim, claim_id).acknowledged_at == T0 + timedelta(days=1)
 
 
-def test_an_unknown_action_is_refused(ctx, world, claim_files):
+def test_an_unknown_action_is_refused(ctx, world):
     claim_id = submitted(world)
     with pytest.raises(InvalidInput):
         claims.insurer_action(claim_id, user(world, "insurer"), "pay_twice")
@@ -256,7 +258,7 @@ def test_an_unknown_action_is_refused(ctx, world, claim_files):
 # ---------------------------------------------------------------- insurer isolation
 
 
-def test_another_insurer_cannot_see_or_decide_the_claim(ctx, world, claim_files):
+def test_another_insurer_cannot_see_or_decide_the_claim(ctx, world):
     claim_id = submitted(world)
     other = user(world, "other_insurer")
     before = counts()
@@ -270,7 +272,7 @@ def test_another_insurer_cannot_see_or_decide_the_claim(ctx, world, claim_files)
 
 
 def test_an_insurer_of_the_organization_under_another_policy_cannot_decide_through_the_incident(
-        ctx, world, claim_files):
+        ctx, world):
     claim_id = submitted(world)
     claim = db.session.get(Claim, claim_id)
     stranger = factories.make_insurer()
@@ -286,14 +288,14 @@ def test_an_insurer_of_the_organization_under_another_policy_cannot_decide_throu
     assert db.session.get(Claim, claim_id).incident.state == "claim_submitted"
 
 
-def test_customers_and_technicians_see_no_claims_list(ctx, world, claim_files):
+def test_customers_and_technicians_see_no_claims_list(ctx, world):
     submitted(world)
     for role in ("customer", "technician"):
         assert claims.list_claims(user(world, role)) == []
 
 
 def test_conflict_is_the_answer_to_acknowledging_a_claim_not_yet_submitted(
-        ctx, world, claim_files):
+        ctx, world):
     incident_id = ready_to_submit(world)
     claim = db.session.get(Incident, incident_id).claim
     with pytest.raises(Conflict):
