@@ -21,5 +21,6 @@ def _console_roles():
 
 from app.desk import (  # noqa: E402,F401  (routes register on bp)
     costs,
+    evidence,
     views,
 )

@@ -10,5 +10,6 @@ bp = Blueprint("technician", __name__)
 
 from app.technician import (  # noqa: E402,F401  (routes register on bp)
     costs,
+    evidence,
     views,
 )

@@ -9,14 +9,14 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from app.extensions import db
-from app.models import Dispatch, Organization, Technician
-from tests import factories
+from app.models import Dispatch
 from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
     JPEG,
     MZ_AS_JPG,
     PDF,
     evidence_counts,
     evidence_dir,
+    held_incident,
     stored_files,
 )
 
@@ -26,13 +26,7 @@ pytestmark = pytest.mark.usefixtures("evidence_dir")
 @pytest.fixture
 def incident_id(app, world):
     """An on-site incident of org A held by the world's technician."""
-    with app.app_context():
-        incident = factories.make_incident(db.session.get(Organization, world.org_a),
-                                           state="on_site",
-                                           technician=db.session.get(Technician, world.technician))
-        incident_id = incident.id
-        db.session.remove()
-    return incident_id
+    return held_incident(app, world)["incident"]
 
 
 def post_file(client, world, incident_id, data=JPEG, name="receipt.jpg", role="desk", **fields):

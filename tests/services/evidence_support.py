@@ -48,3 +48,19 @@ def evidence_dir(app, tmp_path, monkeypatch):
     folder = tmp_path / "evidence"
     monkeypatch.setitem(app.config, "EVIDENCE_DIR", str(folder))
     return folder
+
+
+def held_incident(app, world):
+    """An on-site incident of org A held by the world's technician: its and its dispatch's id."""
+    from app.models import Dispatch, Organization, Technician
+    from tests import factories
+
+    with app.app_context():
+        incident = factories.make_incident(db.session.get(Organization, world.org_a),
+                                           state="on_site",
+                                           technician=db.session.get(Technician, world.technician))
+        ids = {"incident": incident.id,
+               "dispatch": db.session.scalars(select(Dispatch.id).where(
+                   Dispatch.incident_id == incident.id)).one()}
+        db.session.remove()
+    return ids

@@ -28,6 +28,7 @@ from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a 
     ZIP,
     evidence_counts,
     evidence_dir,
+    held_incident,
     stored_files,
     stream,
 )
@@ -39,15 +40,7 @@ pytestmark = pytest.mark.usefixtures("evidence_dir")
 @pytest.fixture
 def case(app, world):
     """An on-site incident of org A held by the world's technician; ids."""
-    with app.app_context():
-        incident = factories.make_incident(db.session.get(factories.Organization, world.org_a),
-                                           state="on_site",
-                                           technician=db.session.get(factories.Technician,
-                                                                     world.technician))
-        dispatch = db.session.scalars(select(Dispatch)).one()
-        ids = {"incident": incident.id, "dispatch": dispatch.id}
-        db.session.remove()
-    return ids
+    return held_incident(app, world)
 
 
 def user(world, role):
