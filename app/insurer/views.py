@@ -1,3 +1,94 @@
-"""Routes of the insurer blueprint."""
+"""Routes of the insurer blueprint: notices, claims of its policies, packets, decisions."""
 
-from app.insurer import bp  # noqa: F401
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.errors import AppError
+from app.formutil import flash_form_errors
+from app.insurer import bp
+from app.insurer.forms import ACTION_FIELDS, ClaimActionForm, VerifyForm
+from app.labels import STATE_LABELS
+from app.services import claims
+from app.services.claim_notices import notices_for
+from app.services.packets import packet_path
+
+# Which decisions fit the incident's state (the workflow refuses the others anyway).
+ACTIONS_BY_STATE = {"claim_submitted": ["acknowledge", "request_info", "approve", "deny"],
+                    "claim_info_requested": ["acknowledge"],
+                    "claim_approved": ["acknowledge", "record_payment"]}
+
+
+@bp.get("/")
+def home():
+    """Claims of the insurer's policies and the notices it received, newest first."""
+    state = request.args.get("state") or None
+    return render_template("insurer/home.html", claims=claims.list_claims(current_user, state),
+                           notices=notices_for(current_user), state=state)
+
+
+@bp.get("/claims/<int:claim_id>")
+def claim(claim_id):
+    """One claim: the computation, packet versions, and the decisions possible now."""
+    item = claims.get_claim_for(current_user, claim_id)
+    actions = [a for a in ACTIONS_BY_STATE.get(item.incident.state, [])
+               if not (a == "acknowledge" and item.acknowledged_at)]
+    return render_template(
+        "insurer/claim.html", claim=item, actions=actions, action_fields=ACTION_FIELDS,
+        form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
+        results=None, heads=_head_names(item))
+
+
+@bp.get("/claims/<int:claim_id>/packets/<int:version>")
+def packet(claim_id, version):
+    """Download one packet version (the ZIP as it was submitted)."""
+    item = claims.get_claim_for(current_user, claim_id)
+    found = claims.get_packet(item, version)
+    return send_file(packet_path(found), mimetype="application/zip", as_attachment=True,
+                     download_name=f"{item.incident.reference}-claim-v{version}.zip",
+                     max_age=0)
+
+
+@bp.post("/claims/<int:claim_id>/packets/<int:version>/verify")
+def verify(claim_id, version):
+    """Check a packet version in the portal; each problem names its file."""
+    item = claims.get_claim_for(current_user, claim_id)
+    form = VerifyForm()
+    if not form.validate():
+        flash_form_errors(form)
+        return redirect(url_for("insurer.claim", claim_id=claim_id))
+    found, problems = claims.verify(item, version)
+    if problems:
+        flash(_("Packet version %(version)s failed the check.", version=found.version),
+              "error")
+    else:
+        flash(_("Packet version %(version)s is intact and signed.", version=found.version),
+              "success")
+    return render_template(
+        "insurer/claim.html", claim=item, actions=[], action_fields=ACTION_FIELDS,
+        form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
+        results={"version": found.version, "problems": problems}, heads=_head_names(item))
+
+
+def _head_names(item):
+    return {c.head.code: c.head for c in item.policy.coverages}
+
+
+@bp.post("/claims/<int:claim_id>/actions")
+def act(claim_id):
+    """Acknowledge, request information, approve, deny or record payment."""
+    form = ClaimActionForm()
+    if not form.validate():
+        flash_form_errors(form)
+        return redirect(url_for("insurer.claim", claim_id=claim_id))
+    fields = {name: getattr(form, name).data for name in ACTION_FIELDS[form.action.data]}
+    try:
+        item = claims.insurer_action(claim_id, current_user, form.action.data, **fields)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(_("The claim is now: %(state)s", state=STATE_LABELS[item.incident.state]),
+              "success")
+    return redirect(url_for("insurer.claim", claim_id=claim_id))

@@ -118,3 +118,11 @@ def tell_desk(incident, template, context, now, dedupe):
     for person in desk:
         enqueue("email", person.email, template, context, incident=incident,
                 dedupe_key=f"{dedupe}:{person.id}", now=now)
+
+
+def notices_for(user, limit=100):
+    """The notices an insurer received (every insurer's for an admin), newest first."""
+    stmt = select(InsurerNotice).order_by(InsurerNotice.id.desc()).limit(limit)
+    if user.role != "admin":
+        stmt = stmt.where(InsurerNotice.insurer_id == user.insurer_id)
+    return db.session.scalars(stmt).all()

@@ -1,0 +1,159 @@
+"""The insurer portal and the desk's claim section, as people use them."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from app.models import Claim
+from app.services.packets import packet_path
+from tests.helpers import csrf_token
+from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixture)
+    accepted_incident,
+    claim_files,
+    counts,
+    integrate_insurer,
+    submitted,
+)
+
+pytestmark = pytest.mark.usefixtures("claim_files")
+
+
+@pytest.fixture
+def claim_id(app, world):
+    with app.app_context():
+        integrate_insurer(world)
+        ident = submitted(world)
+        db.session.remove()
+    return ident
+
+
+def row_counts(app):
+    with app.app_context():
+        result = counts()
+        db.session.remove()
+    return result
+
+
+def english(client):
+    client.get("/lang/en")
+
+
+def test_the_portal_lists_the_insurers_claims_and_notices(login, world, claim_id):
+    client = login(world.emails["insurer"])
+    page = client.get("/insurer/?lang=en")
+    assert page.status_code == 200
+    assert f'data-claim="{claim_id}"' in page.text and "甲商事" in page.text
+    assert "notice-early_notice" in page.text and "notice-claim_submitted" in page.text
+
+
+def test_the_claim_page_shows_the_computation_packets_and_decisions(login, world, claim_id):
+    client = login(world.emails["insurer"])
+    page = client.get(f"/insurer/claims/{claim_id}?lang=en")
+    assert page.status_code == 200
+    assert "¥33,000" in page.text and "customer-share" in page.text
+    assert 'data-packet="1"' in page.text
+    for action in ("acknowledge", "request_info", "approve", "deny"):
+        assert f'data-action="{action}"' in page.text
+    assert 'data-action="record_payment"' not in page.text
+
+
+def test_the_portal_downloads_and_verifies_a_packet(app, login, world, claim_id):
+    client = login(world.emails["insurer"])
+    download = client.get(f"/insurer/claims/{claim_id}/packets/1")
+    data = download.get_data()
+    download.close()
+    assert download.status_code == 200 and data[:2] == b"PK"
+    token = csrf_token(client, f"/insurer/claims/{claim_id}")
+    ok = client.post(f"/insurer/claims/{claim_id}/packets/1/verify?lang=en",
+                     data={"csrf_token": token})
+    assert ok.status_code == 200 and 'verify-result ok' in ok.text
+    with app.app_context():
+        path = Path(packet_path(db.session.get(Claim, claim_id).packets[0]))
+        db.session.remove()
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("extra.txt", "added later")
+    bad = client.post(f"/insurer/claims/{claim_id}/packets/1/verify?lang=en",
+                      data={"csrf_token": token})
+    assert 'verify-result error' in bad.text and "extra.txt" in bad.text
+
+
+def test_the_insurer_decides_through_the_forms(app, login, world, claim_id):
+    client = login(world.emails["insurer"])
+    path = f"/insurer/claims/{claim_id}"
+    token = csrf_token(client, path)
+    for data in ({"action": "acknowledge"}, {"action": "approve", "amount": "30000"},
+                 {"action": "record_payment", "amount": "30000", "paid_on": "2026-12-10"}):
+        response = client.post(f"{path}/actions", data={"csrf_token": token, **data})
+        assert response.status_code == 302
+    with app.app_context():
+        claim = db.session.get(Claim, claim_id)
+        assert (claim.incident.state, claim.paid_amount) == ("claim_paid", 30_000)
+        db.session.remove()
+
+
+@pytest.mark.parametrize("data", [
+    {"action": "approve"}, {"action": "approve", "amount": "abc"},
+    {"action": "approve", "amount": "99999999"}, {"action": "deny"},
+    {"action": "record_payment", "amount": "1", "paid_on": "2026-12-10"}, {"action": "pay"},
+])
+def test_a_bad_decision_is_told_and_changes_nothing(app, login, world, claim_id, data):
+    client = login(world.emails["insurer"])
+    path = f"/insurer/claims/{claim_id}"
+    token = csrf_token(client, path)
+    before = row_counts(app)
+    response = client.post(f"{path}/actions", data={"csrf_token": token, **data})
+    assert response.status_code == 302
+    assert row_counts(app) == before
+    assert 'class="flash error"' in client.get(path).text
+
+
+def test_a_decision_without_csrf_changes_nothing(app, login, world, claim_id):
+    client = login(world.emails["insurer"])
+    before = row_counts(app)
+    response = client.post(f"/insurer/claims/{claim_id}/actions",
+                           data={"action": "approve", "amount": "1"})
+    assert response.status_code in (302, 400)
+    assert row_counts(app) == before
+
+
+def test_another_insurer_gets_404_everywhere(app, login, world, claim_id, monkeypatch):
+    client = login(world.emails["other_insurer"])
+    page = client.get("/insurer/")
+    assert f'data-claim="{claim_id}"' not in page.text and "甲商事" not in page.text
+    before = row_counts(app)
+    for url in (f"/insurer/claims/{claim_id}", f"/insurer/claims/{claim_id}/packets/1"):
+        assert client.get(url).status_code == 404
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)  # past CSRF, to the 404
+    for url in (f"/insurer/claims/{claim_id}/packets/1/verify",
+                f"/insurer/claims/{claim_id}/actions"):
+        assert client.post(url, data={"action": "approve", "amount": "1"}).status_code == 404
+    assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("role", ["desk", "customer", "technician"])
+def test_other_roles_may_not_open_the_portal(login, world, claim_id, role):
+    client = login(world.emails[role])
+    assert client.get("/insurer/").status_code == 403
+    assert client.get(f"/insurer/claims/{claim_id}").status_code == 403
+
+
+def test_the_desk_sees_the_claim_section_with_its_computation_and_versions(login, world,
+                                                                           claim_id, app):
+    client = login(world.emails["desk"])
+    with app.app_context():
+        incident_id = db.session.get(Claim, claim_id).incident_id
+        db.session.remove()
+    page = client.get(f"/desk/incidents/{incident_id}?lang=en")
+    assert page.status_code == 200
+    assert f'data-claim="{claim_id}"' in page.text and "¥33,000" in page.text
+    assert 'data-packet="1"' in page.text
+
+
+def test_the_customer_does_not_see_the_claim_section(login, world, claim_id, app):
+    with app.app_context():
+        incident_id = db.session.get(Claim, claim_id).incident_id
+        db.session.remove()
+    page = login(world.emails["customer"]).get(f"/desk/incidents/{incident_id}")
+    assert f'data-claim="{claim_id}"' not in page.text
