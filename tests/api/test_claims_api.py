@@ -10,28 +10,10 @@ from app.extensions import db
 from app.models import Claim
 from app.services.packets import packet_path
 from tests.api.test_incidents_api import assert_error
-from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixture)
-    claim_files,
-    counts,
-    submitted,
-)
+from tests.services import claim_scene
+from tests.services.claim_scene import row_counts
 
-pytestmark = pytest.mark.usefixtures("claim_files")
-
-
-@pytest.fixture
-def claim_id(app, world):
-    with app.app_context():
-        ident = submitted(world)
-        db.session.remove()
-    return ident
-
-
-def row_counts(app):
-    with app.app_context():
-        result = counts()
-        db.session.remove()
-    return result
+claim_files, claim_id = claim_scene.claim_files, claim_scene.claim_id  # fixtures
 
 
 def test_the_insurer_lists_and_opens_its_claim_with_the_computation(api, claim_id):

@@ -120,3 +120,21 @@ def counts():
     """Rows a refused claim action must not change."""
     return tuple(db.session.scalar(select(func.count(model.id))) for model in
                  (Incident, IncidentEvent, Claim, ClaimPacket, InsurerNotice, Notification))
+
+
+@pytest.fixture
+def claim_id(app, world, claim_files):
+    """A submitted claim of org A (its insurer takes e-mail and webhooks): its id."""
+    with app.app_context():
+        integrate_insurer(world)
+        ident = submitted(world)
+        db.session.remove()
+    return ident
+
+
+def row_counts(app):
+    """counts() from outside an app context (around test-client requests)."""
+    with app.app_context():
+        result = counts()
+        db.session.remove()
+    return result

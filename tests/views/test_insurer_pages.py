@@ -9,35 +9,10 @@ from app.extensions import db
 from app.models import Claim
 from app.services.packets import packet_path
 from tests.helpers import csrf_token
-from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixture)
-    accepted_incident,
-    claim_files,
-    counts,
-    integrate_insurer,
-    submitted,
-)
+from tests.services import claim_scene
+from tests.services.claim_scene import row_counts
 
-pytestmark = pytest.mark.usefixtures("claim_files")
-
-
-@pytest.fixture
-def claim_id(app, world):
-    with app.app_context():
-        integrate_insurer(world)
-        ident = submitted(world)
-        db.session.remove()
-    return ident
-
-
-def row_counts(app):
-    with app.app_context():
-        result = counts()
-        db.session.remove()
-    return result
-
-
-def english(client):
-    client.get("/lang/en")
+claim_files, claim_id = claim_scene.claim_files, claim_scene.claim_id  # fixtures
 
 
 def test_the_portal_lists_the_insurers_claims_and_notices(login, world, claim_id):
