@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.timeutil import utcnow
 
-CHANNELS = ("sms", "voice", "email")
+CHANNELS = ("sms", "voice", "email", "webhook")
 # pending → sending (leased by a worker) → sent → delivered | undelivered;
 # a failed send goes back to pending with a later next_attempt_at, or to failed.
 STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
@@ -19,7 +19,7 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(8))
-    recipient: Mapped[str] = mapped_column(String(254))
+    recipient: Mapped[str] = mapped_column(String(500))  # phone, e-mail or webhook URL
     template: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(5), default="ja")
     context: Mapped[dict] = mapped_column(JSON, default=dict)

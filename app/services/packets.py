@@ -15,7 +15,6 @@ import os
 import uuid
 import zipfile
 import zlib
-from datetime import datetime, time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -25,12 +24,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from flask import current_app
-from sqlalchemy import select
 
 from app.errors import Conflict
 from app.extensions import db
-from app.models import Claim, ClaimPacket, Incident
+from app.models import ClaimPacket
 from app.services import payout
+from app.services.coverage import prior_paid
 from app.services.packet_data import claim_document, evidence_member
 from app.timeutil import isoformat_utc, to_utc_naive
 
@@ -146,33 +145,7 @@ def compute_for(claim, lines=None):
     """The payout computation of a claim (its approved lines unless given) under its policy."""
     lines = _claimed_lines(claim) if lines is None else lines
     return payout.compute(payout.terms_of(claim.policy), payout.lines_of(lines),
-                          prior_paid(claim))
-
-
-def prior_paid(claim):
-    """What other paid claims of the same policy took in this incident's policy year."""
-    policy = claim.policy
-    start, end = policy_year(policy, claim.incident.discovered_at.date())
-    others = db.session.scalars(select(Claim).join(Claim.incident).where(
-        Claim.policy_id == policy.id, Claim.id != claim.id, Claim.paid_amount.is_not(None),
-        Incident.discovered_at >= datetime.combine(start, time.min),
-        Incident.discovered_at < datetime.combine(end, time.min)))
-    return sum(c.paid_amount for c in others)
-
-
-def policy_year(policy, on):
-    """[start, end) of the policy year holding the date `on`: years from the policy's start."""
-    years = on.year - policy.starts_on.year
-    if (on.month, on.day) < (policy.starts_on.month, policy.starts_on.day):
-        years -= 1
-    return _add_years(policy.starts_on, years), _add_years(policy.starts_on, years + 1)
-
-
-def _add_years(day, years):
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year + years, day=28)
+                          prior_paid(claim.policy, claim.incident))
 
 
 def _write_members(archive, document, evidence, evidence_path, now):

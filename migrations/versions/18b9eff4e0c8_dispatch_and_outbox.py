@@ -86,7 +86,7 @@ def upgrade():
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=8), nullable=False),
-    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('recipient', sa.String(length=500), nullable=False),
     sa.Column('template', sa.String(length=64), nullable=False),
     sa.Column('locale', sa.String(length=5), nullable=False),
     sa.Column('context', sa.JSON(), nullable=False),
