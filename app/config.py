@@ -44,6 +44,7 @@ class Config:
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
     SMTP_TIMEOUT_SECONDS = float(os.environ.get("SMTP_TIMEOUT_SECONDS", 10))
     MAIL_FROM = os.environ.get("MAIL_FROM", "kaketsuke@localhost")
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
     # Minutes after an offer: [minutes, action]; page_dispatcher counts from the request.
     ESCALATION_POLICY = [[0, "sms"], [3, "voice"], [10, "next_candidate"],
                          [15, "page_dispatcher"]]
