@@ -1,28 +1,37 @@
-"""Demo data: SMEs across Japan with contracts of each plan, a policy, technicians, users.
+"""Demo data: SMEs across Japan with contracts of each plan, a policy, technicians, users,
+a few incidents, and two claim stories (one paid and closed, one awaiting the insurer).
 
-Idempotent: rows are found by their natural keys (code, number, e-mail) and only
-missing ones are added, so `seed-demo` can run on every start.
+Idempotent: rows are found by their natural keys (code, number, e-mail, a claim story's
+summary) and only missing ones are added, so `seed-demo` can run on every start.
 """
 
-from datetime import date, timedelta
+import io
+import struct
+import zlib
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    Claim,
     Contract,
+    CoverageHead,
+    Dispatch,
     Incident,
     InsurancePolicy,
     Insurer,
     OnCallShift,
     Organization,
     OrganizationPhone,
+    PolicyCoverage,
     Technician,
     User,
 )
+from app.services import claims, costs, dispatch, evidence
 from app.services.intake import IntakeRequest, report_incident
 from app.services.transitions import fire_trigger
-from app.timeutil import utcnow
+from app.timeutil import to_jst, utcnow
 
 DEMO_PASSWORD = "demo"
 PERIOD = (date(2026, 4, 1), date(2027, 3, 31))
@@ -42,6 +51,12 @@ TECHNICIANS = [
     ("高橋 翔", "九州ネットワーク株式会社", "+819033334444", [40, 41, 43], 7000),
     ("伊藤 誠", "北海道システム保守株式会社", "+819044445555", [1], 7000),
 ]
+# code, name (ja), name (en), payout ratio %, sub-limit yen (the migration adds the heads too)
+HEADS = [("dispatch", "駆付け費用", "On-site dispatch", 100, 300_000),
+         ("investigation", "調査費用", "Investigation", 90, 500_000),
+         ("recovery", "復旧費用", "Recovery", 80, 500_000),
+         ("consultation", "相談費用", "Consultation", 100, 100_000)]
+NOTICE_EMAIL = "jiko@demo-insurer.example"
 ALL_SKILLS = ["malware", "ransomware", "unauthorized_access", "vulnerability_exploit",
               "phishing_bec", "support_scam", "web_defacement", "dos", "data_leak",
               "suspicious_traffic", "insider", "other"]
@@ -57,8 +72,30 @@ def _get_or_add(model, defaults=None, **keys):
     return row, 1
 
 
+def _heads():
+    """The standard coverage heads (a create_all database has none), by code."""
+    heads, added = {}, 0
+    for code, name_ja, name_en, _, _ in HEADS:
+        heads[code], n = _get_or_add(CoverageHead, code=code,
+                                     defaults=dict(name_ja=name_ja, name_en=name_en))
+        added += n
+    return heads, added
+
+
+def _cover(policy, heads):
+    """Per-head terms for a policy that has none yet."""
+    if policy.coverages:
+        return 0
+    for code, _, _, ratio, sub_limit in HEADS:
+        db.session.add(PolicyCoverage(policy_id=policy.id, head_id=heads[code].id,
+                                      payout_ratio=ratio, sub_limit=sub_limit))
+    db.session.flush()
+    return len(HEADS)
+
+
 def _organizations(insurer):
-    added, orgs = 0, []
+    heads, added = _heads()
+    orgs = []
     for code, name, pref, industry, staff, phone, plan, klass, devices, fee in ORGANIZATIONS:
         org, n = _get_or_add(Organization, code=code, defaults=dict(
             name=name, prefecture=pref, industry=industry, employees=staff,
@@ -70,7 +107,7 @@ def _organizations(insurer):
             insurer_id=insurer.id, organization_id=org.id, starts_on=PERIOD[0],
             ends_on=PERIOD[1], per_incident_limit=1_000_000, annual_aggregate=3_000_000,
             deductible=0))
-        added += n
+        added += n + _cover(policy, heads)
         if not org.contracts:
             db.session.add(Contract(
                 organization_id=org.id, plan=plan, service_class=klass, devices=devices,
@@ -154,6 +191,7 @@ def seed():
     """Add whatever demo rows are missing; return how many were added."""
     insurer, added = _get_or_add(Insurer, code="DEMO-INS",
                                  defaults={"name": "デモ損害保険株式会社"})
+    insurer.notice_email = insurer.notice_email or NOTICE_EMAIL  # 事故報告 and claims by e-mail
     orgs, n = _organizations(insurer)
     added += n
     techs, n = _technicians()
@@ -163,4 +201,135 @@ def seed():
     db.session.commit()
     desk = db.session.scalars(select(User).where(User.email == "desk@demo.example")).one()
     added += _incidents(orgs, desk)
+    for story in CLAIM_STORIES:
+        added += _claim_story(story, orgs[0], techs[0])
     return added
+
+
+# ---------------------------------------------------------------- claim stories
+
+# Walked through the services like a real case (timeline, costs, evidence, packet, payout).
+# Each is found again by its summary, so it is made once. The organization is the Tokyo one
+# (its customer login sees both), the technician 佐藤 健 (the technician login).
+CLAIM_STORIES = [
+    dict(summary="【デモ】ランサムウェア感染 — 保険金支払済み・完了", days_ago=28, settle=True,
+         category="ransomware", severity="critical",
+         description="朝の始業時にファイルサーバーのファイルが開けず、身代金要求の画面が出た。",
+         work_report="感染端末3台をネットワークから隔離し、ログとディスクイメージを保全した。"
+                     "バックアップからファイルサーバーを復旧し、全端末をスキャンして駆除を確認した。",
+         investigation=("感染経路調査・ログ解析（VPN機器の脆弱性を特定）", 1, 180_000),
+         recovery=("ファイルサーバー復旧・端末再構築", 3, 45_000)),
+    dict(summary="【デモ】不正アクセス — 保険会社の審査待ち", days_ago=9, settle=False,
+         category="unauthorized_access", severity="high",
+         description="管理者アカウントに深夜の海外からのログインが記録されていた。",
+         work_report="不審なログインのあった管理者アカウントを停止し、認証ログを保全した。"
+                     "全アカウントのパスワードを変更し、多要素認証を設定した。",
+         investigation=("認証ログ解析・侵入範囲の調査", 1, 120_000),
+         recovery=("アカウント再設定・多要素認証の導入", 1, 60_000)),
+]
+SIGNOFF = "田中 一郎"
+
+
+def _story_start(days_ago, now):
+    """10:00 JST `days_ago` days back, the whole story kept inside the demo policy period."""
+    anchor = min(max(now, datetime.combine(PERIOD[0] + timedelta(days=40), time())),
+                 datetime.combine(PERIOD[1] - timedelta(days=5), time()))
+    return datetime.combine((anchor - timedelta(days=days_ago)).date(), time(1, 0))
+
+
+def _user(role):
+    return db.session.scalars(select(User).where(User.email == f"{role}@demo.example")).one()
+
+
+def _claim_story(story, org, technician, now=None):
+    """One claim incident from intake to submitted (and, to settle, paid and closed)."""
+    if db.session.scalar(select(Incident.id).where(Incident.summary == story["summary"])):
+        return 0
+    t0 = _story_start(story["days_ago"], now or utcnow())
+    desk = _user("desk")
+    db.session.add(OnCallShift(technician_id=technician.id, starts_at=t0 - timedelta(hours=1),
+                               ends_at=t0 + timedelta(hours=23), note="デモ当番"))
+    db.session.commit()
+    incident_id = report_incident(IntakeRequest(
+        organization_id=org.id, channel="phone", category=story["category"],
+        severity=story["severity"], summary=story["summary"], description=story["description"],
+        reporter_name="田中 一郎", reporter_phone=org.phones[0].number), actor=desk, now=t0).id
+    fire_trigger(incident_id, "start_triage", desk, now=t0 + timedelta(minutes=5))
+    fire_trigger(incident_id, "request_dispatch", desk, note="現地での調査と復旧が必要",
+                 now=t0 + timedelta(minutes=10))
+    dispatch_id = _visit(incident_id, technician, story["work_report"], t0)
+    _costs(incident_id, dispatch_id, story, desk, t0)
+    fire_trigger(incident_id, "prepare_claim", desk, now=t0 + timedelta(days=1, hours=1))
+    fire_trigger(incident_id, "submit_claim", desk, now=t0 + timedelta(days=1, hours=2))
+    if story["settle"]:
+        _settle(incident_id, desk, t0)
+    return 1
+
+
+def _visit(incident_id, technician, work_report, t0):
+    """The offer accepted by the technician login, then depart, arrive and complete."""
+    offers = db.session.scalars(select(Dispatch).where(
+        Dispatch.incident_id == incident_id, Dispatch.state == "offered")
+        .order_by(Dispatch.id)).all()
+    offered = next((d for d in offers if d.technician_id == technician.id), offers[0])
+    tech = _user("technician")
+    dispatch.accept(offered.id, tech, now=t0 + timedelta(minutes=15))
+    dispatch.advance(offered.id, tech, "depart", now=t0 + timedelta(minutes=25))
+    dispatch.advance(offered.id, tech, "arrive", now=t0 + timedelta(hours=1, minutes=10))
+    dispatch.advance(offered.id, tech, "complete", now=t0 + timedelta(hours=4, minutes=10),
+                     params={"work_report": work_report, "signoff_name": SIGNOFF})
+    return offered.id
+
+
+def _costs(incident_id, dispatch_id, story, desk, t0):
+    """Labour, investigation and recovery lines, each with its evidence, approved by the desk."""
+    at = t0 + timedelta(hours=6)
+    day = to_jst(t0).date()
+    photo = _evidence(incident_id, desk, _png(), "onsite.png", "photo", "現地作業の写真", at,
+                      dispatch_id)
+    lines = [costs.labour_line(dispatch_id, desk, now=at).id]
+    costs.link_evidence(lines[0], [photo], desk, now=at)
+    for head in ("investigation", "recovery"):
+        description, quantity, price = story[head]
+        receipt = _evidence(incident_id, desk, _receipt(description, quantity, price),
+                            f"{head}_receipt.txt", "receipt", "領収書", at)
+        lines.append(costs.add_cost_line(incident_id, desk, head, description, quantity, price,
+                                         10, day, evidence_ids=[receipt], now=at).id)
+    for cost_id in lines:
+        costs.approve(cost_id, desk, now=t0 + timedelta(days=1))
+
+
+def _evidence(incident_id, desk, data, name, kind, description, now, dispatch_id=None):
+    return evidence.store_upload(incident_id, desk, io.BytesIO(data), name, kind, description,
+                                 dispatch_id, now=now).id
+
+
+def _settle(incident_id, desk, t0):
+    """The insurer acknowledges, approves the payable amount and pays; the desk closes."""
+    insurer = _user("insurer")
+    claim = db.session.scalars(select(Claim).where(Claim.incident_id == incident_id)).one()
+    claim_id, payable = claim.id, claim.payable_amount
+    claims.acknowledge(claim_id, insurer, now=t0 + timedelta(days=2))
+    claims.insurer_action(claim_id, insurer, "approve", amount=payable,
+                          note="約款に基づき支払対象と認定", now=t0 + timedelta(days=8))
+    paid_at = t0 + timedelta(days=20)
+    claims.insurer_action(claim_id, insurer, "record_payment", amount=payable,
+                          paid_on=to_jst(paid_at).date(), now=paid_at)
+    fire_trigger(incident_id, "close", desk, note="保険金の入金を確認",
+                 now=t0 + timedelta(days=21))
+
+
+def _png():
+    """A valid 1×1 grey PNG (made here: the demo ships no binary files)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+
+
+def _receipt(description, quantity, price):
+    """A short receipt as UTF-8 text."""
+    return (f"領収書\n東京セキュリティサービス株式会社\n但し {description}\n"
+            f"数量 {quantity} × 単価 {price:,} 円（税抜）\n").encode()

@@ -1,21 +1,42 @@
 """Operator commands: demo data, API tokens, the workflow diagram."""
 
 import hashlib
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.cli import DIAGRAM_PATH
+from app.demo import CLAIM_STORIES
 from app.extensions import db
-from app.models import ApiToken, Contract, Incident, Organization, User
+from app.models import (
+    ApiToken,
+    Claim,
+    ClaimPacket,
+    Contract,
+    CostItem,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    Notification,
+    OnCallShift,
+    Organization,
+    PolicyCoverage,
+    User,
+)
+from app.services import claims
+from app.services.audit import verify_chains
+from app.timeutil import utcnow
 from workflows.diagram import markdown
+
+SEEDED = (Organization, Contract, PolicyCoverage, User, OnCallShift, Incident, IncidentEvent,
+          CostItem, Evidence, Claim, ClaimPacket, Notification)
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role_and_plan(app, runner):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     with app.app_context():
-        counts = [db.session.scalar(select(func.count(m.id)))
-                  for m in (Organization, Contract, User, Incident)]
+        counts = [db.session.scalar(select(func.count(m.id))) for m in SEEDED]
         roles = set(db.session.scalars(select(User.role)))
         plans = set(db.session.scalars(select(Contract.plan)))
         prefectures = set(db.session.scalars(select(Organization.prefecture)))
@@ -25,10 +46,31 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_plan(app, runner):
     second = runner.invoke(args=["seed-demo"])
     assert "0 new rows" in second.output
     with app.app_context():
-        assert [db.session.scalar(select(func.count(m.id)))
-                for m in (Organization, Contract, User, Incident)] == counts
+        assert [db.session.scalar(select(func.count(m.id))) for m in SEEDED] == counts
     for role in roles:
         assert f"{role}@demo.example" in first.output
+
+
+def test_seed_demo_walks_one_claim_to_paid_and_closed_and_one_to_awaiting_the_insurer(
+        app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        paid, waiting = (db.session.scalars(select(Incident).where(
+            Incident.summary == story["summary"])).one() for story in CLAIM_STORIES)
+        assert (paid.state, waiting.state) == ("closed", "claim_submitted")
+        assert paid.claim.paid_amount == paid.claim.approved_amount == \
+            paid.claim.payable_amount > 0
+        assert paid.claim.paid_on is not None and paid.claim.acknowledged_at is not None
+        assert waiting.claim.payable_amount > 0 and waiting.claim.approved_amount is None
+        assert waiting.claim.paid_on is None and waiting.claim.acknowledged_at is None
+        for incident in (paid, waiting):
+            assert incident.discovered_at < utcnow() - timedelta(days=7)  # a past story
+            assert len(incident.cost_items) == 3
+            assert all(c.status == "approved" and c.evidence for c in incident.cost_items)
+            assert [d.state for d in incident.dispatches] == ["completed"]
+            assert incident.dispatches[0].technician.name == "佐藤 健"
+            assert claims.verify(incident.claim) == (incident.claim.packets[0], [])
+        assert verify_chains() is None
 
 
 def test_token_create_prints_one_token_stored_only_as_a_hash(app, runner, world, client):
