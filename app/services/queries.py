@@ -4,6 +4,7 @@ import base64
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
@@ -102,7 +103,9 @@ def list_incidents(user, filters, cursor=None, limit=50):
             stmt = stmt.where(getattr(Incident, name) == value)
     if cursor:
         stmt = stmt.where(Incident.id < decode_cursor(cursor))
-    rows = db.session.scalars(stmt.order_by(Incident.id.desc()).limit(limit + 1)).all()
+    # The organization is shown on every row: load it in the same query, not once per row.
+    rows = db.session.scalars(stmt.options(joinedload(Incident.organization))
+                              .order_by(Incident.id.desc()).limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].id) if has_more else None)

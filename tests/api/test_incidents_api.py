@@ -204,3 +204,28 @@ def test_triage_checks_are_recorded_in_triage_only(app, api, world):
     events = api("desk").get(f"/api/v1/incidents/{incident}").json["timeline"]
     assert [e["data"] for e in events if e["kind"] == "triage_check"] == [
         {"item": "isolate", "checked": True}]
+
+
+def test_a_page_of_the_list_costs_a_fixed_number_of_queries(app, api, world):
+    """Organizations are loaded with the page, not once per row (no N+1)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from tests import factories
+    with app.app_context():
+        orgs = [factories.make_organization() for _ in range(6)]
+        for org in orgs:
+            factories.make_incident(org)
+        engine = db.engine
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = api("desk").get("/api/v1/incidents?limit=50")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(response.json["items"]) == 6
+    assert len(statements) <= 4  # token look-up, the page (with organizations), BEGIN/etc.
