@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -163,3 +164,13 @@ def test_another_insurers_user_gets_404_for_the_file(app, client, login, world, 
     before = evidence_counts(app)
     assert other.get("/desk/evidence/1").status_code == 404
     assert evidence_counts(app) == before
+
+
+@pytest.mark.parametrize("who", ["desk", "technician"])
+def test_the_upload_form_offers_every_kind(app, login, world, case, who):
+    """The kind list is filled (the macro needs the page's context to see the kinds)."""
+    client = login(world.emails[who])
+    html = client.get(page(case, who)).text
+    form = re.search(r'<form[^>]*class="evidence-upload".*?</form>', html, re.S).group(0)
+    assert re.findall(r'<option value="(\w+)"', form) == [
+        "receipt", "photo", "log", "work_report", "other"]
