@@ -39,6 +39,7 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     dispatches,
     evidence,
     incidents,
+    insurers,
     organizations,
     technicians,
 )
