@@ -16,6 +16,7 @@ from app.admin import bp
 from app.admin.policies import TermsForm
 from app.errors import AppError
 from app.formutil import choices, flash_form_errors
+from app.services import coverage
 from app.services import insurers as service
 from app.services.queries import visible_organizations
 
@@ -193,7 +194,7 @@ def new_policy():
 @bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
 def edit_policy(policy_id):
     """Change a policy's number, parties, period and limits."""
-    item = service.get_policy(current_user, policy_id)
+    item = coverage.get_policy(current_user, policy_id)
     if request.method == "GET":
         return _policy_page(_policy_form(formdata=None, obj=item), item)
     return _submit_policy(_policy_form(), lambda fields: service.update_policy(

@@ -117,7 +117,7 @@ def create_policy(body: PolicyCreate):
 @bp.get("/policies/<int:policy_id>", tags=[TAG], responses={200: PolicyOut})
 def get_policy(path: PolicyIdPath):
     """One policy."""
-    return policy_out(service.get_policy(g.api_user, path.policy_id))
+    return policy_out(coverage.get_policy(g.api_user, path.policy_id))
 
 
 @bp.patch("/policies/<int:policy_id>", tags=[TAG], responses={200: PolicyOut})

@@ -17,6 +17,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, InsurancePolicy, Insurer, Organization, User
 from app.services.actors import require_role
+from app.services.coverage import get_policy
 
 ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
@@ -258,15 +259,6 @@ def create_policy(actor, fields):
     policy = InsurancePolicy(**values)
     db.session.add(policy)
     _commit("A policy with that number exists.", "number")
-    return policy
-
-
-def get_policy(actor, policy_id):
-    """One policy for the admin, else NotFound."""
-    require_role(actor, ADMIN_ROLES, "manage policies")
-    policy = db.session.get(InsurancePolicy, policy_id)
-    if policy is None:
-        raise NotFound("Policy not found.")
     return policy
 
 
