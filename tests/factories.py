@@ -14,6 +14,7 @@ from app.models import (
     Incident,
     InsurancePolicy,
     Insurer,
+    InsurerNotice,
     OnCallShift,
     Organization,
     OrganizationPhone,
@@ -132,8 +133,17 @@ def make_incident(organization, *, state="received", actor=None, category="malwa
             incident.assigned_technician_id = technician.id
             db.session.add(Dispatch(incident_id=incident.id, technician_id=technician.id,
                                     state=HOLDING_BY_INCIDENT_STATE.get(state, "offered")))
+        if technician is not None or state.startswith("claim_"):
+            _told_insurers(incident)  # as an accepted dispatch or a claim would have
         db.session.commit()
     return incident
+
+
+def _told_insurers(incident):
+    for policy in db.session.scalars(select(InsurancePolicy).where(
+            InsurancePolicy.organization_id == incident.organization_id)):
+        db.session.add(InsurerNotice(insurer_id=policy.insurer_id, incident_id=incident.id,
+                                     kind="early_notice"))
 
 
 HOLDING_BY_INCIDENT_STATE = {"technician_assigned": "accepted", "en_route": "en_route",

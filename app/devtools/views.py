@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, render_template
-from flask_login import login_required
 from sqlalchemy import select
 
+from app.auth import roles_required
 from app.devtools import bp
 from app.extensions import db
 from app.models import Notification, Technician, User
@@ -92,7 +92,7 @@ def body_parts(body):
 
 
 @bp.get("/phone")
-@login_required
+@roles_required(*STAFF_ROLES)  # every tenant's messages and the technicians' accept links
 def phone():
     """Every message sent or queued, newest first, grouped by who receives it."""
     messages = db.session.scalars(

@@ -1,5 +1,8 @@
 """The SME's report form, the login, and the language switch."""
 
+import re
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -93,9 +96,8 @@ def login():
 
 
 def _after_login(user):
-    target = request.args.get("next", "")
-    # Only same-site paths: an open redirect would let a link send people elsewhere.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    target = local_path(request.args.get("next", ""))
+    if target:
         return target
     return url_for("desk.incidents") if user.role in STAFF_ROLES or user.role in (
         "technician", "insurer") else url_for("public.report")
@@ -118,5 +120,16 @@ def set_language(code):
 
 
 def _back():
-    target = request.args.get("next", "/")
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return local_path(request.args.get("next", "")) or "/"
+
+
+def local_path(target):
+    """`target` if it is a path on this site, else "": an open redirect would let a link
+    send people elsewhere. Browsers drop tabs and newlines and read a backslash as a
+    slash, so those are refused before the check, not after."""
+    if not target or re.search(r"[\x00-\x20\\]", target):
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return ""
+    return target

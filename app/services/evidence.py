@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence
 from app.services.actors import label_for, require_role
 from app.services.audit import append_event
+from app.services.costs import visit_of
 from app.services.filetypes import TypeSniffer
 from app.services.queries import get_incident_for
 from app.services.transitions import commit_or_conflict
@@ -135,6 +136,7 @@ def store_upload(incident_id, actor, stream, filename, kind, description, dispat
     stored_name, size, sha256, content_type = _stream_to_disk(
         stream, current_app.config["EVIDENCE_MAX_BYTES"], now)
     try:
+        _check_uploader(incident_id, actor, dispatch_id)  # again: streaming may have been long
         incident = get_incident_for(actor, incident_id)
         label = label_for(actor, "")
         evidence = Evidence(
@@ -162,7 +164,9 @@ def get_evidence_for(actor, evidence_id):
     if evidence is None:
         raise NotFound("Evidence not found.")
     try:
-        get_incident_for(actor, evidence.incident_id)
+        incident = get_incident_for(actor, evidence.incident_id)
+        if actor.role == "technician":  # an open offer is not yet a look at the files
+            visit_of(actor, incident)
     except NotFound:
         raise NotFound("Evidence not found.") from None
     return evidence

@@ -8,22 +8,35 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Dispatch, Incident, InsurancePolicy, Notification, Organization
+from app.models import (
+    Claim,
+    Dispatch,
+    Incident,
+    InsurancePolicy,
+    InsurerNotice,
+    Notification,
+    Organization,
+)
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
+# A technician's declined, expired or withdrawn offers give no access to the incident.
+LIVE_DISPATCH = ("offered", "accepted", "en_route", "on_site", "completed")
 
 
 def scope_incidents(stmt, user):
     """Restrict an incident query to what `user` may see."""
     if user.role == "customer":
         return stmt.where(Incident.organization_id == user.organization_id)
-    if user.role == "technician":  # incidents they were offered or hold
-        offered = select(Dispatch.incident_id).where(Dispatch.technician_id == user.technician_id)
-        return stmt.where(Incident.id.in_(offered))
-    if user.role == "insurer":
-        insured = select(InsurancePolicy.organization_id).where(
+    if user.role == "technician":  # incidents offered to them now, or their visits
+        live = select(Dispatch.incident_id).where(
+            Dispatch.technician_id == user.technician_id, Dispatch.state.in_(LIVE_DISPATCH))
+        return stmt.where(Incident.id.in_(live))
+    if user.role == "insurer":  # incidents it was given notice of, or claimed under its policy
+        noticed = select(InsurerNotice.incident_id).where(
+            InsurerNotice.insurer_id == user.insurer_id)
+        claimed = select(Claim.incident_id).join(InsurancePolicy).where(
             InsurancePolicy.insurer_id == user.insurer_id)
-        return stmt.where(Incident.organization_id.in_(insured))
+        return stmt.where(Incident.id.in_(noticed.union(claimed)))
     return stmt
 
 

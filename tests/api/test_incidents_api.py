@@ -93,10 +93,17 @@ def test_a_technician_sees_only_incidents_offered_to_them(api, world):
     assert_error(api("other_technician").get(f"/api/v1/incidents/{incident}"), 404, "not_found")
 
 
-def test_an_insurer_sees_only_incidents_of_organizations_it_insures(api, world):
-    insured = create(api, world)["id"]
+def test_an_insurer_sees_only_incidents_it_was_told_about(app, api, world):
+    from app.extensions import db
+    from app.models import InsurerNotice
+    told = create(api, world)["id"]
+    create(api, world)
     create(api, world, organization_id=world.org_b)
-    assert [i["id"] for i in api("insurer").get("/api/v1/incidents").json["items"]] == [insured]
+    with app.app_context():
+        db.session.add(InsurerNotice(insurer_id=world.insurer, incident_id=told,
+                                     kind="early_notice"))
+        db.session.commit()
+    assert [i["id"] for i in api("insurer").get("/api/v1/incidents").json["items"]] == [told]
     assert api("other_insurer").get("/api/v1/incidents").json["items"] == []
 
 
@@ -229,3 +236,39 @@ def test_a_page_of_the_list_costs_a_fixed_number_of_queries(app, api, world):
         event.remove(engine, "before_cursor_execute", count)
     assert len(response.json["items"]) == 6
     assert len(statements) <= 4  # token look-up, the page (with organizations), BEGIN/etc.
+
+
+def test_a_technician_whose_offer_ended_no_longer_sees_the_incident(app, api, world):
+    from app.extensions import db
+    from app.models import Dispatch
+    incident = create(api, world)["id"]
+    for trigger in ("start_triage", "request_dispatch"):
+        api("dispatcher").post(f"/api/v1/incidents/{incident}/transitions",
+                               json={"trigger": trigger})
+    assert api("technician").get(f"/api/v1/incidents/{incident}").status_code == 200
+    with app.app_context():
+        offer = db.session.query(Dispatch).filter_by(incident_id=incident).one()
+        offer_id = offer.id
+    api("technician").post(f"/api/v1/dispatches/{offer_id}/transitions",
+                           json={"trigger": "decline", "reason": "別件対応中"})
+    assert_error(api("technician").get(f"/api/v1/incidents/{incident}"), 404, "not_found")
+
+
+def test_an_insurer_sees_an_incident_only_once_told_or_claimed(app, api, world):
+    """A policy, even an expired one, on the organization is not enough: notice or claim is."""
+    from datetime import date
+
+    from app.extensions import db
+    from app.models import InsurancePolicy
+    incident = create(api, world)["id"]
+    with app.app_context():
+        db.session.add(InsurancePolicy(
+            number="OLD-1", insurer_id=db.session.get(
+                __import__("app.models", fromlist=["User"]).User,
+                world.users["other_insurer"]).insurer_id,
+            organization_id=world.org_a, starts_on=date(2015, 1, 1), ends_on=date(2016, 1, 1),
+            per_incident_limit=1, annual_aggregate=1, deductible=0))
+        db.session.commit()
+    assert api("other_insurer").get("/api/v1/incidents").json["items"] == []
+    assert_error(api("other_insurer").get(f"/api/v1/incidents/{incident}"), 404, "not_found")
+    assert api("insurer").get("/api/v1/incidents").json["items"] == []  # nothing told yet

@@ -272,3 +272,22 @@ def test_the_session_cookie_is_http_only_and_same_site(client, world, login):
     login(world.emails["desk"])
     cookie = client.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example/x", "/\\evil.example",
+                                    "https://evil.example/", "/\n/evil.example", "javascript:x"])
+def test_no_redirect_leaves_the_site(client, world, target):
+    assert client.get("/lang/ja", query_string={"next": target}).headers["Location"] == "/"
+    token = csrf_token(client, "/login")
+    page = client.post("/login", query_string={"next": target}, data={
+        "email": world.emails["desk"], "password": factories.PASSWORD, "csrf_token": token})
+    assert page.headers["Location"] == "/desk/"
+
+
+def test_the_dev_phone_is_for_staff_only(client, world, login):
+    for role in ("customer", "technician", "insurer"):
+        login(world.emails[role])
+        assert client.get("/dev/phone").status_code == 403
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/report")})
+    login(world.emails["dispatcher"])
+    assert client.get("/dev/phone").status_code == 200
