@@ -95,6 +95,9 @@ class Contract(db.Model):
     # [[minutes after the offer, action], ...]; None means the default policy.
     escalation_policy: Mapped[list | None] = mapped_column(JSON)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("insurance_policy.id"))
+    # Class-2 additions (2類): e.g. "CASB", "SASE"; a service given at least monthly.
+    added_monitoring: Mapped[str] = mapped_column(String(100), default="")
+    monthly_service: Mapped[str] = mapped_column(String(200), default="")
 
     organization = relationship("Organization", back_populates="contracts")
     policy = relationship("InsurancePolicy")
