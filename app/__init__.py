@@ -63,7 +63,7 @@ def _validation_error_response(exc):
 
 
 def _init_extensions(app):
-    from app import auth, i18n
+    from app import auth, files, i18n
     from app.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -73,6 +73,7 @@ def _init_extensions(app):
     auth.init_login(login_manager)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Tokyo")
     i18n.init_app(app)
+    files.init_app(app)
     _sqlite_pragmas(app)
 
 

@@ -27,6 +27,7 @@ from flask import current_app
 
 from app.errors import Conflict
 from app.extensions import db
+from app.files import keep_only_if_committed
 from app.models import ClaimPacket
 from app.services import payout
 from app.services.coverage import prior_paid
@@ -121,6 +122,7 @@ def build_packet(claim, version, actor_label, now):
             signature = base64.b64encode(key.sign(manifest))
             _write_bytes(archive, SIGNATURE, signature + b"\n", now)
         partial.replace(target)
+        keep_only_if_committed(target)  # the row naming it may still be rolled back
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

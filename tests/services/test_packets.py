@@ -352,3 +352,14 @@ def test_the_cli_refuses_a_missing_file(runner, tmp_path):
     result = runner.invoke(args=["claims", "verify", str(tmp_path / "nope.zip")])
     assert result.exit_code != 0 and "nope.zip" in result.output
 
+
+
+def test_a_packet_whose_row_is_rolled_back_leaves_no_file(ctx, setup, world):
+    claim = make_claim(world)
+    packet = packets.build_packet(claim, 1, "デスク 太郎", NOW)
+    path = packets.packet_path(packet)
+    assert path.exists()
+    db.session.rollback()  # e.g. the submission was refused after the packet was built
+    assert not path.exists()
+    _, kept = build(db.session.get(Claim, claim.id))
+    assert kept.exists()  # a committed packet stays
