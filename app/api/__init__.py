@@ -35,6 +35,7 @@ def _authenticate_and_check_body():
 
 from app.api import (  # noqa: E402,F401  (routes register on bp)
     claims,
+    contracts,
     costs,
     dispatches,
     evidence,
