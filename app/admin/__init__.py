@@ -15,6 +15,7 @@ def _admin_roles():
 
 
 from app.admin import (  # noqa: E402,F401  (routes register on bp)
+    contracts,
     insurers,
     policies,
     views,

@@ -1,0 +1,126 @@
+"""Administration of an organization's contracts (admin writes, dispatchers read)."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from app.admin import bp
+from app.errors import AppError
+from app.formutil import choices, flash_form_errors
+from app.services import contracts as service
+from app.services.actors import require_role
+from app.services.queries import visible_organizations
+
+FORM_REFUSED = 422
+PLAN_LABELS = {"network": _l("Network monitoring"), "endpoint": _l("Endpoint monitoring"),
+               "combined": _l("Network and endpoint (combined)")}
+
+
+class ContractForm(FlaskForm):
+    """A contract; the standard (price caps, class-2 additions) is checked by the service."""
+
+    plan = SelectField(_l("Plan"), validators=[InputRequired()])
+    service_class = SelectField(_l("Service class"), coerce=int, validators=[InputRequired()])
+    devices = IntegerField(_l("Devices"), validators=[InputRequired(), NumberRange(min=1)])
+    monthly_fee = IntegerField(_l("Monthly fee excl. tax (yen)"),
+                               validators=[InputRequired(), NumberRange(min=0)])
+    onsite_support = BooleanField(_l("On-site support"))
+    starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
+    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    desk_hours = SelectField(_l("Desk hours"), validators=[InputRequired()])
+    sla_first_response_minutes = IntegerField(_l("First response target (minutes)"),
+                                              validators=[InputRequired(), NumberRange(min=1)])
+    sla_onsite_minutes = IntegerField(_l("On-site arrival target (minutes)"),
+                                      validators=[InputRequired(), NumberRange(min=1)])
+    policy_id = SelectField(_l("Insurance policy"), coerce=lambda v: int(v) if v else None,
+                            validators=[Optional()])
+    added_monitoring = StringField(_l("Added monitoring (class 2, e.g. CASB, SASE)"),
+                                   validators=[Length(max=100)])
+    monthly_service = StringField(_l("Service given at least monthly (class 2)"),
+                                  validators=[Length(max=200)])
+
+
+def _form(organization, **kwargs):
+    form = ContractForm(**kwargs)
+    form.plan.choices = choices((p, str(label)) for p, label in PLAN_LABELS.items())
+    form.service_class.choices = choices([(1, _("Class 1")), (2, _("Class 2"))])
+    form.desk_hours.choices = choices([("24h", _("24 hours")),
+                                       ("business", _("Business hours"))])
+    form.policy_id.choices = choices(
+        [("", _("None"))] + [(p.id, p.number) for p in organization.policies])
+    return form
+
+
+def _fields(form):
+    """The form's values as the service takes them."""
+    fields = {name: form[name].data for name in service.FIELDS}
+    fields["added_monitoring"] = fields["added_monitoring"] or ""
+    fields["monthly_service"] = fields["monthly_service"] or ""
+    return fields
+
+
+def _page(organization, form, contract=None, status=200):
+    return render_template("admin/contract_form.html", organization=organization, form=form,
+                           contract=contract), status
+
+
+def _submit(organization, form, save, contract=None):
+    """Save a valid form the service accepts and go to the list; else the form again."""
+    if not form.validate():
+        flash_form_errors(form)
+        return _page(organization, form, contract, FORM_REFUSED)
+    try:
+        save(_fields(form))
+    except AppError as exc:
+        flash(exc.message, "error")
+        return _page(organization, form, contract, exc.status)
+    flash(_("The contract was saved."), "success")
+    return redirect(url_for("admin.contracts", organization_id=organization.id))
+
+
+@bp.get("/contracts")
+def contract_organizations():
+    """Every organization, each linking to its contracts."""
+    return render_template("admin/contracts.html", organization=None, contracts=[],
+                           organizations=visible_organizations(current_user),
+                           plans=PLAN_LABELS)
+
+
+@bp.get("/organizations/<int:organization_id>/contracts")
+def contracts(organization_id):
+    """An organization's contracts."""
+    organization = service.get_organization(current_user, organization_id)
+    return render_template("admin/contracts.html", organization=organization,
+                           contracts=service.list_contracts(current_user, organization_id),
+                           organizations=[], plans=PLAN_LABELS)
+
+
+@bp.route("/organizations/<int:organization_id>/contracts/new", methods=["GET", "POST"])
+def new_contract(organization_id):
+    """Add a contract to an organization (admin)."""
+    require_role(current_user, service.WRITE_ROLES, "manage contracts")
+    organization = service.get_organization(current_user, organization_id)
+    if request.method == "GET":
+        form = _form(organization, formdata=None)
+        form.onsite_support.data = True
+        form.devices.data, form.desk_hours.data = 1, "24h"
+        form.sla_first_response_minutes.data, form.sla_onsite_minutes.data = 30, 24 * 60
+        return _page(organization, form)
+    return _submit(organization, _form(organization), lambda fields: service.create_contract(
+        current_user, organization_id, fields))
+
+
+@bp.route("/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
+def edit_contract(contract_id):
+    """Change a contract (admin); the whole contract is checked again."""
+    require_role(current_user, service.WRITE_ROLES, "manage contracts")
+    contract = service.get_contract(current_user, contract_id)
+    organization = contract.organization
+    if request.method == "GET":
+        return _page(organization, _form(organization, formdata=None, obj=contract), contract)
+    return _submit(organization, _form(organization), lambda fields: service.update_contract(
+        current_user, contract_id, fields), contract)
