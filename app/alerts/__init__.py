@@ -1,0 +1,1 @@
+"""Monitoring alerts: parsing and normalizing what sensors send (generic JSON, Wazuh, CEF)."""

@@ -1,0 +1,1 @@
+"""Alert parsing tests."""
