@@ -30,13 +30,17 @@ def home():
 @bp.get("/claims/<int:claim_id>")
 def claim(claim_id):
     """One claim: the computation, packet versions, and the decisions possible now."""
-    item = claims.get_claim_for(current_user, claim_id)
+    return _claim_page(claims.get_claim_for(current_user, claim_id))
+
+
+def _claim_page(item, results=None):
+    """The claim page, with the decisions possible now (also under a check's result)."""
     actions = [a for a in ACTIONS_BY_STATE.get(item.incident.state, [])
                if not (a == "acknowledge" and item.acknowledged_at)]
     return render_template(
         "insurer/claim.html", claim=item, actions=actions, action_fields=ACTION_FIELDS,
         form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
-        results=None, heads=_head_names(item))
+        results=results, heads=_head_names(item))
 
 
 @bp.get("/claims/<int:claim_id>/packets/<int:version>")
@@ -64,10 +68,7 @@ def verify(claim_id, version):
     else:
         flash(_("Packet version %(version)s is intact and signed.", version=found.version),
               "success")
-    return render_template(
-        "insurer/claim.html", claim=item, actions=[], action_fields=ACTION_FIELDS,
-        form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
-        results={"version": found.version, "problems": problems}, heads=_head_names(item))
+    return _claim_page(item, results={"version": found.version, "problems": problems})
 
 
 def _head_names(item):

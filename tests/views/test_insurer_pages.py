@@ -44,6 +44,7 @@ def test_the_portal_downloads_and_verifies_a_packet(app, login, world, claim_id)
     ok = client.post(f"/insurer/claims/{claim_id}/packets/1/verify?lang=en",
                      data={"csrf_token": token})
     assert ok.status_code == 200 and 'verify-result ok' in ok.text
+    assert 'data-action="approve"' in ok.text  # the decisions stay under the check's result
     with app.app_context():
         path = Path(packet_path(db.session.get(Claim, claim_id).packets[0]))
         db.session.remove()
