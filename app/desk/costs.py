@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.desk import bp
 from app.errors import AppError
@@ -31,6 +31,7 @@ class CostForm(FlaskForm):
     tax_rate = SelectField(_l("Tax rate"), coerce=int,
                            choices=choices([(10, "10%"), (8, "8%"), (0, "0%")]))
     incurred_on = DateField(_l("Incurred on"), validators=[DataRequired()])
+    evidence_id = IntegerField(_l("Receipt or photo (optional)"), validators=[Optional()])
 
 
 class EvidenceLinkForm(FlaskForm):
@@ -74,7 +75,8 @@ def add_line(incident_id, form, dispatch_id=None):
     """Add the validated form's line; the service checks every value again."""
     costs.add_cost_line(incident_id, current_user, form.head.data, form.description.data,
                         form.quantity.data, form.unit_price.data, form.tax_rate.data,
-                        form.incurred_on.data, dispatch_id=dispatch_id)
+                        form.incurred_on.data, dispatch_id=dispatch_id,
+                        evidence_ids=[form.evidence_id.data] if form.evidence_id.data else ())
 
 
 def _refused_form(form, incident_id):

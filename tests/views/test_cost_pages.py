@@ -151,6 +151,16 @@ def test_the_technician_records_a_cost_and_labour_on_their_visit(app, world, log
     assert "駐車場代" in html and len(re.findall(r'data-cost="\d+"', html)) == 2
 
 
+def test_the_technician_links_a_receipt_while_entering_the_line(app, world, login, incident):
+    client = login(world.emails["technician"])
+    page = f"/tech/dispatches/{incident['dispatch']}?lang=en"
+    assert f'<option value="{incident["evidence"]}">receipt.jpg' in client.get(page).text
+    post(client, f"/tech/dispatches/{incident['dispatch']}/costs", page,
+         **{**FORM, "head": "dispatch", "description": "タクシー代", "quantity": "1",
+            "unit_price": "2400", "evidence_id": str(incident["evidence"])})
+    assert [(a, e) for _, _, a, _, e in lines(app)] == [(2400, [incident["evidence"]])]
+
+
 def test_another_technician_cannot_post_costs_on_a_visit_not_theirs(app, world, login,
                                                                      incident):
     client = login(world.emails["other_technician"])
