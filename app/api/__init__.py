@@ -19,6 +19,9 @@ csrf.exempt(bp)  # token-authenticated: no cookies, so no cross-site forgery
 @bp.before_request
 def _authenticate_and_check_body():
     """Every API call needs a token; every body must be well-formed JSON (but one upload)."""
+    if request.endpoint == "api.ingest_alerts":  # ingest key and size checked there
+        request.max_content_length = None  # (app/api/alerts.py; ALERT_MAX_BYTES -> 413)
+        return
     authenticate_api_request()
     if request.endpoint == "api.upload_evidence":  # the one multipart body (app/api/evidence.py)
         request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 1024 * 1024
@@ -34,6 +37,7 @@ def _authenticate_and_check_body():
 
 
 from app.api import (  # noqa: E402,F401  (routes register on bp)
+    alerts,
     claims,
     contracts,
     costs,

@@ -1,5 +1,6 @@
 """Database models, split by aggregate; import them all from here."""
 
+from app.models.alerts import Alert, IngestKey, RejectedPayload
 from app.models.claims import (
     Claim,
     ClaimPacket,
@@ -29,6 +30,9 @@ from app.models.organization import (
 from app.models.people import ApiToken, Technician, User
 
 __all__ = [
+    "Alert",
+    "IngestKey",
+    "RejectedPayload",
     "Claim",
     "ClaimPacket",
     "CostItem",

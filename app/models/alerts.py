@@ -1,0 +1,57 @@
+"""Monitoring alerts, the per-organization keys sensors send them with, and refused payloads."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+class IngestKey(db.Model):
+    """A sensor's key for POST /api/v1/alerts; only its sha256 is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Alert(db.Model):
+    """One normalized alert; repeats within the dedup window are counted on it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    source: Mapped[str] = mapped_column(String(32))
+    sensor: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    rule_id: Mapped[str] = mapped_column(String(200))
+    rule_name: Mapped[str] = mapped_column(String(500))
+    hosts: Mapped[list] = mapped_column(JSON, default=list)
+    addresses: Mapped[list] = mapped_column(JSON, default=list)
+    occurred_at: Mapped[datetime] = mapped_column()
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    count: Mapped[int] = mapped_column(default=1)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[str] = mapped_column(Text, default="")
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+
+    __table_args__ = (
+        Index("ix_alert_org_dedup_last_seen", "organization_id", "dedup_key", "last_seen_at"),
+    )
+
+
+class RejectedPayload(db.Model):
+    """A body the ingest refused, kept for inspection (never silently dropped)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # the first 64 KiB, decoded leniently

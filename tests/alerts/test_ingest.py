@@ -1,0 +1,201 @@
+"""The ingest service: keys, deduplication in a window, the severity policy, refusals."""
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import InvalidInput, NotFound, Unauthorized
+from app.extensions import db
+from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
+from app.services import ingest as service
+from tests import factories
+
+SAMPLES = Path(__file__).parent / "samples"
+NOW = datetime(2026, 11, 25, 3, 0)
+
+
+def generic(severity="low", rule_id="NET-SCAN-01", host="pc-01"):
+    """A generic JSON alert body."""
+    return json.dumps({"source": "edr", "sensor": "edr-0042", "severity": severity,
+                       "rule_id": rule_id, "rule_name": "Port scan from the LAN",
+                       "hosts": [host], "addresses": ["192.168.10.5"],
+                       "occurred_at": "2026-11-25T02:59:00Z"}).encode()
+
+
+def counts():
+    """Rows of every table the ingest writes."""
+    return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in
+                 (Alert, Incident, Notification, RejectedPayload, IngestKey))
+
+
+@pytest.fixture
+def world_key(ctx):
+    """Org A's ingest key (and the world with a desk user)."""
+    world = factories.make_world()
+    return world, service.create_ingest_key(db.session.get(Organization, world["org_a"]))
+
+
+def test_a_created_key_is_stored_only_as_its_hash(world_key):
+    _, key = world_key
+    stored = db.session.scalars(select(IngestKey)).one()
+    assert key.startswith("kki_") and stored.prefix == key[:12]
+    assert key not in stored.key_hash and len(stored.key_hash) == 64
+
+
+@pytest.mark.parametrize("sample", ["generic_edr.json", "wazuh_sshd_brute_force.json",
+                                    "wazuh_virustotal_malware.json", "fortigate_ips.cef",
+                                    "fortigate_virus.cef"])
+def test_each_sample_format_is_stored_as_a_new_alert_with_an_incident(world_key, sample):
+    world, key = world_key
+    content_type = "text/plain" if sample.endswith(".cef") else "application/json"
+    result = service.ingest(key, content_type, (SAMPLES / sample).read_bytes(), now=NOW)
+    body = result.as_json()
+    assert body["incidents_created"] == 1 and body["alerts"][0]["new"] is True
+    alert = db.session.get(Alert, body["alerts"][0]["id"])
+    assert alert.organization_id == world["org_a"] and alert.count == 1 and alert.raw
+    incident = db.session.get(Incident, alert.incident_id)
+    assert (incident.channel, incident.discovery_source, incident.category) == \
+        ("monitoring", "alert", "suspicious_traffic")
+    assert incident.severity == alert.severity and alert.rule_name in incident.summary
+    pages = db.session.scalars(select(Notification).where(
+        Notification.template == "desk_alert")).all()
+    assert [page.recipient for page in pages] == [world["emails"]["desk"]]
+    assert pages[0].incident_id == incident.id and incident.reference in pages[0].body
+
+
+def test_a_repeat_within_the_window_counts_on_the_alert_and_its_incident(world_key):
+    _, key = world_key
+    first = service.ingest(key, "application/json", generic("critical"), now=NOW).as_json()
+    later = NOW + timedelta(minutes=59)
+    again = service.ingest(key, "application/json", generic("critical"), now=later).as_json()
+    assert again["alerts"][0] == {**first["alerts"][0], "count": 2, "new": False}
+    assert again["incidents_created"] == 0
+    alert = db.session.get(Alert, first["alerts"][0]["id"])
+    assert (alert.first_seen_at, alert.last_seen_at) == (NOW, later)
+    assert db.session.scalar(select(func.count(Incident.id))) == 1
+
+
+def test_repeats_keep_sliding_the_window_from_the_last_sighting(world_key):
+    _, key = world_key
+    for minutes in (0, 50, 100, 150):
+        result = service.ingest(key, "application/json", generic(),
+                                now=NOW + timedelta(minutes=minutes))
+    assert result.as_json()["alerts"][0]["count"] == 4
+    assert db.session.scalar(select(func.count(Alert.id))) == 1
+
+
+def test_a_repeat_after_the_window_is_a_new_alert_and_a_new_incident(world_key):
+    _, key = world_key
+    first = service.ingest(key, "application/json", generic("high"), now=NOW).as_json()
+    late = NOW + timedelta(minutes=61)
+    second = service.ingest(key, "application/json", generic("high"), now=late).as_json()
+    assert second["alerts"][0]["new"] is True and second["incidents_created"] == 1
+    assert second["alerts"][0]["id"] != first["alerts"][0]["id"]
+    assert db.session.scalar(select(func.count(Incident.id))) == 2
+
+
+def test_the_window_comes_from_the_configuration(world_key, app):
+    _, key = world_key
+    app.config["ALERT_DEDUP_WINDOW_MINUTES"] = 5
+    try:
+        service.ingest(key, "application/json", generic(), now=NOW)
+        result = service.ingest(key, "application/json", generic(),
+                                now=NOW + timedelta(minutes=6))
+    finally:
+        del app.config["ALERT_DEDUP_WINDOW_MINUTES"]
+    assert result.as_json()["alerts"][0]["new"] is True
+
+
+def test_repeats_in_one_batch_count_on_one_alert(world_key):
+    _, key = world_key
+    body = b"[" + b",".join([generic("critical")] * 3 + [generic(rule_id="OTHER")]) + b"]"
+    result = service.ingest(key, "application/json", body, now=NOW).as_json()
+    assert [a["new"] for a in result["alerts"]] == [True, False, False, True]
+    assert result["alerts"][0]["count"] == 3 and result["incidents_created"] == 1
+    assert db.session.scalar(select(func.count(Alert.id))) == 2
+
+
+@pytest.mark.parametrize("severity", ["medium", "low"])
+def test_an_alert_below_the_policy_is_kept_for_the_reports_only(world_key, severity):
+    _, key = world_key
+    result = service.ingest(key, "application/json", generic(severity), now=NOW).as_json()
+    assert result["incidents_created"] == 0 and result["alerts"][0]["incident_id"] is None
+    assert counts()[:3] == (1, 0, 0)
+
+
+def test_the_severity_policy_comes_from_the_configuration(world_key, app):
+    _, key = world_key
+    app.config["ALERT_INCIDENT_SEVERITIES"] = ("critical",)
+    try:
+        result = service.ingest(key, "application/json", generic("high"), now=NOW).as_json()
+    finally:
+        del app.config["ALERT_INCIDENT_SEVERITIES"]
+    assert result["incidents_created"] == 0
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (SAMPLES / "malformed").iterdir()))
+def test_a_malformed_payload_is_kept_and_refused_with_its_reason(world_key, sample):
+    _, key = world_key
+    content_type = "text/plain" if sample.endswith(".cef") else "application/json"
+    body = (SAMPLES / "malformed" / sample).read_bytes()
+    before = counts()
+    with pytest.raises(InvalidInput) as refused:
+        service.ingest(key, content_type, body, now=NOW)
+    assert refused.value.status == 422 and refused.value.details["reason"]
+    assert counts() == (*before[:3], before[3] + 1, before[4])
+    kept = db.session.scalars(select(RejectedPayload)).one()
+    assert kept.body.encode() == body[:65536] and kept.size == len(body)
+    assert kept.reason and kept.received_at == NOW
+
+
+def test_a_refused_batch_stores_none_of_its_good_records(world_key):
+    _, key = world_key
+    body = b"[" + generic("critical") + b", {\"source\": \"edr\"}]"
+    with pytest.raises(InvalidInput) as refused:
+        service.ingest(key, "application/json", body, now=NOW)
+    assert refused.value.details["index"] == 1
+    assert counts()[:4] == (0, 0, 0, 1)
+
+
+def test_a_kept_body_is_cut_at_64_kib(world_key):
+    _, key = world_key
+    body = b"x" * 100_000
+    with pytest.raises(InvalidInput):
+        service.ingest(key, "text/plain", body, now=NOW)
+    kept = db.session.scalars(select(RejectedPayload)).one()
+    assert len(kept.body) == 65536 and kept.size == 100_000
+
+
+def test_an_oversized_body_is_refused_and_nothing_is_kept(world_key, app):
+    _, key = world_key
+    before = counts()
+    with pytest.raises(service.PayloadTooLarge):
+        service.ingest(key, "application/json", b" " * (1024 * 1024 + 1), now=NOW)
+    assert counts() == before
+
+
+@pytest.mark.parametrize("bad_key", ["", "kki_unknown", "kkt_something"])
+def test_an_unknown_key_is_unauthorized_and_nothing_is_kept(world_key, bad_key):
+    before = counts()
+    with pytest.raises(Unauthorized):
+        service.ingest(bad_key, "application/json", generic("critical"), now=NOW)
+    assert counts() == before
+
+
+def test_a_revoked_key_is_unauthorized(world_key):
+    _, key = world_key
+    assert service.revoke_ingest_key(key[:12], now=NOW) == 1
+    before = counts()
+    with pytest.raises(Unauthorized):
+        service.ingest(key, "application/json", generic("critical"), now=NOW)
+    assert counts() == before
+
+
+def test_revoking_needs_the_whole_prefix(world_key):
+    _, key = world_key
+    with pytest.raises(NotFound):
+        service.revoke_ingest_key(key[:6])
+    assert db.session.scalars(select(IngestKey)).one().revoked_at is None
