@@ -4,7 +4,8 @@ Deduplication has a time window, so no unique index can enforce it (the same ded
 legitimately stored again once the window has passed). On PostgreSQL a batch therefore
 locks its organization's row (SELECT ... FOR UPDATE) first: concurrent senders for one
 organization take turns, and each sees the alerts the others committed. Senders for other
-organizations are not held up. SQLite serializes writers on its own.
+organizations are not held up. SQLite serializes writers on its own (every transaction
+begins IMMEDIATE, app/__init__.py).
 
 report_incident() commits, so a batch is two steps: the alerts are committed first (the
 lock is released there), then every new alert above the severity policy gets its incident

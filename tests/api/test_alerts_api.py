@@ -1,0 +1,163 @@
+"""POST /api/v1/alerts: ingest-key authentication, formats, limits, and concurrent senders."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
+from app.services import ingest as service
+
+SAMPLES = Path(__file__).parent.parent / "alerts" / "samples"
+URL = "/api/v1/alerts"
+
+
+def counts(app):
+    """Rows of every table the ingest writes."""
+    with app.app_context():
+        result = tuple(db.session.scalar(select(func.count()).select_from(model)) for model in
+                       (Alert, Incident, Notification, RejectedPayload, IngestKey))
+        db.session.remove()
+    return result
+
+
+@pytest.fixture
+def key(app, world):
+    """An ingest key of org A."""
+    with app.app_context():
+        plain = service.create_ingest_key(db.session.get(Organization, world.org_a))
+        db.session.remove()
+    return plain
+
+
+def send(client, key, body, content_type="application/json"):
+    return client.post(URL, data=body, content_type=content_type,
+                       headers={"Authorization": f"Bearer {key}"})
+
+
+def generic(severity, rule_id, host="pc-01"):
+    """One generic JSON alert (a dict)."""
+    return {"source": "edr", "sensor": "edr-0042", "severity": severity, "rule_id": rule_id,
+            "rule_name": f"Rule {rule_id}", "hosts": [host], "addresses": ["192.168.10.5"],
+            "occurred_at": "2026-11-25T02:59:00+09:00"}
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.*")))
+def test_each_sample_format_is_accepted_with_202(client, key, sample):
+    content_type = "text/plain; charset=utf-8" if sample.endswith(".cef") else "application/json"
+    response = send(client, key, (SAMPLES / sample).read_bytes(), content_type)
+    assert response.status_code == 202, response.json
+    assert response.json["incidents_created"] == 1
+    [alert] = response.json["alerts"]
+    assert alert["new"] is True and alert["count"] == 1 and alert["incident_id"]
+
+
+def test_a_repeat_is_answered_with_the_same_alert_counted(client, key):
+    body = json.dumps(generic("low", "R1"))
+    first = send(client, key, body).json["alerts"][0]
+    second = send(client, key, body)
+    assert second.status_code == 202
+    assert second.json == {"alerts": [{**first, "count": 2, "new": False}],
+                           "incidents_created": 0}
+
+
+def test_cef_lines_are_one_alert_each(client, key):
+    lines = (SAMPLES / "fortigate_ips.cef").read_bytes() + \
+        (SAMPLES / "fortigate_virus.cef").read_bytes()
+    response = send(client, key, lines, "text/plain")
+    assert response.status_code == 202 and len(response.json["alerts"]) == 2
+
+
+def test_a_malformed_payload_is_422_with_the_record_and_is_kept(app, client, key):
+    before = counts(app)
+    body = json.dumps([generic("low", "R1"), {"source": "edr"}])
+    response = send(client, key, body)
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["index"] == 1
+    assert response.json["error"]["details"]["reason"]
+    assert counts(app) == (*before[:3], before[3] + 1, before[4])
+
+
+def test_broken_json_is_422_and_kept_not_a_generic_400(app, client, key):
+    response = send(client, key, (SAMPLES / "malformed" / "broken.json").read_bytes())
+    assert response.status_code == 422 and counts(app)[3] == 1
+
+
+def test_an_oversized_body_is_413_and_changes_nothing(app, client, key):
+    before = counts(app)
+    response = send(client, key, b" " * (1024 * 1024 + 1))
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
+    assert counts(app) == before
+
+
+def test_the_size_limit_comes_from_the_configuration(app, client, key):
+    app.config["ALERT_MAX_BYTES"] = 100
+    try:
+        response = send(client, key, json.dumps(generic("low", "R" * 100)))
+    finally:
+        del app.config["ALERT_MAX_BYTES"]
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("header", [None, "Bearer kki_wrong", "Basic a2tpOng="])
+def test_a_missing_or_wrong_key_is_401_and_changes_nothing(app, client, key, header):
+    before = counts(app)
+    headers = {"Authorization": header} if header else {}
+    response = client.post(URL, data=json.dumps(generic("critical", "R1")),
+                           content_type="application/json", headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+    assert counts(app) == before
+
+
+def test_a_user_api_token_is_not_an_ingest_key(app, client, key, world):
+    before = counts(app)
+    response = send(client, world.tokens["admin"], json.dumps(generic("critical", "R1")))
+    assert response.status_code == 401 and counts(app) == before
+
+
+def test_a_revoked_key_is_401_and_changes_nothing(app, client, key, runner):
+    assert runner.invoke(args=["ingest-key", "revoke", key[:12]]).exit_code == 0
+    before = counts(app)
+    response = send(client, key, json.dumps(generic("critical", "R1")))
+    assert response.status_code == 401 and counts(app) == before
+
+
+def test_the_cli_prints_a_working_key_for_an_organization_code(app, client, world, runner):
+    with app.app_context():
+        code = db.session.get(Organization, world.org_a).code
+        db.session.remove()
+    result = runner.invoke(args=["ingest-key", "create", code])
+    assert result.exit_code == 0
+    plain = result.output.strip()
+    assert plain.startswith("kki_") and "\n" not in plain
+    assert send(client, plain, json.dumps(generic("low", "R1"))).status_code == 202
+
+
+def test_the_cli_refuses_an_unknown_organization_and_prefix(app, runner, world):
+    before = counts(app)
+    assert runner.invoke(args=["ingest-key", "create", "no-such-org"]).exit_code != 0
+    assert runner.invoke(args=["ingest-key", "revoke", "kki_nothing1"]).exit_code != 0
+    assert counts(app) == before
+
+
+def test_concurrent_senders_end_with_one_alert_per_distinct_alert(app, key):
+    # 8 senders x 10 batches of the same 5 alerts (one critical): 400 records in all.
+    # PostgreSQL: the organization row lock; SQLite: BEGIN IMMEDIATE (app/__init__.py).
+    batch = json.dumps([generic("critical" if i == 0 else "low", f"R{i}") for i in range(5)])
+
+    def sender(_):
+        client = app.test_client()
+        return [send(client, key, batch).status_code for _ in range(10)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [s for result in pool.map(sender, range(8)) for s in result]
+    assert statuses == [202] * 80
+    with app.app_context():
+        alerts = db.session.scalars(select(Alert)).all()
+        incidents = db.session.scalar(select(func.count(Incident.id)))
+        db.session.remove()
+    assert len(alerts) == 5 and sum(a.count for a in alerts) == 400
+    assert sorted(a.count for a in alerts) == [80] * 5 and incidents == 1
