@@ -54,6 +54,12 @@ class Config:
     # Ed25519 private key (base64 of the 32 raw bytes) signing claim packets; when unset a
     # development key is generated once under instance/ (never in production).
     CLAIM_SIGNING_KEY = os.environ.get("CLAIM_SIGNING_KEY", "")
+    # Monitoring alerts: repeats of one alert within the window are counted, not added;
+    # new alerts of these severities open an incident and page the desk.
+    ALERT_DEDUP_WINDOW_MINUTES = int(os.environ.get("ALERT_DEDUP_WINDOW_MINUTES", 60))
+    ALERT_INCIDENT_SEVERITIES = tuple(
+        os.environ.get("ALERT_INCIDENT_SEVERITIES", "critical,high").split(","))
+    ALERT_MAX_BYTES = int(os.environ.get("ALERT_MAX_BYTES", 1024 * 1024))
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
     # Largest request body accepted anywhere (API and forms); larger is a 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))

@@ -33,9 +33,6 @@ from notifications.outbox import enqueue
 KEY_PREFIX = "kki_"
 PREFIX_LENGTH = 12  # "kki_" and 8 characters: enough to name a key, useless to guess it
 KEPT_BODY_BYTES = 64 * 1024
-DEFAULT_WINDOW_MINUTES = 60
-DEFAULT_INCIDENT_SEVERITIES = ("critical", "high")
-DEFAULT_MAX_BYTES = 1024 * 1024
 
 
 class PayloadTooLarge(AppError):
@@ -61,14 +58,14 @@ def _hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _setting(name, default):
-    """A config value with its documented default."""
-    return current_app.config.get(name, default)
+def _setting(name):
+    """A setting of app/config.py (documented in the README)."""
+    return current_app.config[name]
 
 
 def max_bytes():
     """The largest body accepted (ALERT_MAX_BYTES)."""
-    return int(_setting("ALERT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(_setting("ALERT_MAX_BYTES"))
 
 
 def find_organization(reference):
@@ -154,8 +151,7 @@ def _lock_organization(organization_id):
 def _record(organization_id, alerts, now):
     """Count each alert on its recent twin or store it as new; one commit for the batch."""
     _lock_organization(organization_id)
-    since = now - timedelta(minutes=int(_setting("ALERT_DEDUP_WINDOW_MINUTES",
-                                                 DEFAULT_WINDOW_MINUTES)))
+    since = now - timedelta(minutes=int(_setting("ALERT_DEDUP_WINDOW_MINUTES")))
     result = IngestResult()
     for normalized in alerts:
         key = dedup_key(organization_id, normalized)
@@ -189,7 +185,7 @@ def _new_alert(organization_id, normalized, key, now):
 
 def _open_incidents(result, now):
     """An incident and a desk page for every new alert the severity policy selects."""
-    severities = tuple(_setting("ALERT_INCIDENT_SEVERITIES", DEFAULT_INCIDENT_SEVERITIES))
+    severities = tuple(_setting("ALERT_INCIDENT_SEVERITIES"))
     for alert, new in result.entries:
         if new and alert.incident_id is None and alert.severity in severities:
             incident = report_incident(_intake_for(alert), actor=None,

@@ -97,15 +97,11 @@ def test_a_repeat_after_the_window_is_a_new_alert_and_a_new_incident(world_key):
     assert db.session.scalar(select(func.count(Incident.id))) == 2
 
 
-def test_the_window_comes_from_the_configuration(world_key, app):
+def test_the_window_comes_from_the_configuration(world_key, app, monkeypatch):
     _, key = world_key
-    app.config["ALERT_DEDUP_WINDOW_MINUTES"] = 5
-    try:
-        service.ingest(key, "application/json", generic(), now=NOW)
-        result = service.ingest(key, "application/json", generic(),
-                                now=NOW + timedelta(minutes=6))
-    finally:
-        del app.config["ALERT_DEDUP_WINDOW_MINUTES"]
+    monkeypatch.setitem(app.config, "ALERT_DEDUP_WINDOW_MINUTES", 5)
+    service.ingest(key, "application/json", generic(), now=NOW)
+    result = service.ingest(key, "application/json", generic(), now=NOW + timedelta(minutes=6))
     assert result.as_json()["alerts"][0]["new"] is True
 
 
@@ -126,13 +122,10 @@ def test_an_alert_below_the_policy_is_kept_for_the_reports_only(world_key, sever
     assert counts()[:3] == (1, 0, 0)
 
 
-def test_the_severity_policy_comes_from_the_configuration(world_key, app):
+def test_the_severity_policy_comes_from_the_configuration(world_key, app, monkeypatch):
     _, key = world_key
-    app.config["ALERT_INCIDENT_SEVERITIES"] = ("critical",)
-    try:
-        result = service.ingest(key, "application/json", generic("high"), now=NOW).as_json()
-    finally:
-        del app.config["ALERT_INCIDENT_SEVERITIES"]
+    monkeypatch.setitem(app.config, "ALERT_INCIDENT_SEVERITIES", ("critical",))
+    result = service.ingest(key, "application/json", generic("high"), now=NOW).as_json()
     assert result["incidents_created"] == 0
 
 

@@ -93,12 +93,9 @@ def test_an_oversized_body_is_413_and_changes_nothing(app, client, key):
     assert counts(app) == before
 
 
-def test_the_size_limit_comes_from_the_configuration(app, client, key):
-    app.config["ALERT_MAX_BYTES"] = 100
-    try:
-        response = send(client, key, json.dumps(generic("low", "R" * 100)))
-    finally:
-        del app.config["ALERT_MAX_BYTES"]
+def test_the_size_limit_comes_from_the_configuration(app, client, key, monkeypatch):
+    monkeypatch.setitem(app.config, "ALERT_MAX_BYTES", 100)
+    response = send(client, key, json.dumps(generic("low", "R" * 100)))
     assert response.status_code == 413
 
 
