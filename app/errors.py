@@ -35,6 +35,10 @@ class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
 
 
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
 class Unauthorized(AppError):
     status, code = 401, "unauthorized"
     headers = {"WWW-Authenticate": 'Bearer realm="kaketsuke"'}

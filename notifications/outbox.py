@@ -48,3 +48,20 @@ def wake_worker():
     """Tell a waiting worker there is work (PostgreSQL delivers NOTIFY at commit)."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+
+
+def page_role(role, template, context, *, incident, key, now):
+    """Message every active user of `role` (SMS where they have a phone, and e-mail)."""
+    from app.models import User  # people are the app's; the outbox only addresses them
+
+    people = db.session.scalars(select(User).where(User.role == role, User.active)).all()
+    for person in people:
+        if person.phone:
+            enqueue("sms", person.phone, template, context, incident=incident,
+                    dedupe_key=f"{key}:{person.id}:sms", now=now)
+        enqueue("email", person.email, template, context, incident=incident,
+                dedupe_key=f"{key}:{person.id}:email", now=now)
+    if not people:
+        current_app.logger.error("Nobody to page about %s (%s): no active %s user",
+                                 incident.reference, template, role)
+    return people

@@ -23,20 +23,16 @@ from sqlalchemy import select
 
 from app.alerts.normalized import AlertFormatError
 from app.alerts.parsers import dedup_key, parse_payload
-from app.errors import AppError, InvalidInput, NotFound, Unauthorized
+from app.errors import InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
-from app.models import Alert, IngestKey, Organization, RejectedPayload, User
+from app.models import Alert, IngestKey, Organization, RejectedPayload
 from app.services.intake import IntakeRequest, report_incident
 from app.timeutil import to_utc_naive, utcnow
-from notifications.outbox import enqueue
+from notifications.outbox import page_role
 
 KEY_PREFIX = "kki_"
 PREFIX_LENGTH = 12  # "kki_" and 8 characters: enough to name a key, useless to guess it
 KEPT_BODY_BYTES = 64 * 1024
-
-
-class PayloadTooLarge(AppError):
-    status, code = 413, "payload_too_large"
 
 
 @dataclass
@@ -213,17 +209,9 @@ def _intake_for(alert):
 
 def _page_desk(incident, alert, now):
     """Page every active desk user at once (SMS where they have a phone, and e-mail)."""
-    desk = db.session.scalars(select(User).where(User.role == "desk", User.active)).all()
     context = {"reference": incident.reference, "organization": incident.organization.name,
                "severity": alert.severity, "rule_name": alert.rule_name, "host": _host(alert),
                "sensor": alert.sensor, "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                + f"/desk/incidents/{incident.id}"}
-    for person in desk:
-        if person.phone:
-            enqueue("sms", person.phone, "desk_alert", context, incident=incident,
-                    dedupe_key=f"desk_alert:{alert.id}:{person.id}:sms", now=now)
-        enqueue("email", person.email, "desk_alert", context, incident=incident,
-                dedupe_key=f"desk_alert:{alert.id}:{person.id}:email", now=now)
-    if not desk:
-        current_app.logger.error("Nobody to page about alert %s (%s): no active desk user",
-                                 alert.id, incident.reference)
+    page_role("desk", "desk_alert", context, incident=incident, key=f"desk_alert:{alert.id}",
+              now=now)

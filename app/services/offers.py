@@ -13,11 +13,11 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.labels import prefecture_name
-from app.models import Dispatch, EscalationStep, OnCallShift, Technician, User
+from app.models import Dispatch, EscalationStep, OnCallShift, Technician
 from app.services.actors import label_for
 from app.services.audit import append_event
 from app.services.links import offer_link
-from notifications.outbox import enqueue
+from notifications.outbox import enqueue, page_role
 from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES
 from workflows.guards import TriggerContext
@@ -129,22 +129,13 @@ def page_dispatchers(incident, reason, now, dedupe=None, details=None):
 
     `details` (e.g. which message failed and why) goes onto the timeline event.
     """
-    dispatchers = db.session.scalars(
-        select(User).where(User.role == "dispatcher", User.active)).all()
     context = {"reference": incident.reference, "organization": incident.organization.name,
                "summary": incident.summary, "reason": reason,
                "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                + f"/desk/incidents/{incident.id}"}
     key = dedupe or f"{incident.id}:{reason}:{incident.event_count}"
-    for person in dispatchers:
-        if person.phone:
-            enqueue("sms", person.phone, "dispatcher_page", context, incident=incident,
-                    dedupe_key=f"page:{key}:{person.id}:sms", now=now)
-        enqueue("email", person.email, "dispatcher_page", context, incident=incident,
-                dedupe_key=f"page:{key}:{person.id}:email", now=now)
-    if not dispatchers:
-        current_app.logger.error("Nobody to page about %s (%s): no active dispatcher",
-                                 incident.reference, reason)
+    dispatchers = page_role("dispatcher", "dispatcher_page", context, incident=incident,
+                            key=f"page:{key}", now=now)
     timeline(incident, "dispatcher_paged", now, reason=reason,
               dispatchers=[p.email for p in dispatchers], **(details or {}))
 
