@@ -112,11 +112,13 @@ def _register_blueprints(app):
     """Every audience's blueprint, in one visible list."""
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
+    from app.dashboard import bp as dashboard_bp
     from app.desk import bp as desk_bp
     from app.devtools import bp as devtools_bp
     from app.dispatch import bp as dispatch_bp
     from app.insurer import bp as insurer_bp
     from app.public import bp as public_bp
+    from app.reports import bp as reports_bp
     from app.technician import bp as technician_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -129,3 +131,5 @@ def _register_blueprints(app):
     app.register_blueprint(insurer_bp, url_prefix="/insurer")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     app.register_blueprint(devtools_bp, url_prefix="/dev")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")

@@ -61,6 +61,11 @@ class Config:
         os.environ.get("ALERT_INCIDENT_SEVERITIES", "critical,high").split(","))
     ALERT_MAX_BYTES = int(os.environ.get("ALERT_MAX_BYTES", 1024 * 1024))
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
+    REPORTS_DIR = os.environ.get("REPORTS_DIR", str(BASE_DIR / "instance" / "reports"))
+    # SLA clocks: business-hours targets count only these hours (JST) of business days
+    # (app/bizcal.py); a running clock is "near" its breach after this share of its target.
+    BUSINESS_HOURS = os.environ.get("BUSINESS_HOURS", "09:00-18:00")
+    SLA_WARN_FRACTION = float(os.environ.get("SLA_WARN_FRACTION", 0.8))
     # Largest request body accepted anywhere (API and forms); larger is a 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
     BABEL_DEFAULT_LOCALE = "ja"

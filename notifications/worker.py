@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
+from app.services import sla
 from app.services.offers import page_dispatchers, run_escalation_step
 from app.timeutil import utcnow
 from notifications.outbox import WAKE_CHANNEL
@@ -146,11 +147,22 @@ class Worker:
         """Fire every due timer and send every due message; return how many were handled."""
         total = 0
         while not self.stop.is_set():
-            done = self.fire_due_timers() + self.send_due_messages()
+            done = self.fire_due_timers() + self.page_sla() + self.send_due_messages()
             if not done:
                 return total
             total += done
         return total
+
+    # ------------------------------------------------------------ SLA clocks
+
+    def page_sla(self):
+        """Page the dispatchers about SLA clocks newly near or in breach (once each)."""
+        try:
+            return sla.page_due(self.clock())
+        except Exception:  # a broken page must not stop messages from flowing
+            db.session.rollback()
+            log.exception("SLA paging failed; trying again on the next pass")
+            return 0
 
     # ------------------------------------------------------------ escalation timers
 

@@ -45,7 +45,8 @@ def app(tmp_path_factory):
     application = create_app(
         TestConfig, SQLALCHEMY_DATABASE_URI=_database_url(tmp_path_factory),
         # Files and keys of the suite stay in its temporary folders, never in instance/.
-        EVIDENCE_DIR=str(tmp_path_factory.mktemp("evidence")), CLAIM_SIGNING_KEY=_test_key())
+        EVIDENCE_DIR=str(tmp_path_factory.mktemp("evidence")), CLAIM_SIGNING_KEY=_test_key(),
+        REPORTS_DIR=str(tmp_path_factory.mktemp("reports")))
     with application.app_context():
         db.drop_all()
         db.create_all()

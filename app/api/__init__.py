@@ -46,5 +46,7 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     incidents,
     insurers,
     organizations,
+    reports,
+    stats,
     technicians,
 )

@@ -28,6 +28,8 @@ from app.models.organization import (
     OrganizationPhone,
 )
 from app.models.people import ApiToken, Technician, User
+from app.models.reports import MonthlyReport
+from app.models.sla import SlaClock
 
 __all__ = [
     "Alert",
@@ -46,6 +48,7 @@ __all__ = [
     "Dispatch",
     "EscalationStep",
     "Incident",
+    "MonthlyReport",
     "IncidentEvent",
     "InsurancePolicy",
     "Insurer",
@@ -54,6 +57,7 @@ __all__ = [
     "Organization",
     "OrganizationPhone",
     "ReferenceCounter",
+    "SlaClock",
     "Technician",
     "UsedLink",
     "User",

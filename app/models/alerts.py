@@ -42,6 +42,7 @@ class Alert(db.Model):
 
     __table_args__ = (
         Index("ix_alert_org_dedup_last_seen", "organization_id", "dedup_key", "last_seen_at"),
+        Index("ix_alert_org_first_seen", "organization_id", "first_seen_at"),  # reports
     )
 
 

@@ -37,6 +37,11 @@ class Incident(db.Model):
     discovery_source: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(32))
     assigned_technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))
+    # Personal-data leak (個人情報保護委員会への報告): marks the legal deadline clocks.
+    personal_data_leak: Mapped[bool] = mapped_column(default=False)
+    leak_malicious: Mapped[bool] = mapped_column(default=False)  # final report in 60 days
+    leak_preliminary_reported_at: Mapped[datetime | None] = mapped_column()
+    leak_final_reported_at: Mapped[datetime | None] = mapped_column()
     version: Mapped[int] = mapped_column(nullable=False)
     # Hash of the newest timeline event and their count, so a deleted tail is detected.
     audit_head: Mapped[str] = mapped_column(String(64), default="")
@@ -52,6 +57,7 @@ class Incident(db.Model):
     cost_items = relationship("CostItem", back_populates="incident", order_by="CostItem.id")
     evidence = relationship("Evidence", back_populates="incident", order_by="Evidence.id")
     claim = relationship("Claim", back_populates="incident", uselist=False)
+    sla_clocks = relationship("SlaClock", back_populates="incident", order_by="SlaClock.id")
 
     __mapper_args__ = {"version_id_col": version}
     # Newest first, cursor on id: every filter has an index ending in id.

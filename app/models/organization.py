@@ -92,6 +92,10 @@ class Contract(db.Model):
     desk_hours: Mapped[str] = mapped_column(String(16), default="24h")  # "24h" or "business"
     sla_first_response_minutes: Mapped[int] = mapped_column(default=30)
     sla_onsite_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    sla_acknowledge_minutes: Mapped[int] = mapped_column(default=30)  # technician accepts
+    sla_claim_business_days: Mapped[int] = mapped_column(default=10)  # done → claim submitted
+    # Alert severities that open an incident; None means ALERT_INCIDENT_SEVERITIES.
+    alert_incident_severities: Mapped[list | None] = mapped_column(JSON)
     # [[minutes after the offer, action], ...]; None means the default policy.
     escalation_policy: Mapped[list | None] = mapped_column(JSON)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("insurance_policy.id"))

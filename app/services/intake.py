@@ -6,6 +6,7 @@ from datetime import datetime
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Incident, Organization
+from app.services import sla
 from app.services.actors import label_for, require_role
 from app.services.audit import append_event
 from app.services.references import next_reference
@@ -70,5 +71,6 @@ def report_incident(request, actor=None, actor_label="web form", now=None):
                  now=now, to_state=INITIAL_STATE,
                  data={"channel": request.channel, "category": request.category,
                        "severity": request.severity})
+    sla.start_for_intake(incident, now)
     db.session.commit()
     return incident

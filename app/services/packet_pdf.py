@@ -41,7 +41,7 @@ GRID = TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8),
                    ("VALIGN", (0, 0), (-1, -1), "TOP")])
 
 
-def _register_font():
+def register_font():
     """Register the bundled font with reportlab once per process."""
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
@@ -78,7 +78,7 @@ def jst_text(iso):
 
 def render_pdf(document):
     """The PDF bytes for a claim document (the dict written as claim.json)."""
-    _register_font()
+    register_font()
     s = _styles()
     with force_locale("ja"):
         story = _story(document, s)

@@ -13,6 +13,7 @@ from app.errors import (
 )
 from app.extensions import db
 from app.models import Contract, Technician
+from app.services import sla
 from app.services.actors import label_for
 from app.services.audit import append_event
 from app.services.queries import get_incident_for
@@ -113,6 +114,7 @@ def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, para
                  actor_label=actor_label or label_for(actor, "system"), now=now,
                  trigger=trigger, from_state=from_state, to_state=incident.state, note=note,
                  data=params)
+    sla.on_transition(incident, from_state, incident.state, now)
     _apply_side_effects(incident, trigger, params, actor, now)  # their events follow
     return incident
 

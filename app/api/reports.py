@@ -1,0 +1,3 @@
+"""Monthly reports over the API."""
+
+from app.api import bp  # noqa: F401

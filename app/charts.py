@@ -1,0 +1,63 @@
+"""Charts drawn once with reportlab's graphics and output twice: as inline SVG for the
+pages and as vector drawings inside the PDFs, so a report's page and its PDF show the same
+figures. Labels arrive translated; text uses the bundled IPAexGothic (Japanese labels).
+"""
+
+import re
+
+from reportlab.graphics import renderSVG
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+
+from app.services.packet_pdf import FONT, register_font
+
+BAR_COLOUR = colors.HexColor("#1f5fa8")
+ROW_HEIGHT = 18
+LEFT = 150  # room for the category labels
+TITLE_SPACE = 22
+
+
+def bar_chart(title, labels, values, width=480):
+    """A horizontal bar chart of `values` by `labels` (zero rows included), with a title.
+
+    Each bar carries its value as text, so the numbers are in the SVG and the PDF's text.
+    """
+    register_font()
+    rows = max(len(labels), 1)
+    height = rows * ROW_HEIGHT + TITLE_SPACE + 24
+    drawing = Drawing(width, height)
+    drawing.add(String(0, height - 14, title, fontName=FONT, fontSize=11))
+    chart = HorizontalBarChart()
+    chart.x, chart.y = LEFT, 20
+    chart.width, chart.height = width - LEFT - 40, rows * ROW_HEIGHT
+    # Top to bottom in the given order: reportlab draws the first category at the bottom.
+    chart.data = [list(reversed(values)) or [0]]
+    chart.categoryAxis.categoryNames = list(reversed(labels)) or [""]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 8
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = max([*values, 1]) * 1.15
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = colors.HexColor("#dddddd")
+    chart.bars[0].fillColor = BAR_COLOUR
+    chart.barLabelFormat = "%d"
+    chart.barLabels.fontName = FONT
+    chart.barLabels.fontSize = 8
+    chart.barLabels.boxAnchor = "w"
+    chart.barLabels.dx = 3
+    drawing.add(chart)
+    return drawing
+
+
+def to_svg(drawing, description=""):
+    """The drawing as an inline <svg> element (no XML prolog), with an accessible name."""
+    svg = renderSVG.drawToString(drawing)
+    svg = svg[svg.index("<svg"):]
+    label = re.sub(r'[<>&"]', "", description)
+    svg = svg.replace("<title>...</title>", f"<title>{label}</title>", 1)
+    svg = svg.replace("<desc>...</desc>", "", 1)
+    return svg.replace("<svg", f'<svg role="img" aria-label="{label}"', 1)

@@ -1,0 +1,193 @@
+"""SLA clocks of incidents: started and stopped by the lifecycle, read by the pages and
+reports, and paged to the dispatchers by the worker once near a breach and once in breach.
+
+Targets come from the organization's contract active when the incident was received:
+first response, technician acknowledgement and arrival follow the contract's desk hours
+("24h" counts every minute, "business" only business hours of the Japanese business
+calendar, app/bizcal.py); claim submission always counts business days. A personal-data
+leak adds the legal report deadlines of 個人情報保護委員会 (calendar days from discovery:
+preliminary report near-due after 3 days and due after 5, final report due after 30 days,
+60 when malicious). A clock is created once per incident (a released technician does not
+restart the acknowledgement clock) and stopped in the same transaction as its stop event.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+
+from app.bizcal import add_business_minutes, minutes_per_day, parse_hours
+from app.extensions import db
+from app.models import Contract, SlaClock
+from app.timeutil import to_jst
+from workflows.incident import FINAL_STATES
+
+DAY = 24 * 60
+LEAK_PRELIMINARY_WARN_DAYS, LEAK_PRELIMINARY_DUE_DAYS = 3, 5
+LEAK_FINAL_DAYS, LEAK_FINAL_MALICIOUS_DAYS = 30, 60
+LEAK_FINAL_WARN_DAYS_BEFORE = 7
+LEAK_CLOCKS = ("leak_preliminary", "leak_final")
+
+# Lifecycle clocks: (name, states entering which start it, states entering which stop it).
+# Any clock still running when the incident ends (closed, cancelled) is withdrawn,
+# except the legal leak clocks, which only the recorded reports stop.
+LIFECYCLE_CLOCKS = (
+    ("acknowledgement", ("dispatch_requested",), ("technician_assigned",)),
+    ("arrival", ("dispatch_requested",), ("on_site",)),
+    ("claim_submission", ("resolved_remotely", "onsite_completed"), ("claim_submitted",)),
+)
+
+
+def business_hours():
+    """BUSINESS_HOURS of the configuration as (start, end) times."""
+    return parse_hours(current_app.config["BUSINESS_HOURS"])
+
+
+def contract_for(incident):
+    """The contract active when the incident was received (on-site ones first), or None."""
+    received_on = to_jst(incident.created_at).date()
+    contracts = db.session.scalars(select(Contract).where(
+        Contract.organization_id == incident.organization_id)
+        .order_by(Contract.starts_on.desc(), Contract.id.desc())).all()
+    active = [c for c in contracts if c.active_on(received_on)]
+    return next((c for c in active if c.onsite_support), active[0] if active else None)
+
+
+def _target(contract, name):
+    """(minutes, calendar) of a lifecycle clock under the contract."""
+    if name == "claim_submission":
+        return contract.sla_claim_business_days * minutes_per_day(business_hours()), "business"
+    minutes = {"first_response": contract.sla_first_response_minutes,
+               "acknowledgement": contract.sla_acknowledge_minutes,
+               "arrival": contract.sla_onsite_minutes}[name]
+    return minutes, "business" if contract.desk_hours == "business" else "24h"
+
+
+def _after(start, minutes, calendar):
+    """The instant `minutes` of the calendar after `start`."""
+    if calendar == "business":
+        return add_business_minutes(start, minutes, business_hours())
+    return start + timedelta(minutes=minutes)
+
+
+def _start(incident, name, started_at, minutes, calendar, warn_at=None):
+    """Create the clock unless the incident already has one of that name."""
+    if any(clock.name == name for clock in incident.sla_clocks):
+        return None
+    fraction = float(current_app.config["SLA_WARN_FRACTION"])
+    clock = SlaClock(
+        name=name, calendar=calendar, target_minutes=minutes, started_at=started_at,
+        due_at=_after(started_at, minutes, calendar),
+        warn_at=warn_at or _after(started_at, int(minutes * fraction), calendar))
+    incident.sla_clocks.append(clock)
+    return clock
+
+
+def _stop(clock, now, withdrawn=False):
+    """Stop a running clock: met when on time, missed when late, or withdrawn."""
+    if clock.outcome != "running":
+        return
+    clock.stopped_at = now
+    clock.outcome = "withdrawn" if withdrawn else ("met" if now <= clock.due_at else "missed")
+
+
+def start_for_intake(incident, now):
+    """The first-response clock of a new incident (no contract, no clock)."""
+    contract = contract_for(incident)
+    if contract is not None:
+        _start(incident, "first_response", now, *_target(contract, "first_response"))
+
+
+def on_transition(incident, from_state, to_state, now):
+    """Start and stop the lifecycle clocks for one transition (the caller commits)."""
+    clocks = {clock.name: clock for clock in incident.sla_clocks}
+    if from_state == "received" and "first_response" in clocks:
+        _stop(clocks["first_response"], now)
+    contract = None
+    for name, starts, stops in LIFECYCLE_CLOCKS:
+        if to_state in stops and name in clocks:
+            _stop(clocks[name], now)
+        elif to_state in starts and name not in clocks:
+            contract = contract or contract_for(incident)
+            if contract is not None:
+                _start(incident, name, now, *_target(contract, name))
+    if to_state in FINAL_STATES:
+        for clock in incident.sla_clocks:
+            if clock.name not in LEAK_CLOCKS:
+                _stop(clock, now, withdrawn=True)
+
+
+def start_leak_clocks(incident):
+    """The legal report clocks of a personal-data leak, from its discovery."""
+    start = incident.discovered_at
+    _start(incident, "leak_preliminary", start, LEAK_PRELIMINARY_DUE_DAYS * DAY, "24h",
+           warn_at=start + timedelta(days=LEAK_PRELIMINARY_WARN_DAYS))
+    days = LEAK_FINAL_MALICIOUS_DAYS if incident.leak_malicious else LEAK_FINAL_DAYS
+    _start(incident, "leak_final", start, days * DAY, "24h",
+           warn_at=start + timedelta(days=days - LEAK_FINAL_WARN_DAYS_BEFORE))
+
+
+def stop_leak_clock(incident, name, reported_at):
+    """Stop a leak clock at the time its report was made."""
+    for clock in incident.sla_clocks:
+        if clock.name == name:
+            _stop(clock, reported_at)
+
+
+def withdraw_leak_clocks(incident, now):
+    """The incident turned out not to be a personal-data leak."""
+    for clock in incident.sla_clocks:
+        if clock.name in LEAK_CLOCKS:
+            _stop(clock, now, withdrawn=True)
+
+
+def clocks_by_incident(incident_ids):
+    """{incident id: [clocks]} for a page of incidents, in one query."""
+    found = {}
+    if incident_ids:
+        for clock in db.session.scalars(select(SlaClock).where(
+                SlaClock.incident_id.in_(list(incident_ids))).order_by(SlaClock.id)):
+            found.setdefault(clock.incident_id, []).append(clock)
+    return found
+
+
+def worst_status(clocks, now):
+    """The most urgent status of running clocks: breached, near, ok, or None (none run)."""
+    statuses = {clock.status(now) for clock in clocks}
+    return next((s for s in ("breached", "near", "ok") if s in statuses), None)
+
+
+def due_pages(now, limit=100):
+    """Running clocks whose near-breach or breach page is due, locked for this worker."""
+    query = select(SlaClock).where(
+        SlaClock.outcome == "running",
+        or_(and_(SlaClock.warn_at <= now, SlaClock.warned_at.is_(None)),
+            and_(SlaClock.due_at <= now, SlaClock.breach_paged_at.is_(None))),
+    ).order_by(SlaClock.warn_at, SlaClock.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalars(query).all()
+
+
+def page_due(now):
+    """Page the dispatchers once about each new near-breach and breach; commit; how many."""
+    from notifications.outbox import page_role  # the outbox builds on the models only
+
+    clocks = due_pages(now)
+    for clock in clocks:
+        level = "breached" if now >= clock.due_at else "near"
+        incident = clock.incident
+        context = {"reference": incident.reference, "organization": incident.organization.name,
+                   "clock": clock.name, "level": level,
+                   "due_at": to_jst(clock.due_at).strftime("%Y-%m-%d %H:%M"),
+                   "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+                   + f"/desk/incidents/{incident.id}"}
+        page_role("dispatcher", "sla_alert", context, incident=incident,
+                  key=f"sla:{clock.id}:{level}", now=now)
+        if level == "breached":
+            clock.breach_paged_at = now
+            clock.warned_at = clock.warned_at or now  # a breach says more than a warning
+        else:
+            clock.warned_at = now
+    db.session.commit()
+    return len(clocks)
