@@ -2,10 +2,10 @@
 
 from flask_openapi3 import Info, OpenAPI
 
-from app.config import BASE_DIR, Config
+from app.config import BASE_DIR, config_for_environment, refuse_insecure_secret_key
 
 
-def create_app(config_class=Config, **overrides):
+def create_app(config_class=None, **overrides):
     """Build the application: config, extensions, blueprints, errors, CLI."""
     app = OpenAPI(
         __name__,
@@ -19,11 +19,14 @@ def create_app(config_class=Config, **overrides):
         static_folder=str(BASE_DIR / "static"),
         instance_path=str(BASE_DIR / "instance"),
     )
-    app.config.from_object(config_class)
+    app.config.from_object(config_class or config_for_environment())
     app.config.update(overrides)
+    refuse_insecure_secret_key(app.config)
     app.json.ensure_ascii = False  # Japanese stays readable in API responses
+    _trust_proxy_headers(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _exempt_from_rate_limits(app)
     app.after_request(_security_headers)
     from app.errors import register_error_handlers
     register_error_handlers(app)
@@ -35,18 +38,47 @@ def create_app(config_class=Config, **overrides):
 # Pages load only their own CSS; the API's interactive page (/api/swagger) needs its inline script.
 PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+# JSON answers are data, never a document to render or frame.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 def _security_headers(response):
-    """Headers every response carries: no sniffing, no framing, a strict policy for pages."""
-    from flask import request
+    """Headers every response carries: no sniffing, no framing, a strict policy for pages,
+    and over HTTPS (Secure cookies) HSTS so browsers never fall back to plain HTTP."""
+    from flask import current_app, request
 
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if not request.path.startswith("/api/"):
+    if request.path.startswith("/api/v1/"):
+        response.headers.setdefault("Content-Security-Policy", API_CSP)
+    elif not request.path.startswith("/api/"):
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault(
+            "Strict-Transport-Security",
+            f"max-age={current_app.config['HSTS_MAX_AGE_SECONDS']}; includeSubDomains")
     return response
+
+
+def _trust_proxy_headers(app):
+    """Read the client's IP (and scheme) from the reverse proxy's X-Forwarded-* headers, but
+    only from as many proxies as configured: an untrusted header would let anyone choose the
+    IP that rate limits count."""
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
+    if x_for or x_proto:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+
+
+def _exempt_from_rate_limits(app):
+    """Twilio's webhooks (signed; Twilio retries) and alert ingest (sensors send bursts and
+    hold their own key) are never rate limited, whatever default limit is configured."""
+    from app.extensions import limiter
+    from app.webhooks import bp as webhooks_bp
+
+    limiter.exempt(webhooks_bp)
+    limiter.exempt(app.view_functions["api.ingest_alerts"])
 
 
 def _validation_error_response(exc):
@@ -64,10 +96,11 @@ def _validation_error_response(exc):
 
 def _init_extensions(app):
     from app import auth, files, i18n
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    limiter.init_app(app)  # before CSRF: a post without a token still counts
     csrf.init_app(app)
     login_manager.init_app(app)
     auth.init_login(login_manager)

@@ -50,13 +50,25 @@ def user_for_token(token):
     return row.user
 
 
+def bearer_token():
+    """The token of 'Authorization: Bearer <token>' ("" when there is none)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def rate_limit_key_for_token():
+    """API limits count per token (its hash: no usable token sits in the limiter's storage);
+    a request without one counts against its IP."""
+    token = bearer_token()
+    return "token:" + hash_token(token) if token else "ip:" + (request.remote_addr or "")
+
+
 def authenticate_api_request():
     """Set g.api_user from the Authorization header or refuse with 401."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token()
+    if not token:
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
-    user = user_for_token(token.strip())
+    user = user_for_token(token)
     if user is None:
         raise Unauthorized("The API token is unknown or revoked.")
     g.api_user = user

@@ -19,10 +19,14 @@ def normalize_database_url(url):
     return url
 
 
+DEV_SECRET_KEY = "dev-only-not-secret"
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class Config:
     """Settings for a real run; every secret comes from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL", _default_database_url())
     )
@@ -74,10 +78,51 @@ class Config:
     LANGUAGES = ("ja", "en")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Served over HTTPS: cookies only over HTTPS, HSTS, and no start with DEV_SECRET_KEY.
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    HSTS_MAX_AGE_SECONDS = int(os.environ.get("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600))
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (werkzeug
+    # ProxyFix). 0 trusts neither header, so a client cannot pick the IP it is limited by.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", 0))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", 0))
+    # Rate limits (Flask-Limiter; docs/security.md). The counters live in this storage:
+    # memory:// counts per process, so with several gunicorn workers use redis://host:6379.
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "10/minute;50/hour")
+    RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5/minute")
+    RATELIMIT_REPORT_PER_IP = os.environ.get("RATELIMIT_REPORT_PER_IP", "5/minute;30/hour")
+    RATELIMIT_API_INTAKE_PER_TOKEN = os.environ.get("RATELIMIT_API_INTAKE_PER_TOKEN",
+                                                    "120/minute")
     WTF_CSRF_TIME_LIMIT = None
     API_PAGE_SIZE_MAX = 200
+
+
+class ProductionConfig(Config):
+    """KAKETSUKE_ENV=production: HTTPS only, whatever SESSION_COOKIE_SECURE says."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+def config_for_environment():
+    """The settings class the environment asks for (KAKETSUKE_ENV=production or not)."""
+    return ProductionConfig if os.environ.get("KAKETSUKE_ENV") == "production" else Config
+
+
+def refuse_insecure_secret_key(config):
+    """Over HTTPS (production) the development SECRET_KEY, or a short one, stops the start:
+    anyone knowing it could forge sessions and CSRF tokens."""
+    if not config["SESSION_COOKIE_SECURE"]:
+        return
+    key = config.get("SECRET_KEY") or ""
+    if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters when cookies are Secure (production); see README.md.")
 
 
 class TestConfig(Config):
@@ -91,3 +136,6 @@ class TestConfig(Config):
     PUBLIC_BASE_URL = "http://kaketsuke.test"
     # Real hashes take ~50 ms each by design; tests make hundreds of users.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Off for the suite (no test trips over another's counts); tests/views/test_rate_limits.py
+    # builds an app with them on.
+    RATELIMIT_ENABLED = False

@@ -4,10 +4,14 @@ API requests (under /api) always get `{"error": {"code", "message", "details"}}`
 people get an HTML page. The exception's text is never shown for a 500.
 """
 
+import time
+
 from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, limiter
 
 
 class AppError(Exception):
@@ -79,7 +83,7 @@ class ServiceUnavailable(AppError):
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
     500: "internal_error", 503: "service_unavailable",
 }
 
@@ -125,8 +129,30 @@ def _handle_unexpected(exc):
     return render_template("errors/error.html", status=500, message=None), 500
 
 
+def _retry_after_seconds():
+    """Whole seconds until the breached limit's window ends (at least 1)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, breached.reset_at - int(time.time()))
+
+
+def _handle_rate_limited(exc):
+    """429 with Retry-After: the API's error shape, or a page saying how long to wait."""
+    seconds = _retry_after_seconds()
+    if wants_json():
+        body = jsonify(error_body("rate_limited", "Too many requests; wait and try again.",
+                                  {"limit": exc.description, "retry_after": seconds}))
+        return body, 429, {"Retry-After": str(seconds)}
+    message = _("Too many attempts. Please wait %(seconds)d seconds and try again.",
+                seconds=seconds)
+    return render_template("errors/error.html", status=429, message=message), 429, \
+        {"Retry-After": str(seconds)}
+
+
 def register_error_handlers(app):
     """Map every failure to the error shape (API) or an error page (people)."""
     app.register_error_handler(AppError, _handle_app_error)
+    app.register_error_handler(RateLimitExceeded, _handle_rate_limited)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,3 +24,18 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Per-client limits on what can be hammered (login, public form, API intake); the numbers are
+# settings (RATELIMIT_* in app/config.py), the key is the client IP unless a limit names another.
+limiter = Limiter(key_func=get_remote_address)
+
+
+def limit_setting(name):
+    """A limit read from the settings at request time, e.g. "10/minute;50/hour"."""
+    return lambda: current_app.config[name]
+
+
+@limiter.request_filter
+def _limits_switched_off():
+    """RATELIMIT_ENABLED is per app: the one limiter must not count for an app with it off
+    (Flask-Limiter keeps its on/off switch on the limiter, shared by every app)."""
+    return not current_app.config["RATELIMIT_ENABLED"]

@@ -6,6 +6,7 @@ from flask_openapi3 import Tag
 from app.api import bp
 from app.api import serializers as out
 from app.api.schemas import (
+    ErrorResponse,
     IncidentCreate,
     IncidentCreated,
     IncidentDetail,
@@ -17,6 +18,8 @@ from app.api.schemas import (
     TransitionRequest,
     TriageCheckRequest,
 )
+from app.auth import rate_limit_key_for_token
+from app.extensions import limit_setting, limiter
 from app.services.intake import IntakeRequest, report_incident
 from app.services.notes import add_note
 from app.services.queries import get_incident_for, list_incidents
@@ -27,7 +30,8 @@ TAG = Tag(name="incidents", description="Incidents and their lifecycle")
 TRIGGER_PARAMS = ("reason", "message", "amount", "paid_on", "technician_id", "work_report")
 
 
-@bp.post("/incidents", tags=[TAG], responses={201: IncidentCreated})
+@bp.post("/incidents", tags=[TAG], responses={201: IncidentCreated, 429: ErrorResponse})
+@limiter.limit(limit_setting("RATELIMIT_API_INTAKE_PER_TOKEN"), key_func=rate_limit_key_for_token)
 def create_incident(body: IncidentCreate):
     """Report an incident; it starts in `received` with a reference INC-YYYY-NNNNNN."""
     incident = report_incident(IntakeRequest(

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from app.errors import InvalidInput
-from app.extensions import db
+from app.extensions import db, limit_setting, limiter
 from app.i18n import LANG_COOKIE
 from app.labels import CATEGORY_LABELS
 from app.models import User
@@ -50,6 +50,7 @@ def _reporting_organization(form):
 
 
 @bp.route("/report", methods=["GET", "POST"])
+@limiter.limit(limit_setting("RATELIMIT_REPORT_PER_IP"), methods=["POST"])
 def report():
     """The web intake form; a logged-in customer also sees their incidents' status."""
     form = ReportForm()
@@ -80,9 +81,21 @@ def _my_incidents():
     return []
 
 
+def _submitted_email():
+    """The e-mail a login attempt names: guesses at one account count together, from any IP."""
+    return "email:" + request.form.get("email", "").strip().lower()
+
+
+def _login_refused(response):
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(limit_setting("RATELIMIT_LOGIN_PER_IP"), methods=["POST"])
+@limiter.limit(limit_setting("RATELIMIT_LOGIN_PER_EMAIL"), methods=["POST"],
+               key_func=_submitted_email, deduct_when=_login_refused)
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password (attempts are rate limited: docs/security.md)."""
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalars(
