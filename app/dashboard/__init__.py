@@ -2,6 +2,17 @@
 
 from flask import Blueprint
 
+from app.auth import roles_required
+from app.models.people import STAFF_ROLES
+
 bp = Blueprint("dashboard", __name__)
+
+
+@bp.before_request
+@roles_required(*STAFF_ROLES)
+def _staff_only():
+    """The role check for every page: desk, dispatchers and admins."""
+    return None
+
 
 from app.dashboard import views  # noqa: E402,F401  (routes register on bp)
