@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth import create_token
 from app.cli_claims import claims
 from app.cli_ingest import ingest_key
+from app.cli_reports import reports
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Organization, User
@@ -27,6 +28,7 @@ def register_cli(app):
     app.cli.add_command(worker)
     app.cli.add_command(claims)
     app.cli.add_command(ingest_key)
+    app.cli.add_command(reports)
 
 
 @click.command("seed-demo")

@@ -2,6 +2,17 @@
 
 from flask import Blueprint
 
+from app.auth import roles_required
+from app.services.reports import VIEWER_ROLES
+
 bp = Blueprint("reports", __name__)
+
+
+@bp.before_request
+@roles_required(*VIEWER_ROLES)
+def _report_roles():
+    """The role check for every page: technicians and insurers see no reports."""
+    return None
+
 
 from app.reports import views  # noqa: E402,F401  (routes register on bp)
