@@ -9,6 +9,8 @@ import time
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, limiter
@@ -78,6 +80,7 @@ class ConcurrentUpdate(Conflict):
 
 class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
+    headers = {"Retry-After": "5"}
 
 
 HTTP_CODES = {
@@ -129,6 +132,40 @@ def _handle_unexpected(exc):
     return render_template("errors/error.html", status=500, message=None), 500
 
 
+def database_unavailable(exc):
+    """True when the database is away or busy (down, restarting, pool exhausted, locked),
+    as opposed to a bug: such a request may simply be sent again."""
+    return isinstance(exc, (OperationalError, PoolTimeout)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _handle_database_error(exc):
+    """503 `service_unavailable` while the database is unreachable; nothing was changed.
+
+    The pool checks each connection before use (pool_pre_ping), so the next request after
+    the database is back succeeds without a restart.
+    """
+    if not database_unavailable(exc):
+        return _handle_unexpected(exc)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()  # the connection is gone; start the next request afresh
+    reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+    current_app.logger.warning("Database unavailable on %s %s: %s", request.method,
+                               request.path, reason)  # no SQL and no parameters in logs
+    unavailable = ServiceUnavailable("The database is briefly unavailable; try again shortly.")
+    if wants_json():
+        return _handle_app_error(unavailable)
+    message = _("The service is briefly unavailable. Please try again in a moment.")
+    try:
+        page = render_template("errors/error.html", status=503, message=message)
+    except SQLAlchemyError:  # the page itself needed the database (the signed-in user)
+        db.session.remove()
+        page = message
+    return page, 503, unavailable.headers
+
+
 def _retry_after_seconds():
     """Whole seconds until the breached limit's window ends (at least 1)."""
     breached = limiter.current_limit
@@ -155,4 +192,6 @@ def register_error_handlers(app):
     app.register_error_handler(AppError, _handle_app_error)
     app.register_error_handler(RateLimitExceeded, _handle_rate_limited)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DBAPIError, _handle_database_error)
+    app.register_error_handler(PoolTimeout, _handle_database_error)
     app.register_error_handler(Exception, _handle_unexpected)
