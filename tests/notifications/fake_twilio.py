@@ -3,14 +3,23 @@
 It answers POST /2010-04-01/Accounts/<sid>/Messages.json and Calls.json as Twilio
 does (201 with a JSON resource, SID SM... or CA..., status queued), checks HTTP Basic
 auth, records every request, and can be told to answer 500, to refuse a number (400,
-code 21211) or to hang past the client's timeout for the next requests. It also
-posts status callbacks back to the app, signed like Twilio signs them.
+code 21211) or to hang past the client's timeout for the next requests, or to fail a
+share of all requests at random (HTTP 500 or a hang). It also posts status callbacks
+back to the app, signed like Twilio signs them.
+
+Standalone, for the fault scripts and for trying things by hand:
+
+    .venv/bin/python -m tests.notifications.fake_twilio --port 8099 \
+        --error-rate 0.15 --hang-rate 0.05 --hang-seconds 2
 """
 
+import argparse
 import base64
 import json
+import random
 import re
 import secrets
+import signal
 import threading
 import time
 from collections import deque
@@ -38,6 +47,7 @@ class Recorded:
     arrived_at: float  # time.monotonic()
     status: int = 0  # what the fake answered (0: it hung up)
     sid: str = ""
+    answered_at: float = 0.0  # time.monotonic() when the answer (or the hang-up) was decided
 
 
 @dataclass
@@ -57,8 +67,15 @@ class FakeTwilio:
     account_sid: str = "AC" + "f" * 32
     auth_token: str = "fake-auth-token"
     requests: list = field(default_factory=list)
+    # Besides the planned faults: this share of API requests answers HTTP 500, and this
+    # share hangs for hang_seconds and hangs up (chosen at random, reproducible by seed).
+    error_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_seconds: float = 2.0
+    seed: int | None = None
 
     def __post_init__(self):
+        self._random = random.Random(self.seed)
         self._faults = deque()
         self._lock = threading.Lock()
         self._hung_up = threading.Event()
@@ -66,9 +83,9 @@ class FakeTwilio:
 
     # ------------------------------------------------------------ control
 
-    def start(self):
-        """Serve on 127.0.0.1 at a free port, in a thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+    def start(self, port=0):
+        """Serve on 127.0.0.1 at `port` (default: a free one), in a thread."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -133,7 +150,14 @@ class FakeTwilio:
 
     def _next_fault(self):
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            if self._faults:
+                return self._faults.popleft()
+            draw = self._random.random() if self.error_rate or self.hang_rate else 1.0
+        if draw < self.error_rate:
+            return Fault()
+        if draw < self.error_rate + self.hang_rate:
+            return Fault(hang_seconds=self.hang_seconds)
+        return None
 
     def _authorized(self, header, sid):
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -150,6 +174,7 @@ class FakeTwilio:
             self.requests.append(recorded)
         status, answer = self._answer(match, recorded)
         recorded.status, recorded.sid = status, (answer or {}).get("sid", "")
+        recorded.answered_at = time.monotonic()
         return status, answer
 
     def _answer(self, match, recorded):
@@ -190,6 +215,9 @@ def _resource(kind, account_sid, form):
 def _handler_for(fake):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK (about 40 ms per request).
+        disable_nagle_algorithm = True
 
         def do_POST(self):  # noqa: N802 (http.server's naming)
             self._serve()
@@ -225,3 +253,43 @@ def post_signed(client, url, params, auth_token):
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return client.post(path, data=params, base_url=f"{parts.scheme}://{parts.netloc}",
                        headers={"X-Twilio-Signature": signature})
+
+
+# ---------------------------------------------------------------- standalone
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description="A local fake of Twilio's REST API.")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--account-sid", default=FakeTwilio.account_sid)
+    parser.add_argument("--auth-token", default=FakeTwilio.auth_token)
+    parser.add_argument("--error-rate", type=float, default=0.0,
+                        help="share of requests answered HTTP 500 (0-1)")
+    parser.add_argument("--hang-rate", type=float, default=0.0,
+                        help="share of requests left hanging, then hung up on (0-1)")
+    parser.add_argument("--hang-seconds", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Serve until SIGINT/SIGTERM; print the base URL first and the answers' tally last."""
+    args = _parse(argv)
+    fake = FakeTwilio(account_sid=args.account_sid, auth_token=args.auth_token,
+                      error_rate=args.error_rate, hang_rate=args.hang_rate,
+                      hang_seconds=args.hang_seconds, seed=args.seed).start(args.port)
+    print(f"TWILIO_BASE_URL={fake.base_url} TWILIO_ACCOUNT_SID={fake.account_sid} "
+          f"TWILIO_AUTH_TOKEN={fake.auth_token}", flush=True)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    stopping.wait()
+    fake.stop()
+    tally = {}
+    for request in fake.requests:
+        tally[request.status] = tally.get(request.status, 0) + 1
+    print("answers (0 = hung up):", dict(sorted(tally.items())), flush=True)
+
+
+if __name__ == "__main__":
+    main()
