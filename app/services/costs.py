@@ -183,6 +183,9 @@ def labour_line(dispatch_id, actor, now=None):
     """The visit's labour as a draft line: arrival to completion, rounded UP to the next
     quarter hour, at the technician's hourly rate, under the dispatch head."""
     now = now or utcnow()
+    # The role first: a 403 for an existing dispatch and a 404 for a missing one would
+    # tell a customer or an insurer which dispatch ids exist.
+    require_role(actor, ENTRY_ROLES, "enter costs")
     dispatch = db.session.get(Dispatch, dispatch_id)
     if dispatch is None:
         raise NotFound("Dispatch not found.")

@@ -21,6 +21,7 @@ from app.models import Dispatch, Incident, UsedLink
 from app.services.actors import ActingTechnician
 from app.services.dispatch import OfferClosed, accept, advance, decline, get_dispatch_for
 from app.services.links import LinkInvalid, read_offer_token
+from app.services.queries import LIVE_DISPATCH
 from app.technician import bp
 from app.technician.forms import LinkAcceptForm, LinkDeclineForm, StepForm
 from workflows import DISPATCH
@@ -55,9 +56,16 @@ def _my_dispatches(states, limit=None):
     return db.session.scalars(stmt).all()
 
 
+def _shows_incident(dispatch):
+    """Whose incident it is (reference, organization, summary) shows only while the offer or
+    visit is live: a declined, expired or withdrawn offer gives no access to the incident."""
+    return dispatch.state in LIVE_DISPATCH
+
+
 def _render(template, **context):
     return render_template(template, form=StepForm(formdata=None), triggers=_triggers,
-                           taken_by_other=_taken_by_other, **context)
+                           taken_by_other=_taken_by_other, shows_incident=_shows_incident,
+                           **context)
 
 
 @bp.get("/tech/")
