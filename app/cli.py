@@ -10,6 +10,7 @@ from app.auth import create_token
 from app.cli_claims import claims
 from app.cli_ingest import ingest_key
 from app.cli_reports import reports
+from app.cli_stats import stats
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Organization, User
@@ -28,6 +29,7 @@ def register_cli(app):
     app.cli.add_command(worker)
     app.cli.add_command(claims)
     app.cli.add_command(ingest_key)
+    app.cli.add_command(stats)
     app.cli.add_command(reports)
 
 
