@@ -105,7 +105,7 @@ def load(url, rows, seed):
         info = {"incidents": rows, "timings": timings, **{
             state: db.session.scalar(text("SELECT count(*) FROM incident WHERE state = :s"),
                                      {"s": state}) for state in ("received", *BOARD_STATES)}}
-        info["desk_token"] = serve._token(people["desk"])
+        info["desk_token"] = serve.api_token(people["desk"])
         info["emails"] = {role: user.email for role, user in people.items()}
         db.session.remove()
         db.engine.dispose()

@@ -57,6 +57,7 @@ ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"  # method, path, status, server ti
 START_TIMEOUT_SECONDS = 60
 STOP_GRACE_SECONDS = 10
 TWILIO_FROM = "+815012345678"
+DESK_PHONE = "+819011110000"  # the seeded desk user's, paged by SMS about critical alerts
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_serve"
 
 
@@ -184,15 +185,13 @@ class Seed:
     organization_ids: list
     technician_ids: list
     tokens: dict  # role -> API token
-    emails: dict  # role -> e-mail (password: PASSWORD)
+    emails: dict  # role -> e-mail (each with the password below)
     ingest_keys: dict  # organization id -> key
     password: str = ""
     desk_tokens: list = field(default_factory=list)  # more tokens of the desk user
 
 
-
-
-def seed(url, *, organizations=20, technicians=5, escalation_policy=None, desk_tokens=0):
+def seed(url, *, organizations=20, technicians=5, desk_tokens=0):
     """Organizations (contract with on-site support, policy), on-call technicians, staff.
 
     `desk_tokens` more API tokens of the desk user stand for that many API callers: the
@@ -200,7 +199,6 @@ def seed(url, *, organizations=20, technicians=5, escalation_policy=None, desk_t
     one token would measure the limiter's refusals.
     """
     from app.extensions import db
-    from app.models import Contract
     from app.services.ingest import create_ingest_key
     from app.timeutil import utcnow
     from tests import factories
@@ -208,28 +206,25 @@ def seed(url, *, organizations=20, technicians=5, escalation_policy=None, desk_t
     app = kaketsuke_app(url)
     with app.app_context():
         orgs = [factories.make_organization() for _ in range(organizations)]
-        if escalation_policy is not None:
-            for contract in db.session.query(Contract):
-                contract.escalation_policy = escalation_policy
-            db.session.commit()
         now = utcnow()
         on_call = (now - timedelta(days=1), now + timedelta(days=30))
         techs = [factories.make_technician(on_call=on_call) for _ in range(technicians)]
-        users = {"desk": factories.make_user("desk", phone="+819011110000"),
+        users = {"desk": factories.make_user("desk", phone=DESK_PHONE),
                  "dispatcher": factories.make_user("dispatcher", phone="+819022220000"),
                  "admin": factories.make_user("admin"),
                  "technician": factories.make_user("technician", technician=techs[0])}
         result = Seed([o.id for o in orgs], [t.id for t in techs],
-                      {role: _token(u) for role, u in users.items()},
+                      {role: api_token(u) for role, u in users.items()},
                       {role: u.email for role, u in users.items()},
                       {o.id: create_ingest_key(o) for o in orgs}, factories.PASSWORD,
-                      [_token(users["desk"]) for _ in range(desk_tokens)])
+                      [api_token(users["desk"]) for _ in range(desk_tokens)])
         db.session.remove()
         db.engine.dispose()
     return result
 
 
-def _token(user):
+def api_token(user):
+    """A new API token of `user` (inside an app context)."""
     from app.auth import create_token
 
     return create_token(user)

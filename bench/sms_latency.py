@@ -49,7 +49,6 @@ TARGET_P99_MS = 250.0
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_sms"
 WAIT_SECONDS = 10.0  # a sample whose SMS has not arrived by then is counted as missed
 PAUSE_SECONDS = 0.05  # between samples: each request meets workers waiting for work
-DESK_PHONE = "+819011110000"  # the seeded desk user's (bench/serve.py)
 
 
 class Arrivals:
@@ -91,7 +90,7 @@ def dispatch_sample(base_url, conn, seeded, arrivals, n):
     sent = time.monotonic()
     post_json(base_url, path, {"trigger": "request_dispatch"}, auth, conn)
     arrived = arrivals.wait(mark, lambda form: created["reference"] in form.get("Body", "")
-                            and form.get("To") != DESK_PHONE)
+                            and form.get("To") != serve.DESK_PHONE)
     if arrived is None:
         return None
     return (arrived - sent) * 1000, (arrived - started) * 1000
@@ -109,7 +108,7 @@ def alert_sample(base_url, conn, seeded, arrivals, n):
     post_json(base_url, "/api/v1/alerts", alert,
               {"Authorization": f"Bearer {seeded.ingest_keys[org]}"}, conn)
     arrived = arrivals.wait(mark, lambda form: marker in form.get("Body", "")
-                            and form.get("To") == DESK_PHONE)
+                            and form.get("To") == serve.DESK_PHONE)
     return None if arrived is None else (arrived - sent) * 1000
 
 
