@@ -23,7 +23,10 @@ What it does (DESIGN §9 "no notification is lost"; results in docs/reliability.
      the extra copy was killed with that request as its last one: it was in flight between
      the provider's answer and the record. A copy the fake answered although the worker had
      given up on the call (its log says the try failed: timeout) is counted apart;
-   - the incident's hash-chained timeline verifies.
+   - every call the fake accepted is accounted for: the recorded one of a sent message, an
+     explained extra copy, or a request a kill cut off halfway (the fake read a truncated
+     form: no or a partial `To`);
+   - no worker exited by itself, and the incident's hash-chained timeline verifies.
    Prints the counts, exits 1 when any check fails.
 
     nice -n 10 .venv/bin/python scripts/faults/worker_kill.py               # 10,000 messages
@@ -157,8 +160,15 @@ class Report:
     # worker took over once the lease expired (a slow batch giving rows back counts too).
     claims_without_call: int = 0
     pages: Counter = field(default_factory=Counter)
+    calls_to_unknown: list = field(default_factory=list)  # a number no message was for
+    cut_off_by_kill: Counter = field(default_factory=Counter)  # truncated requests, by answer
     chain_intact: bool = False
     machine: dict = field(default_factory=dict)
+
+    @property
+    def extra_copies(self):
+        return len(self.duplicates_in_flight) + len(self.duplicates_after_timeout) + len(
+            self.duplicates_unexplained)
 
     @property
     def lost(self):
@@ -172,6 +182,12 @@ class Report:
                 self.duplicates_unexplained,
             f"{len(self.unexpected_exits)} worker(s) exited by themselves":
                 self.unexpected_exits,
+            f"{len(self.calls_to_unknown)} provider call(s) for no message":
+                self.calls_to_unknown,
+            "the provider's accepted calls do not add up to the sent messages, the extra "
+            "copies and the calls cut off by a kill":
+                self.requests[201] != self.statuses["sent"] + self.extra_copies
+                + self.cut_off_by_kill[201],
             "the incident's timeline does not verify": not self.chain_intact,
         }
         return [name for name, failed in checks.items() if failed]
@@ -185,7 +201,8 @@ class Report:
             f"failed, by reason: {dict(self.failures.most_common())}",
             f"tries per message: {dict(sorted(self.attempts.items()))}",
             f"provider answers (0 = hung up, client timed out): "
-            f"{dict(sorted(self.requests.items()))}",
+            f"{dict(sorted(self.requests.items()))}; requests cut off by a kill (the fake "
+            f"read a truncated form): {dict(self.cut_off_by_kill)}",
             f"kills: {self.kills} (SIGKILL of a busy worker); restarts: {self.restarts}; "
             f"claims taken over after a lease, without a provider call: "
             f"{self.claims_without_call}",
@@ -376,6 +393,9 @@ class Run:
         pages = {p.dedupe_key: p for p in db.session.scalars(select(Notification).where(
             Notification.template == "dispatcher_page"))}
         report.pages.update(p.status for p in pages.values())
+        for to in set(requests) - {row.recipient for row in rows}:
+            for incarnation, request in requests[to]:
+                self._check_stray(incarnation, request)
         for row in rows:
             report.statuses[row.status] += 1
             if row.status == "failed":
@@ -389,6 +409,14 @@ class Run:
         report.machine = machine(db.session.execute(text("SHOW server_version")).scalar())
         db.session.rollback()
         return report
+
+    def _check_stray(self, incarnation, request):
+        """A call naming no message's number: the request a kill cut off halfway (the fake
+        read a truncated form), or a problem."""
+        if incarnation.killed_at is not None and incarnation.fake.requests[-1] is request:
+            self.report.cut_off_by_kill[request.status] += 1
+        else:
+            self.report.calls_to_unknown.append((request.form.get("To"), request.status))
 
     def _check_outcome(self, row, tried, pages, mails, dispatcher_id):
         report = self.report

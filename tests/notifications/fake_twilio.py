@@ -20,6 +20,7 @@ import random
 import re
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -85,7 +86,7 @@ class FakeTwilio:
 
     def start(self, port=0):
         """Serve on 127.0.0.1 at `port` (default: a free one), in a thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -210,6 +211,14 @@ def _resource(kind, account_sid, form):
                 "messaging_service_sid": None}
     return {**common, "start_time": None, "end_time": None, "duration": None,
             "answered_by": None, "caller_name": None, "parent_call_sid": None}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client went away before its answer (killed, or timed out)."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake):
