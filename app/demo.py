@@ -1,5 +1,6 @@
 """Demo data: SMEs across Japan with contracts of each plan, a policy, technicians, users,
-a few incidents, and two claim stories (one paid and closed, one awaiting the insurer).
+a few incidents, two claim stories (one paid and closed, one awaiting the insurer), and two
+SLA stories (a first response in breach, a personal-data leak near its report deadline).
 
 Idempotent: rows are found by their natural keys (code, number, e-mail, a claim story's
 summary) and only missing ones are added, so `seed-demo` can run on every start.
@@ -28,7 +29,7 @@ from app.models import (
     Technician,
     User,
 )
-from app.services import claims, costs, dispatch, evidence
+from app.services import claims, costs, dispatch, evidence, leaks
 from app.services.intake import IntakeRequest, report_incident
 from app.services.transitions import fire_trigger
 from app.timeutil import to_jst, utcnow
@@ -203,7 +204,41 @@ def seed():
     added += _incidents(orgs, desk)
     for story in CLAIM_STORIES:
         added += _claim_story(story, orgs[0], techs[0])
+    for story in SLA_STORIES:
+        added += _sla_story(story, orgs[story["org"]], desk, utcnow())
     return added
+
+
+# ---------------------------------------------------------------- SLA stories
+
+# Reported some time before seeding, so that the desk list, the board and the worker's
+# pages have clocks to show: the first response (30 min) of the first is in breach; the
+# second is a personal-data leak discovered 4 days ago, its preliminary report (near from
+# day 3, due on day 5) near its deadline. Each is found again by its summary.
+SLA_STORIES = [
+    dict(summary="【デモ】警告画面から電話してしまった — 初回対応が期限超過", org=2,
+         hours_ago=2, channel="phone", category="support_scam", severity="medium",
+         description="ブラウザに警告画面が出て、表示された番号に電話してしまった。"),
+    dict(summary="【デモ】顧客名簿の誤送信 — 個人情報漏えいの速報期限が近い", org=1,
+         hours_ago=4 * 24, channel="email", category="data_leak", severity="high",
+         description="顧客約300名の氏名と電話番号を含む名簿を、社外の取引先に誤って送信した。",
+         leak=True),
+]
+
+
+def _sla_story(story, org, desk, now):
+    """One incident whose clocks ran in the past, through the services like a real case."""
+    if db.session.scalar(select(Incident.id).where(Incident.summary == story["summary"])):
+        return 0
+    t0 = now - timedelta(hours=story["hours_ago"])
+    incident_id = report_incident(IntakeRequest(
+        organization_id=org.id, channel=story["channel"], category=story["category"],
+        severity=story["severity"], summary=story["summary"], description=story["description"],
+        reporter_name="デモ 報告者", reporter_phone=org.phones[0].number), actor=desk, now=t0).id
+    if story.get("leak"):
+        fire_trigger(incident_id, "start_triage", desk, now=t0 + timedelta(minutes=15))
+        leaks.mark_leak(desk, incident_id, malicious=False, now=t0 + timedelta(hours=1))
+    return 1
 
 
 # ---------------------------------------------------------------- claim stories

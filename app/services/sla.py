@@ -15,10 +15,11 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.bizcal import add_business_minutes, minutes_per_day, parse_hours
 from app.extensions import db
-from app.models import Contract, SlaClock
+from app.models import Contract, Incident, SlaClock
 from app.timeutil import to_jst
 from workflows.incident import FINAL_STATES
 
@@ -27,8 +28,11 @@ LEAK_PRELIMINARY_WARN_DAYS, LEAK_PRELIMINARY_DUE_DAYS = 3, 5
 LEAK_FINAL_DAYS, LEAK_FINAL_MALICIOUS_DAYS = 30, 60
 LEAK_FINAL_WARN_DAYS_BEFORE = 7
 LEAK_CLOCKS = ("leak_preliminary", "leak_final")
+RUNNING_STATUSES = ("breached", "near", "ok")  # most urgent first
 
 # Lifecycle clocks: (name, states entering which start it, states entering which stop it).
+# The first-response clock starts at intake and stops when the incident leaves `received`
+# by any trigger (triage, or a cancel: deciding it is a false positive is a response).
 # Any clock still running when the incident ends (closed, cancelled) is withdrawn,
 # except the legal leak clocks, which only the recorded reports stop.
 LIFECYCLE_CLOCKS = (
@@ -41,6 +45,14 @@ LIFECYCLE_CLOCKS = (
 def business_hours():
     """BUSINESS_HOURS of the configuration as (start, end) times."""
     return parse_hours(current_app.config["BUSINESS_HOURS"])
+
+
+def warn_fraction():
+    """SLA_WARN_FRACTION, checked: a warning must come after the start and before the due."""
+    fraction = float(current_app.config["SLA_WARN_FRACTION"])
+    if not 0 < fraction < 1:
+        raise ValueError(f"SLA_WARN_FRACTION must be between 0 and 1, not {fraction}")
+    return fraction
 
 
 def contract_for(incident):
@@ -70,15 +82,19 @@ def _after(start, minutes, calendar):
     return start + timedelta(minutes=minutes)
 
 
+def _time(clock, started_at, minutes, calendar, warn_at=None):
+    """Set a clock's start, target, due and warning instants (computed once, here)."""
+    clock.calendar, clock.target_minutes, clock.started_at = calendar, minutes, started_at
+    clock.due_at = _after(started_at, minutes, calendar)
+    clock.warn_at = warn_at or _after(started_at, int(minutes * warn_fraction()), calendar)
+
+
 def _start(incident, name, started_at, minutes, calendar, warn_at=None):
     """Create the clock unless the incident already has one of that name."""
     if any(clock.name == name for clock in incident.sla_clocks):
         return None
-    fraction = float(current_app.config["SLA_WARN_FRACTION"])
-    clock = SlaClock(
-        name=name, calendar=calendar, target_minutes=minutes, started_at=started_at,
-        due_at=_after(started_at, minutes, calendar),
-        warn_at=warn_at or _after(started_at, int(minutes * fraction), calendar))
+    clock = SlaClock(name=name, outcome="running")
+    _time(clock, started_at, minutes, calendar, warn_at)
     incident.sla_clocks.append(clock)
     return clock
 
@@ -117,14 +133,45 @@ def on_transition(incident, from_state, to_state, now):
                 _stop(clock, now, withdrawn=True)
 
 
-def start_leak_clocks(incident):
-    """The legal report clocks of a personal-data leak, from its discovery."""
+# ---------------------------------------------------------------- personal-data leaks
+
+def _leak_targets(incident):
+    """{name: (target minutes, warn_at)} of the legal report clocks, from discovery."""
     start = incident.discovered_at
-    _start(incident, "leak_preliminary", start, LEAK_PRELIMINARY_DUE_DAYS * DAY, "24h",
-           warn_at=start + timedelta(days=LEAK_PRELIMINARY_WARN_DAYS))
     days = LEAK_FINAL_MALICIOUS_DAYS if incident.leak_malicious else LEAK_FINAL_DAYS
-    _start(incident, "leak_final", start, days * DAY, "24h",
-           warn_at=start + timedelta(days=days - LEAK_FINAL_WARN_DAYS_BEFORE))
+    return {"leak_preliminary": (LEAK_PRELIMINARY_DUE_DAYS * DAY,
+                                 start + timedelta(days=LEAK_PRELIMINARY_WARN_DAYS)),
+            "leak_final": (days * DAY,
+                           start + timedelta(days=days - LEAK_FINAL_WARN_DAYS_BEFORE))}
+
+
+def _restart(clock, incident, minutes, warn_at):
+    """Run a clock again from discovery, as if new (its pages are owed again)."""
+    _time(clock, incident.discovered_at, minutes, "24h", warn_at)
+    clock.outcome, clock.stopped_at = "running", None
+    clock.warned_at = clock.breach_paged_at = None
+
+
+def start_leak_clocks(incident):
+    """The legal report clocks of a personal-data leak, from its discovery.
+
+    Clocks withdrawn by an earlier unmarking run again (a clock exists once per incident).
+    """
+    existing = {clock.name: clock for clock in incident.sla_clocks}
+    for name, (minutes, warn_at) in _leak_targets(incident).items():
+        clock = existing.get(name)
+        if clock is None:
+            _start(incident, name, incident.discovered_at, minutes, "24h", warn_at)
+        elif clock.outcome == "withdrawn":
+            _restart(clock, incident, minutes, warn_at)
+
+
+def retime_leak_final(incident):
+    """After the malicious flag changed: the running final-report clock gets its new due."""
+    minutes, warn_at = _leak_targets(incident)["leak_final"]
+    for clock in incident.sla_clocks:
+        if clock.name == "leak_final" and clock.outcome == "running":
+            _restart(clock, incident, minutes, warn_at)
 
 
 def stop_leak_clock(incident, name, reported_at):
@@ -141,6 +188,8 @@ def withdraw_leak_clocks(incident, now):
             _stop(clock, now, withdrawn=True)
 
 
+# ---------------------------------------------------------------- reading
+
 def clocks_by_incident(incident_ids):
     """{incident id: [clocks]} for a page of incidents, in one query."""
     found = {}
@@ -154,8 +203,26 @@ def clocks_by_incident(incident_ids):
 def worst_status(clocks, now):
     """The most urgent status of running clocks: breached, near, ok, or None (none run)."""
     statuses = {clock.status(now) for clock in clocks}
-    return next((s for s in ("breached", "near", "ok") if s in statuses), None)
+    return next((s for s in RUNNING_STATUSES if s in statuses), None)
 
+
+def _running_ids(condition):
+    return select(SlaClock.incident_id).where(SlaClock.outcome == "running", condition)
+
+
+def incidents_with_status(status, now):
+    """A subquery of the ids of incidents whose worst running clock has `status`
+    (breached or near), the same answer as worst_status, for filtering a list in SQL."""
+    breached = _running_ids(SlaClock.due_at <= now)
+    if status == "breached":
+        return breached
+    if status == "near":
+        return _running_ids(and_(SlaClock.warn_at <= now, SlaClock.due_at > now)).where(
+            SlaClock.incident_id.not_in(breached))
+    raise ValueError(f"no list filter for SLA status {status!r}")
+
+
+# ---------------------------------------------------------------- paging
 
 def due_pages(now, limit=100):
     """Running clocks whose near-breach or breach page is due, locked for this worker."""
@@ -163,14 +230,20 @@ def due_pages(now, limit=100):
         SlaClock.outcome == "running",
         or_(and_(SlaClock.warn_at <= now, SlaClock.warned_at.is_(None)),
             and_(SlaClock.due_at <= now, SlaClock.breach_paged_at.is_(None))),
-    ).order_by(SlaClock.warn_at, SlaClock.id).limit(limit)
+    ).order_by(SlaClock.warn_at, SlaClock.id).limit(limit).options(
+        selectinload(SlaClock.incident).selectinload(Incident.organization))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return db.session.scalars(query).all()
 
 
 def page_due(now):
-    """Page the dispatchers once about each new near-breach and breach; commit; how many."""
+    """Page the dispatchers once about each new near-breach and breach; commit; how many.
+
+    Two workers never page about one clock twice: on PostgreSQL each locks the clocks it
+    takes (SKIP LOCKED), and the messages' dedupe keys name the clock, the level and the
+    due instant, so even a repeated pass adds no second message for the same deadline.
+    """
     from notifications.outbox import page_role  # the outbox builds on the models only
 
     clocks = due_pages(now)
@@ -183,7 +256,7 @@ def page_due(now):
                    "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                    + f"/desk/incidents/{incident.id}"}
         page_role("dispatcher", "sla_alert", context, incident=incident,
-                  key=f"sla:{clock.id}:{level}", now=now)
+                  key=f"sla:{clock.id}:{level}:{clock.due_at:%Y%m%d%H%M}", now=now)
         if level == "breached":
             clock.breach_paged_at = now
             clock.warned_at = clock.warned_at or now  # a breach says more than a warning
