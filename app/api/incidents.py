@@ -1,4 +1,5 @@
-"""Incident endpoints: create, list, get, fire a transition, add a note, tick triage."""
+"""Incident endpoints: create, list, get, fire a transition, add a note, tick triage,
+mark a personal-data leak and record its reports."""
 
 from flask import current_app, g
 from flask_openapi3 import Tag
@@ -13,6 +14,9 @@ from app.api.schemas import (
     IncidentListQuery,
     IncidentPage,
     IncidentPath,
+    LeakMarkRequest,
+    LeakReportRequest,
+    LeakUnmarkQuery,
     NoteCreated,
     NoteRequest,
     TransitionRequest,
@@ -21,10 +25,13 @@ from app.api.schemas import (
 from app.auth import rate_limit_key_for_token
 from app.extensions import limit_setting, limiter
 from app.services.intake import IntakeRequest, report_incident
+from app.services.leaks import mark_leak, record_leak_report, unmark_leak
 from app.services.notes import add_note
 from app.services.queries import get_incident_for, list_incidents
+from app.services.sla import clocks_by_incident
 from app.services.transitions import fire_trigger
 from app.services.triage import record_check
+from app.timeutil import utcnow
 
 TAG = Tag(name="incidents", description="Incidents and their lifecycle")
 TRIGGER_PARAMS = ("reason", "message", "amount", "paid_on", "technician_id", "work_report")
@@ -48,9 +55,11 @@ def create_incident(body: IncidentCreate):
 @bp.get("/incidents", tags=[TAG], responses={200: IncidentPage})
 def list_incidents_endpoint(query: IncidentListQuery):
     """Incidents you may see, newest first, filtered, a page at a time (follow next_cursor)."""
-    limit = min(query.limit, current_app.config["API_PAGE_SIZE_MAX"])
-    page = list_incidents(g.api_user, query.model_dump(), cursor=query.cursor, limit=limit)
-    return {"items": [out.incident_summary(i) for i in page.items],
+    limit, now = min(query.limit, current_app.config["API_PAGE_SIZE_MAX"]), utcnow()
+    page = list_incidents(g.api_user, query.model_dump(), cursor=query.cursor, limit=limit,
+                          now=now)
+    clocks = clocks_by_incident([i.id for i in page.items])
+    return {"items": [out.incident_summary(i, clocks.get(i.id, []), now) for i in page.items],
             "next_cursor": page.next_cursor}
 
 
@@ -85,3 +94,30 @@ def create_triage_check(path: IncidentPath, body: TriageCheckRequest):
     """Record a tick of the category's remote-triage checklist."""
     event = record_check(path.incident_id, g.api_user, body.item, body.checked)
     return {"seq": event.seq, "version": event.incident.version}, 201
+
+
+@bp.post("/incidents/<int:incident_id>/personal-data-leak", tags=[TAG],
+         responses={200: IncidentDetail})
+def mark_personal_data_leak(path: IncidentPath, body: LeakMarkRequest):
+    """Mark the incident as a personal-data leak: the legal report clocks start from its
+    discovery (preliminary 5 days, final 30, or 60 when malicious)."""
+    incident = mark_leak(g.api_user, path.incident_id, body.malicious,
+                         expected_version=body.version)
+    return out.incident_detail(incident, g.api_user)
+
+
+@bp.delete("/incidents/<int:incident_id>/personal-data-leak", tags=[TAG],
+           responses={200: IncidentDetail})
+def unmark_personal_data_leak(path: IncidentPath, query: LeakUnmarkQuery):
+    """Take back a mark set by mistake (refused once a report is recorded)."""
+    incident = unmark_leak(g.api_user, path.incident_id, expected_version=query.version)
+    return out.incident_detail(incident, g.api_user)
+
+
+@bp.post("/incidents/<int:incident_id>/leak-reports", tags=[TAG],
+         responses={200: IncidentDetail})
+def create_leak_report(path: IncidentPath, body: LeakReportRequest):
+    """Record the preliminary or final report to the commission; its clock stops then."""
+    incident = record_leak_report(g.api_user, path.incident_id, body.kind, body.reported_at,
+                                  expected_version=body.version)
+    return out.incident_detail(incident, g.api_user)

@@ -3,9 +3,10 @@
 from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
+from app.models.sla import CALENDARS, CLOCK_NAMES
 from workflows.incident import STATES, TRIGGERS
 
 Channel = Literal[CHANNELS]
@@ -64,6 +65,9 @@ class IncidentListQuery(Strict):
     category: Category | None = None
     severity: Severity | None = None
     channel: Channel | None = None
+    sla: Literal["breached", "near"] | None = Field(
+        None, description="Only incidents whose most urgent running SLA clock is in breach, "
+                          "or near its breach (and none in breach).")
     cursor: str | None = Field(None, max_length=100)
     limit: int = Field(50, ge=1, le=200)
 
@@ -79,6 +83,28 @@ class TransitionRequest(Strict):
     paid_on: date | None = None
     technician_id: int | None = Field(None, ge=1, le=2**62)
     work_report: str | None = Field(None, max_length=20000)
+
+
+class LeakMarkRequest(Strict):
+    malicious: StrictBool = Field(
+        False, description="Caused with malice (e.g. an attack): the final report is due in "
+                           "60 days instead of 30. Marking again with the other value "
+                           "changes only this.")
+    version: int | None = Field(
+        None, description="The version you last saw; a newer one on the server is a 409.")
+
+
+class LeakReportRequest(Strict):
+    kind: Literal["preliminary", "final"]
+    reported_at: AwareDatetime = Field(
+        description="When the report was made: not in the future, not before discovery; "
+                    "the final report not before the preliminary one.")
+    version: int | None = None
+
+
+class LeakUnmarkQuery(Strict):
+    version: int | None = Field(
+        None, description="The version you last saw; a newer one on the server is a 409.")
 
 
 class NoteRequest(Strict):
@@ -108,6 +134,19 @@ class TimelineEvent(BaseModel):
     data: dict
 
 
+class SlaClockOut(BaseModel):
+    name: Literal[CLOCK_NAMES]
+    calendar: Literal[CALENDARS]
+    target_minutes: int = Field(description="In the clock's calendar: business minutes "
+                                            "for a business clock.")
+    started_at: str
+    due_at: str
+    warn_at: str = Field(description="Near its breach from here on.")
+    stopped_at: str | None
+    status: Literal["ok", "near", "breached", "met", "missed", "withdrawn"] = Field(
+        description="As of the request: ok, near or breached while running; else the outcome.")
+
+
 class IncidentSummary(BaseModel):
     id: int
     reference: str
@@ -122,6 +161,15 @@ class IncidentSummary(BaseModel):
     discovered_at: str
     created_at: str
     updated_at: str
+    sla: list[SlaClockOut]
+    sla_status: Literal["breached", "near", "ok"] | None = Field(
+        description="The most urgent status of the running clocks; null when none runs.")
+
+
+class PersonalDataLeakOut(BaseModel):
+    malicious: bool
+    preliminary_reported_at: str | None
+    final_reported_at: str | None
 
 
 class IncidentDetail(IncidentSummary):
@@ -131,6 +179,8 @@ class IncidentDetail(IncidentSummary):
     discovery_source: str
     assigned_technician_id: int | None
     allowed_triggers: list[str]
+    personal_data_leak: PersonalDataLeakOut | None = Field(
+        description="Set while the incident is marked as a personal-data leak.")
     timeline: list[TimelineEvent]
 
 

@@ -1,11 +1,25 @@
 """Incidents and organizations as API JSON."""
 
-from app.timeutil import isoformat_utc
+from app.services.sla import worst_status
+from app.timeutil import isoformat_utc, utcnow
 from workflows import INCIDENT
 
 
-def incident_summary(incident):
-    """The fields of an incident shown in lists."""
+def sla_clock(clock, now):
+    """One SLA clock, its status as of `now`."""
+    return {
+        "name": clock.name, "calendar": clock.calendar, "target_minutes": clock.target_minutes,
+        "started_at": isoformat_utc(clock.started_at), "due_at": isoformat_utc(clock.due_at),
+        "warn_at": isoformat_utc(clock.warn_at), "stopped_at": isoformat_utc(clock.stopped_at),
+        "status": clock.status(now),
+    }
+
+
+def incident_summary(incident, clocks=None, now=None):
+    """The fields of an incident shown in lists; `clocks` loaded for a whole page at once
+    (app/services/sla.clocks_by_incident), else the incident's own."""
+    clocks = incident.sla_clocks if clocks is None else clocks
+    now = now or utcnow()
     return {
         "id": incident.id, "reference": incident.reference,
         "organization_id": incident.organization_id,
@@ -16,6 +30,7 @@ def incident_summary(incident):
         "discovered_at": isoformat_utc(incident.discovered_at),
         "created_at": isoformat_utc(incident.created_at),
         "updated_at": isoformat_utc(incident.updated_at),
+        "sla": [sla_clock(c, now) for c in clocks], "sla_status": worst_status(clocks, now),
     }
 
 
@@ -28,9 +43,18 @@ def timeline_event(event):
     }
 
 
-def incident_detail(incident, user):
+def personal_data_leak(incident):
+    """The leak mark and its recorded reports, or None when the incident is not marked."""
+    if not incident.personal_data_leak:
+        return None
+    return {"malicious": incident.leak_malicious,
+            "preliminary_reported_at": isoformat_utc(incident.leak_preliminary_reported_at),
+            "final_reported_at": isoformat_utc(incident.leak_final_reported_at)}
+
+
+def incident_detail(incident, user, now=None):
     """Everything about an incident, with what `user` may do next."""
-    return incident_summary(incident) | {
+    return incident_summary(incident, now=now) | {
         "description": incident.description,
         "reporter": {"name": incident.reporter_name, "phone": incident.reporter_phone,
                      "email": incident.reporter_email},
@@ -38,6 +62,7 @@ def incident_detail(incident, user):
         "discovery_source": incident.discovery_source,
         "assigned_technician_id": incident.assigned_technician_id,
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
+        "personal_data_leak": personal_data_leak(incident),
         "timeline": [timeline_event(e) for e in incident.events],
     }
 

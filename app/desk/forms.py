@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -12,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.formutil import choices
 from app.labels import CATEGORY_LABELS, SEVERITY_LABELS
@@ -58,3 +59,27 @@ class PhoneIntakeForm(FlaskForm):
                           default="medium", validators=[DataRequired()])
     summary = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10000)])
+
+
+class LeakMarkForm(FlaskForm):
+    """Mark a personal-data leak (again: change only whether it was malicious)."""
+
+    version = IntegerField(validators=[DataRequired()])
+    malicious = BooleanField(_l("Caused with malice (final report due in 60 days)"))
+
+
+class LeakReportForm(FlaskForm):
+    """When the preliminary or final report was made to the commission (Japan time)."""
+
+    version = IntegerField(validators=[DataRequired()])
+    kind = SelectField(_l("Report"), choices=choices([("preliminary", _l("Preliminary report")),
+                                                      ("final", _l("Final report"))]),
+                       validators=[DataRequired()])
+    reported_at = DateTimeLocalField(_l("Reported at (JST)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[InputRequired()])
+
+
+class LeakUnmarkForm(FlaskForm):
+    """Take back a leak mark set by mistake."""
+
+    version = IntegerField(validators=[DataRequired()])

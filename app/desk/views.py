@@ -6,7 +6,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.desk import bp
-from app.desk.forms import CheckForm, NoteForm, PhoneIntakeForm, TransitionForm
+from app.desk.forms import (
+    CheckForm,
+    LeakMarkForm,
+    LeakReportForm,
+    LeakUnmarkForm,
+    NoteForm,
+    PhoneIntakeForm,
+    TransitionForm,
+)
 from app.errors import AppError
 from app.extensions import db
 from app.formutil import choices, flash_form_errors
@@ -14,6 +22,7 @@ from app.labels import STATE_LABELS
 from app.models import Organization, Technician
 from app.phones import normalize_phone, organization_by_phone
 from app.services.intake import IntakeRequest, report_incident
+from app.services.leaks import LEAK_ROLES, mark_leak, record_leak_report, unmark_leak
 from app.services.notes import add_note
 from app.services.queries import (
     FILTERS,
@@ -22,8 +31,10 @@ from app.services.queries import (
     notifications_by_dispatch,
     visible_organizations,
 )
+from app.services.sla import clocks_by_incident
 from app.services.transitions import fire_trigger
 from app.services.triage import TRIAGE_ROLES, checklist_state, record_check
+from app.timeutil import JST, to_utc_naive, utcnow
 from app.triage import checklist_for
 from workflows import INCIDENT
 from workflows.incident import STATES
@@ -40,17 +51,20 @@ TRIGGER_FIELDS = {
 @bp.get("/")
 def incidents():
     """The incident list, newest first, with filters and a next-page cursor."""
-    filters = {name: request.args.get(name, "") for name in FILTERS}
+    filters = {name: request.args.get(name, "") for name in (*FILTERS, "sla")}
     if filters["organization_id"]:
         filters["organization_id"] = request.args.get("organization_id", type=int)
+    now = utcnow()
     try:
         page = list_incidents(current_user, filters, cursor=request.args.get("cursor"),
-                              limit=PAGE_SIZE)
+                              limit=PAGE_SIZE, now=now)
     except AppError as exc:
         flash(exc.message, "error")
         return redirect(url_for("desk.incidents"))
     return render_template("desk/incidents.html", page=page, filters=filters, states=STATES,
-                           organizations=visible_organizations(current_user))
+                           organizations=visible_organizations(current_user),
+                           now=now,
+                           clocks=clocks_by_incident([i.id for i in page.items]))
 
 
 def _technician_choices():
@@ -76,7 +90,19 @@ def incident(incident_id):
         checklist=checklist_for(item.category), ticks=checklist_state(item),
         can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
         dispatch_notifications=notifications_by_dispatch(item.dispatches),
+        now=utcnow(), leak_forms=_leak_forms(item),
     )
+
+
+def _leak_forms(item):
+    """The leak forms the user may use on this incident (none for other roles)."""
+    if current_user.role not in LEAK_ROLES:
+        return {}
+    forms = {"mark": LeakMarkForm(formdata=None, version=item.version)}
+    if item.personal_data_leak:
+        forms["report"] = LeakReportForm(formdata=None, version=item.version)
+        forms["unmark"] = LeakUnmarkForm(formdata=None, version=item.version)
+    return forms
 
 
 def _back_to(incident_id):
@@ -103,6 +129,46 @@ def transition(incident_id):
     else:
         flash(_("The incident is now: %(state)s", state=STATE_LABELS[item.state]), "success")
     return _back_to(incident_id)
+
+
+def _attempt(incident_id, form, service, done, *args, **kwargs):
+    """Validate the form, call the leak service; a refusal is flashed, nothing changed."""
+    if not form.validate():
+        flash_form_errors(form)
+        return _back_to(incident_id)
+    try:
+        service(current_user, incident_id, *args, expected_version=form.version.data, **kwargs)
+    except AppError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return _back_to(incident_id)
+
+
+@bp.post("/incidents/<int:incident_id>/leak")
+def leak_mark(incident_id):
+    """Mark a personal-data leak, or change whether it was malicious."""
+    form = LeakMarkForm()
+    return _attempt(incident_id, form, mark_leak,
+                    _("Marked as a personal-data leak; the report deadlines are running."),
+                    form.malicious.data)
+
+
+@bp.post("/incidents/<int:incident_id>/leak/reports")
+def leak_report(incident_id):
+    """Record the preliminary or final report to the commission."""
+    form = LeakReportForm()
+    reported_at = form.reported_at.data
+    return _attempt(incident_id, form, record_leak_report, _("The report is recorded."),
+                    form.kind.data,
+                    to_utc_naive(reported_at.replace(tzinfo=JST)) if reported_at else None)
+
+
+@bp.post("/incidents/<int:incident_id>/leak/unmark")
+def leak_unmark(incident_id):
+    """Take back a leak mark set by mistake."""
+    return _attempt(incident_id, LeakUnmarkForm(), unmark_leak,
+                    _("The personal-data leak mark is taken back."))
 
 
 @bp.post("/incidents/<int:incident_id>/notes")

@@ -21,6 +21,7 @@ from app.formutil import flash_form_errors
 from app.models import Dispatch, Incident, IncidentEvent, Technician
 from app.services.dispatch import cancel_dispatch, override, reoffer
 from app.services.offers import candidates
+from app.services.sla import clocks_by_incident
 from app.timeutil import utcnow
 from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES
@@ -42,6 +43,7 @@ class BoardRow:
     waited: timedelta
     live: list = field(default_factory=list)  # offers and the visit, oldest first
     next_step: object = None  # the earliest pending EscalationStep of the incident
+    clocks: list = field(default_factory=list)  # its SLA clocks (the board shows running ones)
     choices: list = field(default_factory=list)  # (id, label, is_candidate) for override
 
 
@@ -75,12 +77,12 @@ def _technician_choices(incident, active, now):
         [(t.id, f"{t.name} ({t.company})", False) for t in rest]
 
 
-def _row(incident, requested_at, active, now):
+def _row(incident, requested_at, active, now, clocks):
     requested_at = requested_at or incident.created_at
     pending = [s for d in incident.dispatches for s in d.escalations if s.status == "pending"]
     row = BoardRow(incident=incident, requested_at=requested_at, waited=now - requested_at,
                    live=[d for d in incident.dispatches if d.state in LIVE_DISPATCH_STATES],
-                   next_step=min(pending, key=lambda s: s.due_at, default=None))
+                   next_step=min(pending, key=lambda s: s.due_at, default=None), clocks=clocks)
     if incident.state == "dispatch_requested":
         row.choices = _technician_choices(incident, active, now)
     return row
@@ -92,10 +94,11 @@ def board():
     now = utcnow()
     incidents = _board_incidents()
     requested = _requested_times([i.id for i in incidents])
+    clocks = clocks_by_incident([i.id for i in incidents])
     active = db.session.scalars(
         select(Technician).where(Technician.active).order_by(Technician.name)).all()
-    rows = sorted((_row(i, requested.get(i.id), active, now) for i in incidents),
-                  key=lambda r: (r.requested_at, r.incident.id))
+    rows = sorted((_row(i, requested.get(i.id), active, now, clocks.get(i.id, []))
+                   for i in incidents), key=lambda r: (r.requested_at, r.incident.id))
     return render_template(
         "dispatch/board.html", rows=rows, now=now, refresh=request.args.get("refresh") != "off",
         refresh_seconds=REFRESH_SECONDS, override_form=OverrideForm(formdata=None),
