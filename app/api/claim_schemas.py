@@ -5,9 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from app.api.schemas import Strict
-
-Id = Annotated[int, Field(ge=1, le=2**62)]
+from app.api.schemas import MAX_INTEGER, Id, Strict
 
 
 class ClaimPath(BaseModel):
@@ -32,7 +30,7 @@ class ClaimAction(Strict):
     """An insurer's decision; the fields each action needs are checked by the workflow."""
 
     action: Literal["acknowledge", "request_info", "approve", "deny", "record_payment"]
-    amount: StrictInt | None = Field(None, ge=1, le=10_000_000_000,
+    amount: StrictInt | None = Field(None, ge=1, le=MAX_INTEGER,
                                      description="Yen (approve, record_payment)")
     reason: str | None = Field(None, max_length=1000, description="Why (deny)")
     message: str | None = Field(None, max_length=5000,

@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
-from app.api.schemas import Strict
+from app.api.schemas import MAX_INTEGER, Id, Strict
 
-Id = Annotated[int, Field(ge=1, le=2**62)]
-Yen = Annotated[StrictInt, Field(ge=0, le=10_000_000_000, description="Yen")]
+Yen = Annotated[StrictInt, Field(ge=0, le=MAX_INTEGER, description="Yen")]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2,
                                     description="Up to two decimals, e.g. 1.25 hours")]
 TaxRate = Literal[10, 8, 0]

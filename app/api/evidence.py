@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.datastructures import FileStorage as UploadedFile
 
 from app.api import bp
-from app.api.schemas import IncidentPath
+from app.api.schemas import MAX_INTEGER, IncidentPath
 from app.errors import InvalidInput
 from app.services import evidence as service
 from app.timeutil import isoformat_utc
@@ -31,11 +31,11 @@ class EvidenceUpload(BaseModel):
     file: FileStorage
     kind: Literal[service.KINDS]
     description: str = Field("", max_length=service.DESCRIPTION_MAX)
-    dispatch_id: int | None = Field(None, ge=1, le=2**62)
+    dispatch_id: int | None = Field(None, ge=1, le=MAX_INTEGER)
 
 
 class EvidencePath(BaseModel):
-    evidence_id: int = Field(ge=1, le=2**62)
+    evidence_id: int = Field(ge=1, le=MAX_INTEGER)
 
 
 class CustodyOut(BaseModel):

@@ -5,21 +5,19 @@ else is 404), desk, dispatcher and admin tokens every organization's, others non
 """
 
 from datetime import datetime
-from typing import Annotated
 
 from flask import current_app, g, send_file
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
 from app.api import bp
-from app.api.schemas import Strict
+from app.api.schemas import Id, Strict
 from app.services import reports
 from app.timeutil import isoformat_utc
 
 TAG = Tag(name="reports", description="Monthly reports (月次レポート) per organization")
 PDF = {200: {"content": {"application/pdf": {"schema": {"type": "string",
                                                          "format": "binary"}}}}}
-Id = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class MonthlyReportListQuery(Strict):

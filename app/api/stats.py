@@ -77,6 +77,10 @@ class DashboardOut(BaseModel):
 
 
 class LiaisonOut(BaseModel):
+    # format=csv answers text/csv: documented next to the JSON (found by Schemathesis).
+    model_config = ConfigDict(openapi_extra={"content": {"text/csv": {"schema": {
+        "type": "string", "description": "UTF-8 with BOM, one row per figure"}}}})
+
     period: dict
     rules: dict
     counts: list[dict]

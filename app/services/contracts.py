@@ -26,7 +26,7 @@ NETWORK_CAP = 10_000  # yen a month, excluding tax
 ENDPOINT_CAP_PER_DEVICE = 2_000  # yen per device a month, excluding tax
 CLASS_2_MIN_ENDPOINTS = 50
 CLASS_2_ENDPOINT_PLANS = ("network", "combined")  # IPA 2類 ①: network, or network + endpoint
-MAX_YEN = 10_000_000_000
+MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 MAX_DEVICES = 1_000_000
 MAX_MINUTES = 366 * 24 * 60
 DESK_HOURS = ("24h", "business")
@@ -134,7 +134,7 @@ RULES = {
     "sla_first_response_minutes": lambda v: _int("sla_first_response_minutes", v, 1,
                                                  MAX_MINUTES, "minutes"),
     "sla_onsite_minutes": lambda v: _int("sla_onsite_minutes", v, 1, MAX_MINUTES, "minutes"),
-    "policy_id": lambda v: None if v is None else _int("policy_id", v, 1, 2**62, "an id"),
+    "policy_id": lambda v: None if v is None else _int("policy_id", v, 1, 2**31 - 1, "an id"),
     "added_monitoring": lambda v: _text("added_monitoring", v, 100),
     "monthly_service": lambda v: _text("monthly_service", v, 200),
 }

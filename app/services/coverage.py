@@ -14,7 +14,7 @@ from app.timeutil import to_jst
 
 ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-MAX_YEN = 10_000_000_000
+MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 
 
 def covering_policy(incident):

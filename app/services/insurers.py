@@ -24,7 +24,7 @@ CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")  # plain http only for a receiver on this machine
 MAX_URL = 254
 MIN_PASSWORD = 10
-MAX_YEN = 10_000_000_000
+MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 INSURER_FIELDS = ("code", "name", "notice_email", "webhook_url")
 POLICY_FIELDS = ("number", "insurer_id", "organization_id", "starts_on", "ends_on",
                  "per_incident_limit", "annual_aggregate", "deductible")
