@@ -16,6 +16,7 @@ def _admin_roles():
 
 from app.admin import (  # noqa: E402,F401  (routes register on bp)
     contracts,
+    ingest_keys,
     insurers,
     policies,
     views,

@@ -1,21 +1,34 @@
 """Administration of an organization's contracts (admin writes, dispatchers read)."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.admin import bp
 from app.errors import AppError
 from app.formutil import choices, flash_form_errors
+from app.labels import SEVERITY_LABELS
 from app.services import contracts as service
 from app.services.actors import require_role
 from app.services.queries import visible_organizations
 
 FORM_REFUSED = 422
+NEW_CONTRACT_DEFAULTS = ("onsite_support", "devices", "desk_hours", "sla_first_response_minutes",
+                         "sla_onsite_minutes", "sla_acknowledge_minutes",
+                         "sla_claim_business_days")  # filled in on a new contract's form
 PLAN_LABELS = {"network": _l("Network monitoring"), "endpoint": _l("Endpoint monitoring"),
                "combined": _l("Network and endpoint (combined)")}
 
@@ -36,6 +49,18 @@ class ContractForm(FlaskForm):
                                               validators=[InputRequired(), NumberRange(min=1)])
     sla_onsite_minutes = IntegerField(_l("On-site arrival target (minutes)"),
                                       validators=[InputRequired(), NumberRange(min=1)])
+    sla_acknowledge_minutes = IntegerField(
+        _l("Technician acknowledgement target (minutes)"), validators=[
+            InputRequired(), NumberRange(min=1, max=service.MAX_ACKNOWLEDGE_MINUTES)])
+    sla_claim_business_days = IntegerField(
+        _l("Claim submission target (business days after the on-site work)"), validators=[
+            InputRequired(), NumberRange(min=1, max=service.MAX_CLAIM_BUSINESS_DAYS)])
+    # The contract's alert policy: the default (None) or the severities ticked (maybe none).
+    alert_policy = RadioField(_l("Alerts that open an incident"), default="default",
+                              validators=[InputRequired()])
+    alert_incident_severities = SelectMultipleField(
+        _l("Severities"), choices=choices(SEVERITY_LABELS.items()),
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     policy_id = SelectField(_l("Insurance policy"), coerce=lambda v: int(v) if v else None,
                             validators=[Optional()])
     added_monitoring = StringField(_l("Added monitoring (class 2, e.g. CASB, SASE)"),
@@ -52,7 +77,17 @@ def _form(organization, **kwargs):
                                        ("business", _("Business hours"))])
     form.policy_id.choices = choices(
         [("", _("None"))] + [(p.id, p.number) for p in organization.policies])
+    form.alert_policy.choices = choices([
+        ("default", _("The default: %(severities)s", severities=default_severities())),
+        ("custom", _("Only the severities ticked below (none ticked: alerts are kept for "
+                     "the reports only)"))])
     return form
+
+
+def default_severities():
+    """The configured default alert policy (ALERT_INCIDENT_SEVERITIES), as labels."""
+    return ", ".join(str(SEVERITY_LABELS.get(s, s))
+                     for s in current_app.config["ALERT_INCIDENT_SEVERITIES"])
 
 
 def _fields(form):
@@ -60,12 +95,19 @@ def _fields(form):
     fields = {name: form[name].data for name in service.FIELDS}
     fields["added_monitoring"] = fields["added_monitoring"] or ""
     fields["monthly_service"] = fields["monthly_service"] or ""
+    if form.alert_policy.data == "default":
+        fields["alert_incident_severities"] = None
     return fields
 
 
 def _page(organization, form, contract=None, status=200):
     return render_template("admin/contract_form.html", organization=organization, form=form,
                            contract=contract), status
+
+
+def _pages_context():
+    """What the contract lists show besides the contracts."""
+    return {"plans": PLAN_LABELS, "default_severities": default_severities()}
 
 
 def _submit(organization, form, save, contract=None):
@@ -87,7 +129,7 @@ def contract_organizations():
     """Every organization, each linking to its contracts."""
     return render_template("admin/contracts.html", organization=None, contracts=[],
                            organizations=visible_organizations(current_user),
-                           plans=PLAN_LABELS)
+                           **_pages_context())
 
 
 @bp.get("/organizations/<int:organization_id>/contracts")
@@ -96,7 +138,7 @@ def contracts(organization_id):
     organization = service.get_organization(current_user, organization_id)
     return render_template("admin/contracts.html", organization=organization,
                            contracts=service.list_contracts(current_user, organization_id),
-                           organizations=[], plans=PLAN_LABELS)
+                           organizations=[], **_pages_context())
 
 
 @bp.route("/organizations/<int:organization_id>/contracts/new", methods=["GET", "POST"])
@@ -106,9 +148,9 @@ def new_contract(organization_id):
     organization = service.get_organization(current_user, organization_id)
     if request.method == "GET":
         form = _form(organization, formdata=None)
-        form.onsite_support.data = True
-        form.devices.data, form.desk_hours.data = 1, "24h"
-        form.sla_first_response_minutes.data, form.sla_onsite_minutes.data = 30, 24 * 60
+        for name in NEW_CONTRACT_DEFAULTS:
+            form[name].data = service.DEFAULTS[name]
+        form.alert_policy.data = "default"
         return _page(organization, form)
     return _submit(organization, _form(organization), lambda fields: service.create_contract(
         current_user, organization_id, fields))
@@ -121,6 +163,9 @@ def edit_contract(contract_id):
     contract = service.get_contract(current_user, contract_id)
     organization = contract.organization
     if request.method == "GET":
-        return _page(organization, _form(organization, formdata=None, obj=contract), contract)
+        form = _form(organization, formdata=None, obj=contract)
+        form.alert_policy.data = "default" if contract.alert_incident_severities is None \
+            else "custom"
+        return _page(organization, form, contract)
     return _submit(organization, _form(organization), lambda fields: service.update_contract(
         current_user, contract_id, fields), contract)

@@ -6,13 +6,17 @@ from typing import Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from app.api.cost_schemas import Id, Yen
-from app.api.schemas import Strict
+from app.api.schemas import Severity, Strict
 
 Plan = Literal["network", "endpoint", "combined"]
 ServiceClass = Literal[1, 2]
 DeskHours = Literal["24h", "business"]
 Devices = StrictInt
 Minutes = StrictInt
+ACKNOWLEDGE_HELP = "A technician accepts the offer within this many minutes"
+CLAIM_HELP = "The claim is submitted within this many business days of the on-site work"
+SEVERITIES_HELP = ("Alert severities that open an incident; [] = none (alerts kept for the "
+                   "reports only); null = the configured default (ALERT_INCIDENT_SEVERITIES)")
 
 
 class OrganizationContractsPath(BaseModel):
@@ -36,6 +40,10 @@ class ContractCreate(Strict):
     desk_hours: DeskHours = "24h"
     sla_first_response_minutes: Minutes = Field(30, ge=1, le=527_040)
     sla_onsite_minutes: Minutes = Field(24 * 60, ge=1, le=527_040)
+    sla_acknowledge_minutes: Minutes = Field(30, ge=1, le=1440, description=ACKNOWLEDGE_HELP)
+    sla_claim_business_days: StrictInt = Field(10, ge=1, le=90, description=CLAIM_HELP)
+    alert_incident_severities: list[Severity] | None = Field(None, max_length=4,
+                                                             description=SEVERITIES_HELP)
     policy_id: Id | None = None
     added_monitoring: str = Field("", max_length=100, description="Class 2: e.g. CASB, SASE")
     monthly_service: str = Field("", max_length=200,
@@ -55,6 +63,10 @@ class ContractUpdate(Strict):
     desk_hours: DeskHours | None = None
     sla_first_response_minutes: Minutes | None = Field(None, ge=1, le=527_040)
     sla_onsite_minutes: Minutes | None = Field(None, ge=1, le=527_040)
+    sla_acknowledge_minutes: Minutes | None = Field(None, ge=1, le=1440)
+    sla_claim_business_days: StrictInt | None = Field(None, ge=1, le=90)
+    alert_incident_severities: list[Severity] | None = Field(None, max_length=4,
+                                                             description=SEVERITIES_HELP)
     policy_id: Id | None = None
     added_monitoring: str | None = Field(None, max_length=100)
     monthly_service: str | None = Field(None, max_length=200)
@@ -73,6 +85,9 @@ class ContractOut(BaseModel):
     desk_hours: str
     sla_first_response_minutes: int
     sla_onsite_minutes: int
+    sla_acknowledge_minutes: int
+    sla_claim_business_days: int
+    alert_incident_severities: list[str] | None = Field(description=SEVERITIES_HELP)
     policy_id: int | None
     added_monitoring: str
     monthly_service: str

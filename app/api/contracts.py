@@ -16,7 +16,7 @@ from app.errors import InvalidInput
 from app.services import contracts as service
 
 TAG = Tag(name="contracts", description="Service contracts checked against the standard")
-NULLABLE = ("ends_on", "policy_id")
+NULLABLE = ("ends_on", "policy_id", "alert_incident_severities")
 
 
 def contract_out(contract):
@@ -25,7 +25,8 @@ def contract_out(contract):
 
 
 def _sent(body):
-    """The fields sent; null is refused except where it means 'none' (end date, policy)."""
+    """The fields sent; null is refused except where it means 'none' (end date, policy) or
+    'the default' (alert severities)."""
     fields = body.model_dump(exclude_unset=True)
     for name, value in fields.items():
         if value is None and name not in NULLABLE:

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.alerts.normalized import SEVERITIES
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Contract, InsurancePolicy, Organization
@@ -29,14 +30,19 @@ CLASS_2_ENDPOINT_PLANS = ("network", "combined")  # IPA 2類 ①: network, or ne
 MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 MAX_DEVICES = 1_000_000
 MAX_MINUTES = 366 * 24 * 60
+MAX_ACKNOWLEDGE_MINUTES = 24 * 60  # a technician who takes a day has not acknowledged
+MAX_CLAIM_BUSINESS_DAYS = 90
 DESK_HOURS = ("24h", "business")
 FIELDS = ("plan", "service_class", "devices", "monthly_fee", "onsite_support", "starts_on",
           "ends_on", "desk_hours", "sla_first_response_minutes", "sla_onsite_minutes",
+          "sla_acknowledge_minutes", "sla_claim_business_days", "alert_incident_severities",
           "policy_id", "added_monitoring", "monthly_service")
+# alert_incident_severities None: the configured default (ALERT_INCIDENT_SEVERITIES).
 DEFAULTS = {"service_class": 1, "devices": 1, "onsite_support": True, "ends_on": None,
             "desk_hours": "24h", "sla_first_response_minutes": 30,
-            "sla_onsite_minutes": 24 * 60, "policy_id": None, "added_monitoring": "",
-            "monthly_service": ""}
+            "sla_onsite_minutes": 24 * 60, "sla_acknowledge_minutes": 30,
+            "sla_claim_business_days": 10, "alert_incident_severities": None,
+            "policy_id": None, "added_monitoring": "", "monthly_service": ""}
 
 
 def _refuse(field, message, **details):
@@ -122,6 +128,19 @@ def _bool(field, value):
     return value
 
 
+def _severities(field, value):
+    """None (the configured default) or a subset of SEVERITIES, stored in their order.
+
+    An empty list is allowed: every alert is kept for the reports, none opens an incident.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(v in SEVERITIES for v in value):
+        raise _refuse(field, f"{field} is null or a list of: {', '.join(SEVERITIES)}.",
+                      reason="invalid")
+    return [severity for severity in SEVERITIES if severity in value]
+
+
 RULES = {
     "plan": lambda v: _choice("plan", v, PLANS),
     "service_class": lambda v: _choice("service_class", v, (1, 2)),
@@ -134,6 +153,11 @@ RULES = {
     "sla_first_response_minutes": lambda v: _int("sla_first_response_minutes", v, 1,
                                                  MAX_MINUTES, "minutes"),
     "sla_onsite_minutes": lambda v: _int("sla_onsite_minutes", v, 1, MAX_MINUTES, "minutes"),
+    "sla_acknowledge_minutes": lambda v: _int("sla_acknowledge_minutes", v, 1,
+                                              MAX_ACKNOWLEDGE_MINUTES, "minutes"),
+    "sla_claim_business_days": lambda v: _int("sla_claim_business_days", v, 1,
+                                              MAX_CLAIM_BUSINESS_DAYS, "business days"),
+    "alert_incident_severities": lambda v: _severities("alert_incident_severities", v),
     "policy_id": lambda v: None if v is None else _int("policy_id", v, 1, 2**31 - 1, "an id"),
     "added_monitoring": lambda v: _text("added_monitoring", v, 100),
     "monthly_service": lambda v: _text("monthly_service", v, 200),

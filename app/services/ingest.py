@@ -7,10 +7,11 @@ organization take turns, and each sees the alerts the others committed. Senders 
 organizations are not held up. SQLite serializes writers on its own (every transaction
 begins IMMEDIATE, app/__init__.py).
 
-report_incident() commits, so a batch is two steps: the alerts are committed first (the
-lock is released there), then every new alert above the severity policy gets its incident
-and the desk is paged. A repeat arriving in between counts on the committed alert; only
-the sender that created an alert creates its incident, so an incident is never doubled.
+A batch is one transaction and one commit: one SELECT finds the recent twins of all its
+records, the new alerts are inserted together, and the incidents the severity policy asks
+for (with their desk pages) are opened before the commit. So an alert never exists without
+the incident its policy gives it, and a concurrent sender, waiting on the lock, finds the
+alert with its incident already set: an incident is never doubled.
 """
 
 import hashlib
@@ -19,34 +20,39 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import load_only
 
 from app.alerts.normalized import AlertFormatError
 from app.alerts.parsers import dedup_key, parse_payload
-from app.errors import InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
-from app.models import Alert, IngestKey, Organization, RejectedPayload
+from app.models import Alert, Contract, IngestKey, Organization, RejectedPayload
 from app.services.intake import IntakeRequest, report_incident
-from app.timeutil import to_utc_naive, utcnow
+from app.timeutil import to_jst, to_utc_naive, utcnow
 from notifications.outbox import page_role
 
 KEY_PREFIX = "kki_"
 PREFIX_LENGTH = 12  # "kki_" and 8 characters: enough to name a key, useless to guess it
 KEPT_BODY_BYTES = 64 * 1024
+KEYS_PER_SELECT = 1000  # SQLite: dedup keys per IN list (PostgreSQL takes one array)
 
 
 @dataclass
 class IngestResult:
-    """What a batch did: each record's alert (new or counted) and the incidents it opened."""
+    """What a batch did: each record's alert (new or counted) and the incidents it opened.
 
-    entries: list = field(default_factory=list)  # (alert, new) per record, in order
+    The answer is taken before the commit, which expires the rows: reading them back after
+    it would cost one SELECT per alert.
+    """
+
+    alerts: list = field(default_factory=list)  # {"id", "count", "incident_id", "new"}
     incidents_created: int = 0
 
     def as_json(self):
         """The 202 body of POST /api/v1/alerts."""
-        return {"alerts": [{"id": a.id, "count": a.count, "incident_id": a.incident_id,
-                            "new": new} for a, new in self.entries],
-                "incidents_created": self.incidents_created}
+        return {"alerts": self.alerts, "incidents_created": self.incidents_created}
 
 
 def _hash(key):
@@ -84,6 +90,13 @@ def create_ingest_key(organization, now=None):
     return key
 
 
+def list_ingest_keys(organization_id):
+    """An organization's keys, newest first, the revoked ones too."""
+    return db.session.scalars(select(IngestKey).where(
+        IngestKey.organization_id == organization_id)
+        .order_by(IngestKey.created_at.desc(), IngestKey.id.desc())).all()
+
+
 def revoke_ingest_key(prefix, now=None):
     """Revoke the (unrevoked) keys starting with `prefix`; how many were revoked."""
     keys = db.session.scalars(select(IngestKey).where(
@@ -91,6 +104,26 @@ def revoke_ingest_key(prefix, now=None):
     keys = keys if len(prefix) >= PREFIX_LENGTH else []  # a short prefix could name many
     if not keys:
         raise NotFound("No active ingest key has that prefix.", {"prefix": prefix})
+    return _revoke(keys, now)
+
+
+def find_ingest_key(key_id):
+    """One key by id; NotFound otherwise."""
+    key = db.session.get(IngestKey, key_id)
+    if key is None:
+        raise NotFound("The ingest key is unknown.")
+    return key
+
+
+def revoke_one_ingest_key(key, now=None):
+    """Revoke one key (the admin page); a revoked key keeps its first revocation: 409."""
+    if key.revoked_at is not None:
+        raise Conflict("The ingest key was already revoked.", {"prefix": key.prefix})
+    return _revoke([key], now)
+
+
+def _revoke(keys, now):
+    """Mark the keys revoked (sensors sending with them get 401 from now on); how many."""
     for key in keys:
         key.revoked_at = now or utcnow()
     db.session.commit()
@@ -119,9 +152,7 @@ def ingest(plain_key, content_type, body, now=None):
         alerts = parse_payload(content_type, body)
     except AlertFormatError as error:
         _reject(key.organization_id, content_type, body, error, now)
-    result = _record(key.organization_id, alerts, now)
-    _open_incidents(result, now)
-    return result
+    return _record(key.organization_id, alerts, now)
 
 
 def _reject(organization_id, content_type, body, error, now):
@@ -145,27 +176,70 @@ def _lock_organization(organization_id):
 
 
 def _record(organization_id, alerts, now):
-    """Count each alert on its recent twin or store it as new; one commit for the batch."""
+    """Count each alert on its recent twin or store it as new, open the policy's incidents;
+    one commit for the batch."""
     _lock_organization(organization_id)
-    since = now - timedelta(minutes=int(_setting("ALERT_DEDUP_WINDOW_MINUTES")))
-    result = IngestResult()
-    for normalized in alerts:
-        key = dedup_key(organization_id, normalized)
-        alert = db.session.scalars(select(Alert).where(
-            Alert.organization_id == organization_id, Alert.dedup_key == key,
-            Alert.last_seen_at >= since).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
-        ).first()
-        if alert is not None:
+    keys = [dedup_key(organization_id, normalized) for normalized in alerts]
+    recent = _recent_alerts(organization_id, set(keys), now)
+    entries, new_alerts = [], []
+    for normalized, key in zip(alerts, keys, strict=True):
+        alert = recent.get(key)
+        new = alert is None
+        if new:  # later repeats in this batch count on it
+            alert = recent[key] = _new_alert(organization_id, normalized, key, now)
+            new_alerts.append(alert)
+        else:
             alert.count += 1
             alert.last_seen_at = now
-            result.entries.append((alert, False))
-            continue
-        alert = _new_alert(organization_id, normalized, key, now)
-        db.session.add(alert)
-        db.session.flush()  # the next record of the batch must see it
-        result.entries.append((alert, True))
+        entries.append((alert, new))
+    _insert(new_alerts)
+    opened = _open_incidents(organization_id, new_alerts, now)
+    result = IngestResult([{"id": a.id, "count": a.count, "incident_id": a.incident_id,
+                            "new": new} for a, new in entries], opened)
     db.session.commit()
     return result
+
+
+def _insert(new_alerts):
+    """Insert the batch's new alerts together; their ids name the desk pages.
+
+    On PostgreSQL the ids are drawn from the sequence first (one query), so the rows go as
+    one prepared INSERT executed for many rows (psycopg's pipeline) rather than as a
+    multi-row INSERT ... RETURNING whose long text is parsed anew for every batch.
+    """
+    if new_alerts and db.engine.dialect.name == "postgresql":
+        ids = db.session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('alert', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": len(new_alerts)}).all()
+        for alert, alert_id in zip(new_alerts, ids, strict=True):
+            alert.id = alert_id
+    db.session.add_all(new_alerts)
+    db.session.flush()
+
+
+def _recent_alerts(organization_id, keys, now):
+    """{dedup key: the latest alert seen within the window} for the keys, in one SELECT."""
+    since = now - timedelta(minutes=int(_setting("ALERT_DEDUP_WINDOW_MINUTES")))
+    found = {}
+    for one_of_keys in _key_conditions(sorted(keys)):
+        rows = db.session.scalars(select(Alert).options(load_only(
+            Alert.id, Alert.dedup_key, Alert.count, Alert.last_seen_at, Alert.incident_id))
+            .where(Alert.organization_id == organization_id, one_of_keys,
+                   Alert.last_seen_at >= since)
+            .order_by(Alert.last_seen_at.desc(), Alert.id.desc()))
+        for row in rows:
+            found.setdefault(row.dedup_key, row)
+    return found
+
+
+def _key_conditions(keys):
+    """Conditions 'dedup_key is one of keys': on PostgreSQL one `= ANY(array)` (a single
+    parameter, so the statement text is the same for every batch and stays prepared);
+    elsewhere IN lists of at most KEYS_PER_SELECT keys."""
+    if db.engine.dialect.name == "postgresql":
+        return [Alert.dedup_key == any_(bindparam("keys", keys, type_=ARRAY(String)))]
+    return [Alert.dedup_key.in_(keys[start:start + KEYS_PER_SELECT])
+            for start in range(0, len(keys), KEYS_PER_SELECT)]
 
 
 def _new_alert(organization_id, normalized, key, now):
@@ -179,17 +253,32 @@ def _new_alert(organization_id, normalized, key, now):
         last_seen_at=now, count=1, dedup_key=key, raw=normalized.raw)
 
 
-def _open_incidents(result, now):
-    """An incident and a desk page for every new alert the severity policy selects."""
-    severities = tuple(_setting("ALERT_INCIDENT_SEVERITIES"))
-    for alert, new in result.entries:
-        if new and alert.incident_id is None and alert.severity in severities:
-            incident = report_incident(_intake_for(alert), actor=None,
-                                       actor_label="monitoring", now=now)
+def incident_severities(organization_id, now):
+    """The severities whose new alerts open an incident: those of the organization's contract
+    active on now's Japan date (the latest start first), else ALERT_INCIDENT_SEVERITIES."""
+    today = to_jst(now).date()
+    contracts = db.session.scalars(select(Contract).where(
+        Contract.organization_id == organization_id)
+        .order_by(Contract.starts_on.desc(), Contract.id.desc())).all()
+    contract = next((c for c in contracts if c.active_on(today)), None)
+    if contract is None or contract.alert_incident_severities is None:
+        return tuple(_setting("ALERT_INCIDENT_SEVERITIES"))
+    return tuple(contract.alert_incident_severities)
+
+
+def _open_incidents(organization_id, new_alerts, now):
+    """An incident and a desk page for every new alert the severity policy selects (no
+    commit: they go with the batch); how many were opened."""
+    severities = incident_severities(organization_id, now) if new_alerts else ()
+    opened = 0
+    for alert in new_alerts:
+        if alert.severity in severities:
+            incident = report_incident(_intake_for(alert), actor=None, actor_label="monitoring",
+                                       now=now, commit=False)
             alert.incident_id = incident.id
             _page_desk(incident, alert, now)
-            db.session.commit()
-            result.incidents_created += 1
+            opened += 1
+    return opened
 
 
 def _host(alert):

@@ -48,8 +48,12 @@ def _organization_for(request, actor):
     return organization
 
 
-def report_incident(request, actor=None, actor_label="web form", now=None):
-    """Record a new incident in `received`, with its reference and first timeline event."""
+def report_incident(request, actor=None, actor_label="web form", now=None, commit=True):
+    """Record a new incident in `received`, with its reference and first timeline event.
+
+    commit=False leaves the commit to a caller whose own change must go with the incident
+    (the alert ingest: an alert and its incident are one commit).
+    """
     if actor is not None:
         require_role(actor, INTAKE_ROLES, "report incidents")
     now = now or utcnow()
@@ -72,5 +76,6 @@ def report_incident(request, actor=None, actor_label="web form", now=None):
                  data={"channel": request.channel, "category": request.category,
                        "severity": request.severity})
     sla.start_for_intake(incident, now)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return incident

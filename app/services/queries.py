@@ -4,11 +4,13 @@ import base64
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
+from app.alerts.normalized import SEVERITIES as ALERT_SEVERITIES
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
+    Alert,
     Claim,
     Dispatch,
     Incident,
@@ -17,7 +19,9 @@ from app.models import (
     Notification,
     Organization,
 )
+from app.models.people import STAFF_ROLES
 from app.services import sla
+from app.services.actors import require_role
 from app.timeutil import utcnow
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
@@ -140,3 +144,41 @@ def list_incidents(user, filters, cursor=None, limit=50, now=None):
     has_more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].id) if has_more else None)
+
+
+# ---------------------------------------------------------------- monitoring alerts
+
+ALERT_FILTERS = ("organization_id", "severity", "source")
+ALERT_READERS = ("customer", *STAFF_ROLES)
+
+
+def scope_alerts(stmt, user):
+    """Restrict an alert query to what `user` may see: staff every alert, a customer its
+    organization's; any other role none (403)."""
+    require_role(user, ALERT_READERS, "see alerts")
+    if user.role == "customer":
+        return stmt.where(Alert.organization_id == user.organization_id)
+    return stmt
+
+
+def list_alerts(user, filters, cursor=None, limit=50):
+    """Newest alerts first (keyset on id: the order of first sighting) matching `filters`;
+    each row is (Alert, organization_name, incident_reference or None), in one statement."""
+    if filters.get("severity") not in (None, "", *ALERT_SEVERITIES):
+        raise InvalidInput("The severity is critical, high, medium or low.",
+                           {"field": "severity", "allowed": list(ALERT_SEVERITIES)})
+    stmt = scope_alerts(select(Alert, Organization.name.label("organization_name"),
+                               Incident.reference.label("incident_reference"))
+                        .join(Organization, Organization.id == Alert.organization_id)
+                        .outerjoin(Incident, Incident.id == Alert.incident_id), user)
+    for name in ALERT_FILTERS:
+        value = filters.get(name)
+        if value not in (None, ""):
+            stmt = stmt.where(getattr(Alert, name) == value)
+    if cursor:
+        stmt = stmt.where(Alert.id < decode_cursor(cursor))
+    rows = db.session.execute(stmt.options(defer(Alert.raw))  # raw is for inspection only
+                              .order_by(Alert.id.desc()).limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].Alert.id) if has_more else None)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.errors import InvalidInput, NotFound, Unauthorized
 from app.extensions import db
@@ -192,3 +192,65 @@ def test_revoking_needs_the_whole_prefix(world_key):
     with pytest.raises(NotFound):
         service.revoke_ingest_key(key[:6])
     assert db.session.scalars(select(IngestKey)).one().revoked_at is None
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements sent to the database while the test runs (executemany once)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_batch_finds_its_twins_with_one_select_and_adds_its_alerts_with_one_insert(
+        world_key, statements, dialect):
+    _, key = world_key
+    seen = [generic(rule_id=f"SEEN-{n}") for n in range(30)]
+    service.ingest(key, "application/json", b"[" + b",".join(seen) + b"]", now=NOW)
+    fresh = [generic(rule_id=f"NEW-{n}") for n in range(40)]
+    body = b"[" + b",".join(seen + fresh + seen[:5] + fresh[:5]) + b"]"
+    statements.clear()
+    result = service.ingest(key, "application/json", body, now=NOW + timedelta(minutes=1))
+    on_alerts = [s for s in statements if " alert " in f"{s} " or "INTO alert " in s]
+    assert [s.split()[0] for s in on_alerts if "FROM alert" in s] == ["SELECT"]
+    # SQLite cannot promise RETURNING rows in insert order, so SQLAlchemy sends its INSERTs
+    # one by one there (in the same transaction); PostgreSQL gets one multi-row INSERT.
+    inserts = [s for s in on_alerts if s.startswith("INSERT INTO alert ")]
+    assert len(inserts) == (1 if dialect == "postgresql" else 40)
+    assert len([s for s in on_alerts if s.startswith("UPDATE alert ")]) == 1
+    answer = result.as_json()["alerts"]
+    assert [a["new"] for a in answer] == [False] * 30 + [True] * 40 + [False] * 10
+    assert [a["count"] for a in answer[:31]] == [3] * 5 + [2] * 25 + [2]
+    assert db.session.scalar(select(func.count(Alert.id))) == 70
+
+
+def test_keys_beyond_one_in_list_are_found_all_the_same(world_key, monkeypatch):
+    # SQLite looks them up KEYS_PER_SELECT at a time; PostgreSQL in one array anyway.
+    _, key = world_key
+    monkeypatch.setattr(service, "KEYS_PER_SELECT", 3)
+    first = [generic(rule_id=f"R{n}") for n in range(0, 10, 2)]
+    service.ingest(key, "application/json", b"[" + b",".join(first) + b"]", now=NOW)
+    every = [generic(rule_id=f"R{n}") for n in range(10)]
+    result = service.ingest(key, "application/json", b"[" + b",".join(every) + b"]",
+                            now=NOW).as_json()
+    assert [a["new"] for a in result["alerts"]] == [False, True] * 5
+    assert db.session.scalar(select(func.count(Alert.id))) == 10
+
+
+def test_an_alert_its_incident_and_the_desk_page_are_one_commit(world_key, monkeypatch):
+    _, key = world_key
+
+    def page_fails(*args, **kwargs):
+        raise RuntimeError("the outbox is down")
+
+    monkeypatch.setattr(service, "_page_desk", page_fails)
+    before = counts()
+    with pytest.raises(RuntimeError):
+        service.ingest(key, "application/json", generic("critical"), now=NOW)
+    db.session.rollback()
+    assert counts() == before  # no alert without its incident, no incident without its alert

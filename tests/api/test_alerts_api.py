@@ -2,6 +2,7 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
 from app.services import ingest as service
+from tests.api.test_incidents_api import assert_error
 
 SAMPLES = Path(__file__).parent.parent / "alerts" / "samples"
 URL = "/api/v1/alerts"
@@ -158,3 +160,96 @@ def test_concurrent_senders_end_with_one_alert_per_distinct_alert(app, key):
         db.session.remove()
     assert len(alerts) == 5 and sum(a.count for a in alerts) == 400
     assert sorted(a.count for a in alerts) == [80] * 5 and incidents == 1
+
+
+# ---------------------------------------------------------------- GET /api/v1/alerts
+
+
+@pytest.fixture
+def stored(app, world):
+    """Alerts of both organizations: org A a critical edr alert (with its incident) and two
+    low wazuh ones, org B a high one; {name: alert id}."""
+    now = datetime(2026, 11, 25, 3, 0)
+    wazuh = [{**generic("low", f"W{n}"), "source": "wazuh"} for n in range(2)]
+    with app.app_context():
+        keys = [service.create_ingest_key(db.session.get(Organization, org))
+                for org in (world.org_a, world.org_b)]
+        a = service.ingest(keys[0], "application/json",
+                           json.dumps([generic("critical", "C1"), *wazuh]).encode(), now=now)
+        b = service.ingest(keys[1], "application/json",
+                           json.dumps(generic("high", "H1", host="srv-b")).encode(), now=now)
+        ids = [entry["id"] for entry in a.as_json()["alerts"] + b.as_json()["alerts"]]
+        db.session.remove()
+    return dict(zip(("a_critical", "a_wazuh_0", "a_wazuh_1", "b_high"), ids, strict=True))
+
+
+def listed(client, query=""):
+    answer = client.get(f"{URL}{query}")
+    assert answer.status_code == 200, answer.text
+    return answer.json
+
+
+@pytest.mark.parametrize("role", ["desk", "dispatcher", "admin"])
+def test_staff_list_every_organizations_alerts_newest_first(api, stored, role):
+    body = listed(api(role))
+    assert [a["id"] for a in body["items"]] == sorted(stored.values(), reverse=True)
+    assert body["next_cursor"] is None
+
+
+def test_an_alert_shows_its_sightings_and_its_incident(api, stored, world):
+    [item] = listed(api("desk"), "?severity=critical")["items"]
+    assert item["id"] == stored["a_critical"] and item["organization_id"] == world.org_a
+    assert item["incident_id"] and item["incident_reference"].startswith("INC-2026-")
+    assert (item["count"], item["first_seen_at"], item["last_seen_at"], item["occurred_at"]) \
+        == (1, "2026-11-25T03:00:00Z", "2026-11-25T03:00:00Z", "2026-11-24T17:59:00Z")
+    assert (item["hosts"], item["rule_id"], item["source"]) == (["pc-01"], "C1", "edr")
+
+
+def test_a_customer_sees_only_its_own_organizations_alerts(api, stored, world):
+    own = [a["id"] for a in listed(api("customer"))["items"]]
+    assert sorted(own) == sorted(v for k, v in stored.items() if k.startswith("a_"))
+    other = listed(api("other_customer"))["items"]
+    assert [a["id"] for a in other] == [stored["b_high"]]
+    assert listed(api("customer"), f"?organization_id={world.org_b}")["items"] == []
+
+
+@pytest.mark.parametrize("role", ["technician", "insurer"])
+def test_technicians_and_insurers_may_not_list_alerts(api, stored, role):
+    assert_error(api(role).get(URL), 403, "forbidden")
+
+
+def test_listing_needs_a_user_token_not_an_ingest_key(client, key, stored):
+    answer = client.get(URL, headers={"Authorization": f"Bearer {key}"})
+    assert_error(answer, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(("query", "names"), [
+    ("?source=wazuh", ["a_wazuh_1", "a_wazuh_0"]),
+    ("?severity=low", ["a_wazuh_1", "a_wazuh_0"]),
+    ("?severity=high", ["b_high"]),
+    ("?organization_id={org_b}", ["b_high"]),
+    ("?organization_id={org_a}&source=edr", ["a_critical"]),
+    ("?source=fortigate", []),
+])
+def test_the_filters_narrow_the_list(api, stored, world, query, names):
+    query = query.format(org_a=world.org_a, org_b=world.org_b)
+    assert [a["id"] for a in listed(api("admin"), query)["items"]] == \
+        [stored[name] for name in names]
+
+
+def test_the_cursor_walks_every_page_once(api, stored):
+    desk, seen, query = api("desk"), [], "?limit=3"
+    while True:
+        body = listed(desk, query)
+        seen += [a["id"] for a in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        query = f"?limit=3&cursor={body['next_cursor']}"
+    assert seen == sorted(stored.values(), reverse=True)
+
+
+@pytest.mark.parametrize("query", ["?severity=urgent", "?limit=0", "?limit=201",
+                                   "?cursor=not-a-cursor", "?organization_id=x",
+                                   "?colour=blue", "?source=" + "x" * 33])
+def test_bad_list_queries_are_422(api, stored, query):
+    assert_error(api("desk").get(f"{URL}{query}"), 422, "validation_error")

@@ -104,3 +104,51 @@ def test_customers_see_no_contracts_and_unknown_ids_are_404(api, world):
                  403, "forbidden")
     assert_error(api("admin").get("/api/v1/contracts/999999"), 404, "not_found")
     assert_error(api("admin").get("/api/v1/organizations/999999/contracts"), 404, "not_found")
+
+
+def test_the_sla_targets_and_alert_policy_are_created_shown_and_default(admin, world):
+    path = f"/api/v1/organizations/{world.org_b}/contracts"
+    plain = admin.post(path, json=NETWORK).json
+    assert (plain["sla_acknowledge_minutes"], plain["sla_claim_business_days"],
+            plain["alert_incident_severities"]) == (30, 10, None)
+    custom = admin.post(path, json={**NETWORK, "sla_acknowledge_minutes": 1440,
+                                    "sla_claim_business_days": 90,
+                                    "alert_incident_severities": ["medium", "critical"]})
+    assert custom.status_code == 201, custom.text
+    shown = admin.get(f"/api/v1/contracts/{custom.json['id']}").json
+    assert (shown["sla_acknowledge_minutes"], shown["sla_claim_business_days"],
+            shown["alert_incident_severities"]) == (1440, 90, ["critical", "medium"])
+    none = admin.post(path, json={**NETWORK, "alert_incident_severities": []}).json
+    assert none["alert_incident_severities"] == []
+
+
+def test_a_patch_sets_the_alert_policy_back_to_the_default_with_null(admin, world):
+    created = admin.post(f"/api/v1/organizations/{world.org_b}/contracts",
+                         json={**NETWORK, "alert_incident_severities": ["low"]}).json
+    path = f"/api/v1/contracts/{created['id']}"
+    assert patch(admin, path, {"alert_incident_severities": None}).json[
+        "alert_incident_severities"] is None
+    changed = patch(admin, path, {"alert_incident_severities": ["high"],
+                                  "sla_claim_business_days": 5})
+    assert (changed.json["alert_incident_severities"], changed.json["sla_claim_business_days"],
+            changed.json["sla_acknowledge_minutes"]) == (["high"], 5, 30)
+
+
+@pytest.mark.parametrize("changes", [
+    {"sla_acknowledge_minutes": 0}, {"sla_acknowledge_minutes": 1441},
+    {"sla_acknowledge_minutes": "30"}, {"sla_acknowledge_minutes": None},
+    {"sla_claim_business_days": 0}, {"sla_claim_business_days": 91},
+    {"sla_claim_business_days": 1.5}, {"alert_incident_severities": "critical"},
+    {"alert_incident_severities": ["urgent"]}, {"alert_incident_severities": [1]},
+])
+def test_bad_sla_targets_and_alert_policies_are_422_and_change_nothing(app, admin, world,
+                                                                       changes):
+    before = count(app)
+    answer = admin.post(f"/api/v1/organizations/{world.org_b}/contracts",
+                        json={**NETWORK, **changes})
+    assert_error(answer, 422, "validation_error")
+    assert count(app) == before
+    created = admin.post(f"/api/v1/organizations/{world.org_b}/contracts", json=NETWORK).json
+    path = f"/api/v1/contracts/{created['id']}"
+    assert_error(patch(admin, path, changes), 422, "validation_error")
+    assert admin.get(path).json == created

@@ -173,3 +173,61 @@ def test_only_an_admin_writes_and_the_desk_and_dispatcher_read(admin, org):
     with pytest.raises(NotFound):
         contracts.get_contract(admin, contract.id + 1000)
     assert count() == 1
+
+
+def test_a_new_contract_takes_the_default_sla_targets_and_alert_policy(admin, org):
+    contract = create(admin, org, plan="network", monthly_fee=1)
+    assert (contract.sla_acknowledge_minutes, contract.sla_claim_business_days,
+            contract.alert_incident_severities) == (30, 10, None)
+
+
+@pytest.mark.parametrize(("sent", "stored"), [
+    (None, None), ([], []), (["critical"], ["critical"]),
+    (["low", "critical", "low"], ["critical", "low"]),
+    (("medium", "high"), ["high", "medium"]),
+])
+def test_the_alert_policy_is_stored_without_repeats_in_severity_order(admin, org, sent, stored):
+    contract = create(admin, org, plan="network", monthly_fee=1, alert_incident_severities=sent)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).alert_incident_severities == stored
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("sla_acknowledge_minutes", 1), ("sla_acknowledge_minutes", 1440),
+    ("sla_claim_business_days", 1), ("sla_claim_business_days", 90),
+])
+def test_the_sla_targets_are_accepted_at_their_bounds(admin, org, field, value):
+    assert getattr(create(admin, org, plan="network", monthly_fee=1, **{field: value}),
+                   field) == value
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("sla_acknowledge_minutes", 0), ("sla_acknowledge_minutes", 1441),
+    ("sla_acknowledge_minutes", True), ("sla_acknowledge_minutes", "30"),
+    ("sla_claim_business_days", 0), ("sla_claim_business_days", 91),
+    ("sla_claim_business_days", 1.5), ("sla_claim_business_days", None),
+    ("alert_incident_severities", "critical"), ("alert_incident_severities", ["urgent"]),
+    ("alert_incident_severities", ["critical", 1]), ("alert_incident_severities", [["high"]]),
+    ("alert_incident_severities", {"critical": True}),
+])
+def test_bad_sla_targets_and_alert_policies_are_refused_naming_the_field(
+        admin, org, field, value):
+    details = refused(admin, org, "invalid", plan="network", monthly_fee=1, **{field: value})
+    assert details["field"] == field
+
+
+def test_the_alert_policy_and_targets_change_alone_and_a_refusal_changes_nothing(admin, org):
+    contract = create(admin, org, plan="network", monthly_fee=1,
+                      alert_incident_severities=["critical"])
+    for bad in ({"alert_incident_severities": ["severe"]}, {"sla_claim_business_days": 91},
+                {"sla_acknowledge_minutes": 45, "sla_claim_business_days": 0}):
+        with pytest.raises(InvalidInput):
+            contracts.update_contract(admin, contract.id, bad)
+        db.session.rollback()
+        kept = db.session.get(Contract, contract.id)
+        assert (kept.alert_incident_severities, kept.sla_acknowledge_minutes,
+                kept.sla_claim_business_days) == (["critical"], 30, 10)
+    updated = contracts.update_contract(admin, contract.id, {
+        "alert_incident_severities": None, "sla_acknowledge_minutes": 45})
+    assert (updated.alert_incident_severities, updated.sla_acknowledge_minutes,
+            updated.sla_claim_business_days) == (None, 45, 10)

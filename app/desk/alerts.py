@@ -1,0 +1,40 @@
+"""The desk's view of monitoring alerts: the newest first, filtered, with their incidents.
+
+Staff only: technicians and insurers use the console too, but alerts are none of theirs.
+"""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.alerts.normalized import SEVERITIES
+from app.desk import bp
+from app.errors import AppError
+from app.models.people import STAFF_ROLES
+from app.services.actors import require_role
+from app.services.queries import ALERT_FILTERS, list_alerts, visible_organizations
+
+PAGE_SIZE = 50
+
+
+def _filters():
+    """The filters of the query string; a non-numeric organization is no filter."""
+    filters = {name: request.args.get(name, "").strip() for name in ALERT_FILTERS}
+    if filters["organization_id"]:
+        filters["organization_id"] = request.args.get("organization_id", type=int)
+    return filters
+
+
+@bp.get("/alerts")
+def alerts():
+    """Recent alerts, newest first: count, first and last sighting, host, rule, incident."""
+    require_role(current_user, STAFF_ROLES, "see alerts")
+    filters = _filters()
+    try:
+        page = list_alerts(current_user, filters, cursor=request.args.get("cursor"),
+                           limit=PAGE_SIZE)
+    except AppError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("desk.alerts"))
+    return render_template("desk/alerts.html", page=page, filters=filters,
+                           severities=SEVERITIES,
+                           organizations=visible_organizations(current_user))
