@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Claim, Dispatch, Incident
 from app.services.packets import packet_path, verify_packet
-from tests import factories
 from tests.browser.conftest import watched_tab
+from tests.browser.helpers import log_in
 from tests.services import claim_scene
 
 try:
@@ -74,15 +74,6 @@ def insurer_tab(browser, live_server):
     """The insurer's own browser."""
     with watched_tab(browser, live_server) as tab:
         yield tab
-
-
-def log_in(tab, email):
-    tab.goto("/login")
-    form = tab.locator("#login-form")
-    form.locator("#email").fill(email)
-    form.locator("#password").fill(factories.PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(tab).to_have_url(re.compile(r"/desk/$"))
 
 
 def press(page, trigger, state):

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Incident, Organization
 from app.models.incident import CATEGORIES
 from tests import factories
+from tests.browser.helpers import log_in
 
 try:
     from playwright.sync_api import expect
@@ -56,14 +57,6 @@ def report_on_the_form(page, *, customer, name, phone, category, description):
     reference = page.locator("#reference")
     expect(reference).to_have_text(REFERENCE)
     return reference.inner_text()
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.locator("#login-form #email").fill(email)
-    page.locator("#login-form #password").fill(factories.PASSWORD)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/desk/$"))
 
 
 def open_incident(page, reference):
