@@ -4,24 +4,30 @@ Target: with 1,000,000 incidents stored, a page of the open-incident list (50 ro
 p95 <= 20 ms server time; the dispatcher's board is held to the same bar. The data are
 bench/incident_list.py's (the same generator and seed: organizations, 40 technicians, N
 incidents over three years, mostly closed), plus what the board shows: every technician on
-call now, and for each incident in a board state its live dispatch (an open offer with its
+call now, for each incident in a board state its live dispatch (an open offer with its
 three pending escalation timers for `dispatch_requested`, the accepted visit for
-`technician_assigned`, `en_route` and `on_site`).
+`technician_assigned`, `en_route` and `on_site`), and the running SLA clocks the lists show
+(first response of a `received` incident; acknowledgement and arrival of one waiting for a
+technician, arrival of one assigned or on the way), started at random within twice their
+target so that some are on time, some near and some in breach.
 
 Kaketsuke runs under gunicorn (bench/serve.py) with its access log on, so each request's
 server time (gunicorn's `%(D)s`, from the request read to the response written) is known
 beside the client's round trip. One request at a time, after a warm-up:
 
-(a) the dispatcher's board `GET /dispatch/` (logged in as a dispatcher);
+(a) the dispatcher's board `GET /dispatch/` (logged in as a dispatcher): its first page,
+    the 50 longest waiting incidents (app/dispatch/views.py BOARD_PAGE);
 (b) the desk's open list `GET /desk/?state=received` (HTML, logged in as the desk);
 (c) the API `GET /api/v1/incidents?state=received` (desk token).
 
 The reference, in the same run and under the same gunicorn settings, is the bare app
 (bench/reference_app.py) reading the same rows with one Core SELECT: (a) the board's states,
-200 rows; (b) and (c) `state=received`, 50 rows. The ratio is of the server-time medians.
+50 rows; (b) and (c) `state=received`, 50 rows. The ratio is of the server-time medians.
 
     .venv/bin/python bench/board.py                   # 100,000 incidents (validation size)
     .venv/bin/python bench/board.py --full            # 1,000,000 incidents
+    .venv/bin/python bench/board.py --keep            # keep the loaded database, then ...
+    .venv/bin/python bench/board.py --reuse --keep    # ... measure it again without loading
 """
 
 import argparse
@@ -38,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.dispatch.views import BOARD_PAGE, BOARD_STATES  # noqa: E402
 from bench import incident_list, serve  # noqa: E402
 from bench.common import (  # noqa: E402
     ms,
@@ -50,7 +57,6 @@ from bench.common import (  # noqa: E402
 
 TARGET_P95_MS = 20.0
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_board"
-BOARD_STATES = ("dispatch_requested", "technician_assigned", "en_route", "on_site")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 SHIFTS_SQL = """
@@ -81,6 +87,20 @@ CROSS JOIN (VALUES (2, 'voice', 3), (3, 'next_candidate', 10), (4, 'page_dispatc
      AS s (step, action, minutes)
 WHERE d.state = 'offered'
 """
+# The running clocks of the open incidents the lists show (24-hour calendar, 80% warning).
+CLOCKS_SQL = """
+INSERT INTO sla_clock (incident_id, name, calendar, target_minutes, started_at, warn_at,
+                       due_at, outcome)
+SELECT i.id, c.name, '24h', c.minutes, s.started_at,
+       s.started_at + c.minutes * 0.8 * interval '1 minute',
+       s.started_at + c.minutes * interval '1 minute', 'running'
+FROM incident i
+JOIN (VALUES ('received', 'first_response', 60), ('dispatch_requested', 'acknowledgement', 30),
+             ('dispatch_requested', 'arrival', 240), ('technician_assigned', 'arrival', 240),
+             ('en_route', 'arrival', 240)) AS c (state, name, minutes) ON c.state = i.state
+CROSS JOIN LATERAL (SELECT CAST(:now AS timestamp)
+                           - random() * 2 * c.minutes * interval '1 minute') AS s (started_at)
+"""
 
 
 def load(url, rows, seed):
@@ -98,18 +118,46 @@ def load(url, rows, seed):
         db.session.execute(text(SHIFTS_SQL), {"now": now})
         db.session.execute(dispatches, {"states": list(BOARD_STATES)})
         db.session.execute(text(TIMERS_SQL), {"now": now})
+        db.session.execute(text(CLOCKS_SQL), {"now": now})
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM (ANALYZE) dispatch, escalation_step, on_call_shift")
+            conn.exec_driver_sql(
+                "VACUUM (ANALYZE) dispatch, escalation_step, on_call_shift, sla_clock")
         people = {role: factories.make_user(role) for role in ("dispatcher", "desk")}
-        info = {"incidents": rows, "timings": timings, **{
-            state: db.session.scalar(text("SELECT count(*) FROM incident WHERE state = :s"),
-                                     {"s": state}) for state in ("received", *BOARD_STATES)}}
-        info["desk_token"] = serve.api_token(people["desk"])
-        info["emails"] = {role: user.email for role, user in people.items()}
+        info = {"timings": timings, **_describe(people)}
         db.session.remove()
         db.engine.dispose()
     return info
+
+
+def reuse(url):
+    """What a database kept by an earlier run holds, and a new token of its desk user."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+
+    app = serve.kaketsuke_app(url)
+    with app.app_context():
+        people = {role: db.session.scalars(select(User).where(User.role == role)
+                                           .order_by(User.id)).first()
+                  for role in ("dispatcher", "desk")}
+        info = _describe(people)
+        db.session.remove()
+        db.engine.dispose()
+    return info
+
+
+def _describe(people):
+    """Incident counts (all, received, board states), the people's e-mails, a desk token."""
+    from app.extensions import db
+
+    count = "SELECT count(*) FROM incident WHERE state = :s"
+    return {"incidents": db.session.scalar(text("SELECT count(*) FROM incident")),
+            **{state: db.session.scalar(text(count), {"s": state})
+               for state in ("received", *BOARD_STATES)},
+            "emails": {role: user.email for role, user in people.items()},
+            "desk_token": serve.api_token(people["desk"])}
 
 
 def login(base_url, email, password):
@@ -185,7 +233,7 @@ def measure_reference(url, args):
     results = {}
     with serve.start(layout) as running:
         log, session = AccessLog(log_path), requests.Session()
-        cases = {"board": f"{running.base_url}/incidents?{board}&limit=200",
+        cases = {"board": f"{running.base_url}/incidents?{board}&limit={BOARD_PAGE}",
                  "list": f"{running.base_url}/incidents?state=received&limit=50"}
         for name, page in cases.items():
             time_case(session, page, args.warmup, log, "/incidents")
@@ -225,6 +273,8 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--seed", type=float, default=0.42, help="PostgreSQL setseed() value")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a database kept by an earlier --keep run, without loading")
     scratch_options(parser, DEFAULT_URL)
     args = parser.parse_args(argv)
     args.rows = args.rows or (1_000_000 if args.full else 100_000)
@@ -236,7 +286,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     with scratch(args) as url:
-        info = load(url, args.rows, args.seed)
+        info = reuse(url) if args.reuse else load(url, args.rows, args.seed)
         print_json("loaded", {k: v for k, v in info.items() if k != "desk_token"})
         kaketsuke = measure_kaketsuke(url, info, args, PASSWORD)
         reference = measure_reference(url, args)

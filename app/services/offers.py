@@ -28,11 +28,14 @@ ASKED_STATES = ("offered", "declined", "expired")
 # ---------------------------------------------------------------- choosing technicians
 
 
+def _held_visits():
+    """(technician_id, held): how many visits each technician holds now."""
+    return (select(Dispatch.technician_id, func.count(Dispatch.id).label("held"))
+            .where(Dispatch.state.in_(HOLDING_STATES)).group_by(Dispatch.technician_id))
+
+
 def load_by_technician():
-    rows = db.session.execute(
-        select(Dispatch.technician_id, func.count(Dispatch.id))
-        .where(Dispatch.state.in_(HOLDING_STATES)).group_by(Dispatch.technician_id))
-    return dict(rows.all())
+    return dict(db.session.execute(_held_visits()).all())
 
 
 def candidates(incident, now):
@@ -41,18 +44,50 @@ def candidates(incident, now):
     On call now, serving the incident's prefecture, with the category as a skill,
     least loaded first; technicians already asked during this request are left out.
     """
-    asked = select(Dispatch.technician_id).where(
-        Dispatch.incident_id == incident.id, Dispatch.state.in_(ASKED_STATES + HOLDING_STATES))
+    return candidates_by_incident([incident], now)[incident.id]
+
+
+def candidates_by_incident(incidents, now):
+    """{incident id: its candidates, best first} for many incidents (the board's page) in
+    two statements whatever their number: the on-call technicians with their load, and
+    who was already asked for which incident. The rules are those of `candidates`."""
+    if not incidents:
+        return {}
+    on_duty = _on_call_with_load(now)
+    asked = _asked_by_incident([incident.id for incident in incidents])
+    return {incident.id: _ranked(incident, on_duty, asked.get(incident.id, set()))
+            for incident in incidents}
+
+
+def _on_call_with_load(now):
+    """[(technician, visits held)] of the active technicians on call at `now`, by id."""
     on_call = select(OnCallShift.technician_id).where(
         OnCallShift.starts_at <= now, OnCallShift.ends_at > now)
-    technicians = db.session.scalars(
-        select(Technician).where(Technician.active, Technician.id.in_(on_call),
-                                 Technician.id.not_in(asked)).order_by(Technician.id)).all()
+    load = _held_visits().subquery()
+    return db.session.execute(
+        select(Technician, func.coalesce(load.c.held, 0))
+        .outerjoin(load, load.c.technician_id == Technician.id)
+        .where(Technician.active, Technician.id.in_(on_call)).order_by(Technician.id)).all()
+
+
+def _asked_by_incident(incident_ids):
+    """{incident id: ids of technicians holding it or asked during the request}."""
+    rows = db.session.execute(select(Dispatch.incident_id, Dispatch.technician_id).where(
+        Dispatch.incident_id.in_(incident_ids),
+        Dispatch.state.in_(ASKED_STATES + HOLDING_STATES)))
+    asked = {}
+    for incident_id, technician_id in rows:
+        asked.setdefault(incident_id, set()).add(technician_id)
+    return asked
+
+
+def _ranked(incident, on_duty, asked):
+    """The fitting technicians of `on_duty` not yet asked, least loaded first, then by id."""
     prefecture = incident.organization.prefecture
-    load = load_by_technician()
-    fitting = [t for t in technicians
-               if prefecture in (t.prefectures or []) and incident.category in (t.skills or [])]
-    return sorted(fitting, key=lambda t: (load.get(t.id, 0), t.id))
+    fitting = [(held, t.id, t) for t, held in on_duty
+               if t.id not in asked and prefecture in (t.prefectures or [])
+               and incident.category in (t.skills or [])]
+    return [t for _, _, t in sorted(fitting, key=lambda f: f[:2])]
 
 
 # ---------------------------------------------------------------- offers and escalation

@@ -1,10 +1,13 @@
 """The dispatcher's board, the dev phone and the desk's dispatch section."""
 
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
+from app.dispatch import views
+from app.dispatch.views import BOARD_CANDIDATES
 from app.extensions import db
 from app.models import (
     Dispatch,
@@ -17,6 +20,8 @@ from app.models import (
 )
 from app.services.audit import append_event
 from app.services.dispatch import accept, advance
+from app.services.offers import candidates
+from app.timeutil import utcnow
 from tests import factories
 from tests.helpers import csrf_token
 from tests.views.dispatch_support import (
@@ -102,19 +107,106 @@ def test_the_board_reloads_itself_without_scripts_unless_asked_not_to(client, wo
     assert "http-equiv" not in client.get("/dispatch/?refresh=off").text
 
 
-def test_the_override_select_ranks_candidates_first(app, client, world, login):
+def options_of(html):
+    """The technician ids a <select> offers, in order."""
+    return [int(v) for v in re.findall(r'<option value="(\d+)"', html)]
+
+
+def test_a_board_row_offers_the_best_candidates_and_links_to_every_technician(
+        app, client, world, login):
     incident_id = requested_incident(app, world)
     with app.app_context():
-        off_duty = factories.make_technician(prefectures=[27])
-        off_duty_name = off_duty.name
-        other_name = db.session.get(Technician, world.other_technician).name
+        for _ in range(BOARD_CANDIDATES + 2):  # more candidates than a row offers
+            factories.make_technician(on_call=(datetime(2020, 1, 1), datetime(2099, 12, 31)))
+        ranked = [t.id for t in candidates(db.session.get(Incident, incident_id), utcnow())]
         db.session.remove()
     login(world.emails["dispatcher"])
     row = board_row(client.get("/dispatch/?lang=en"), reference_of(app, incident_id))
-    candidates, others = row.split("Other active technicians")
+    form = re.search(r'<form[^>]*class="override-form".*?</form>', row, re.S).group(0)
+    assert len(ranked) == BOARD_CANDIDATES + 3  # the offered technician is not one of them
+    assert world.technician not in ranked
+    assert options_of(form) == ranked[:BOARD_CANDIDATES]
+    assert f'href="/dispatch/incidents/{incident_id}/override"' in row
+    assert "Choose any active technician" in row
+
+
+def test_a_row_without_candidates_says_so_and_links_to_every_technician(
+        app, client, world, login):
+    incident_id = requested_incident(app, world)  # offered to the first technician
+    with app.app_context():  # and the other one on call has declined it already
+        db.session.add(Dispatch(incident_id=incident_id, technician_id=world.other_technician,
+                                state="declined"))
+        db.session.commit()
+        db.session.remove()
+    login(world.emails["dispatcher"])
+    row = board_row(client.get("/dispatch/?lang=en"), reference_of(app, incident_id))
+    assert "override-form" not in row and "No fitting technician is on call." in row
+    assert f'href="/dispatch/incidents/{incident_id}/override"' in row
+    assert "reoffer-form" in row
+
+
+def test_the_override_page_lists_candidates_first_then_every_other_active_technician(
+        app, client, world, login):
+    incident_id = requested_incident(app, world)
+    with app.app_context():
+        off_duty = factories.make_technician(prefectures=[27]).id
+        inactive = factories.make_technician(active=False).id
+        db.session.remove()
+    login(world.emails["dispatcher"])
+    page = client.get(f"/dispatch/incidents/{incident_id}/override?lang=en")
+    assert page.status_code == 200 and reference_of(app, incident_id) in page.text
+    candidates_html, others_html = page.text.split("Other active technicians")
     # The offered technician is no longer a candidate; the other one on call is.
-    assert other_name in candidates and off_duty_name not in candidates
-    assert off_duty_name in others
+    assert options_of(candidates_html) == [world.other_technician]
+    assert set(options_of(others_html)) == {world.technician, off_duty}
+    assert inactive not in options_of(page.text)
+    assert f'action="/dispatch/incidents/{incident_id}/override"' in page.text
+    token = csrf_token(client, f"/dispatch/incidents/{incident_id}/override")
+    client.post(f"/dispatch/incidents/{incident_id}/override",
+                data={"csrf_token": token, "technician_id": off_duty})
+    assert dispatches_of(app, incident_id)[-1][1:] == (off_duty, "offered")
+
+
+def test_the_override_page_is_only_for_an_incident_waiting_for_a_technician(
+        app, client, world, login):
+    with app.app_context():
+        org = db.session.get(Organization, world.org_a)
+        triaging = factories.make_incident(org, state="triaging").id
+        db.session.remove()
+    login(world.emails["dispatcher"])
+    before = snapshot(app)
+    answer = client.get(f"/dispatch/incidents/{triaging}/override?lang=en")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/dispatch/")
+    assert "The incident is not waiting for a technician." in client.get("/dispatch/").text
+    assert client.get("/dispatch/incidents/9999/override").status_code == 404
+    assert snapshot(app) == before
+    login(world.emails["desk"])
+    assert client.get(f"/dispatch/incidents/{triaging}/override").status_code == 403
+
+
+def test_the_board_pages_through_the_longest_waiting_first(app, client, world, login,
+                                                          monkeypatch):
+    monkeypatch.setattr(views, "BOARD_PAGE", 2)
+    references = [reference_of(app, requested_incident(app, world, summary=f"依頼{n}"))
+                  for n in range(3)]
+    login(world.emails["dispatcher"])
+    first = client.get("/dispatch/?lang=en").text
+    assert [r for r in references if f'data-reference="{r}"' in first] == references[:2]
+    assert 'class="page-next" href="/dispatch/?page=2"' in first and "page-prev" not in first
+    second = client.get("/dispatch/?page=2&lang=en&refresh=off").text
+    assert [r for r in references if f'data-reference="{r}"' in second] == references[2:]
+    assert 'class="page-prev" href="/dispatch/?refresh=off"' in second
+    assert "page-next" not in second and "Page 2" in second
+    beyond = client.get("/dispatch/?page=7&lang=en").text
+    assert "board-row" not in beyond and "No more incidents on this page." in beyond
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "x", "1.5", ""])
+def test_a_page_number_that_is_not_one_or_more_is_refused(client, world, login, page):
+    login(world.emails["dispatcher"])
+    answer = client.get(f"/dispatch/?page={page}")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/dispatch/"
+    assert "The page number is not valid." in client.get("/dispatch/?lang=en").text
 
 
 def test_override_offers_the_incident_to_the_chosen_technician(app, client, world, login):
