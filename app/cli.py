@@ -9,11 +9,12 @@ from sqlalchemy import select
 from app.auth import create_token
 from app.cli_claims import claims
 from app.cli_ingest import ingest_key
+from app.cli_orgs import org
 from app.cli_reports import reports
 from app.cli_stats import stats
 from app.config import BASE_DIR
 from app.extensions import db
-from app.models import Organization, User
+from app.models import Organization, Technician, User
 from app.models.people import ROLES
 
 DIAGRAM_PATH = BASE_DIR / "docs" / "incident-lifecycle.md"
@@ -29,6 +30,7 @@ def register_cli(app):
     app.cli.add_command(worker)
     app.cli.add_command(claims)
     app.cli.add_command(ingest_key)
+    app.cli.add_command(org)
     app.cli.add_command(stats)
     app.cli.add_command(reports)
 
@@ -71,8 +73,10 @@ def user():
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", required=True)
 @click.option("--organization", "organization_code", help="Customer's organization code.")
+@click.option("--technician", "technician_id", type=click.IntRange(1, 2**31 - 1),
+              help="The technician's id (role technician): the login acts for them.")
 @click.password_option(help="Prompted for (twice) when not given.")
-def user_create(email, role, name, organization_code, password):
+def user_create(email, role, name, organization_code, technician_id, password):
     """Create a user who can log in (e.g. the first administrator)."""
     email = email.strip().lower()
     if db.session.scalars(select(User).where(User.email == email)).first():
@@ -83,13 +87,32 @@ def user_create(email, role, name, organization_code, password):
             Organization.code == (organization_code or "").upper())).first()
         if organization is None:
             raise click.ClickException("A customer needs --organization with a known code.")
+    technician = _technician_for(role, technician_id)
     if len(password) < 10:
         raise click.ClickException("Use a password of at least 10 characters.")
-    new = User(email=email, name=name, role=role, organization=organization)
+    new = User(email=email, name=name, role=role, organization=organization,
+               technician=technician)
     new.set_password(password)
     db.session.add(new)
     db.session.commit()
     click.echo(f"Created {role} {email}.")
+
+
+def _technician_for(role, technician_id):
+    """The technician a technician's login acts for (the /tech/ pages need one); None for
+    any other role, which may not name one."""
+    if role != "technician":
+        if technician_id is not None:
+            raise click.ClickException("--technician is only for --role technician.")
+        return None
+    if technician_id is None:
+        raise click.ClickException("A technician's login needs --technician with the "
+                                   "technician's id (the Technicians page or "
+                                   "GET /api/v1/technicians lists them).")
+    technician = db.session.get(Technician, technician_id)
+    if technician is None:
+        raise click.ClickException(f"No technician has the id {technician_id}.")
+    return technician
 
 
 @click.command("worker")

@@ -14,3 +14,12 @@ def flash_form_errors(form):
     for name, errors in form.errors.items():
         label = form[name].label.text if name in form else name
         flash(f"{label}: {' '.join(errors)}", "error")
+
+
+def attach_error(form, exc):
+    """Show a service refusal (AppError) on the field it names, else above the form."""
+    field = exc.details.get("field")
+    if field in form:
+        form[field].errors.append(exc.message)
+    else:
+        form.form_errors.append(exc.message)

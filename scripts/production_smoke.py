@@ -7,10 +7,11 @@ the test SMTP server, evidence in a temporary folder), `flask db upgrade`, gunic
 several workers and two `flask worker` processes started with the README's commands. Then one
 incident end to end:
 
-    users and API tokens by CLI → insurer, policy, contract, technician and shift by API →
-    intake by API → triage → dispatch requested → the technician's SMS arrives at the fake
-    Twilio → its signed accept link is followed (page + form) → depart / arrive / complete
-    (the dispatcher fires the technician's steps through the API) → evidence and a cost line,
+    users, API tokens and the customer organization by CLI → insurer, policy, contract,
+    technician and shift by API → the technician's login by CLI → intake by API → triage →
+    dispatch requested → the technician's SMS arrives at the fake Twilio → its signed accept
+    link is followed (page + form) → depart / arrive / complete (the technician's own token
+    through the API) → evidence and a cost line,
     approved → claim prepared and submitted → the packet downloaded → `flask claims verify`
     with the public key → `flask audit verify` → SIGTERM: gunicorn and the workers exit 0.
 
@@ -53,17 +54,8 @@ TECHNICIAN_PHONE = "+819012345678"
 REPORTER_PHONE = "+819087654321"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LINK = re.compile(r"https?://\S+/a/[\w.\-]+")
-ORGANIZATION_SNIPPET = """
-from app.extensions import db
-from app.models import Organization
-organization = Organization(code="SMK-0001", name="株式会社スモーク精機",
-                            address="東京都千代田区丸の内1-1", prefecture=13,
-                            industry="製造業", employees=30)
-db.session.add(organization)
-db.session.commit()
-print("organization-id", organization.id)
-"""
-ORGANIZATION_ID = re.compile(r"organization-id (\d+)")
+ORGANIZATION_PHONE = "+81355550000"
+ORGANIZATION_ID = re.compile(r"\(id (\d+);")
 
 
 class StepFailed(Exception):
@@ -224,9 +216,11 @@ def set_up(smoke):
         smoke.tokens[role] = smoke.step(f"flask token create {email}", lambda e=email: (
             smoke.flask("token", "create", e).strip()))
     smoke.ids["organization"] = smoke.step(
-        "add the customer organization (no command, page or API adds one yet: flask shell)",
-        lambda: int(ORGANIZATION_ID.search(smoke.flask("shell", stdin=ORGANIZATION_SNIPPET))
-                    .group(1)))
+        "flask org create SMK-0001 (the customer organization and its phone)",
+        lambda: int(ORGANIZATION_ID.search(smoke.flask(
+            "org", "create", "SMK-0001", "--name", "株式会社スモーク精機", "--prefecture", "13",
+            "--address", "東京都千代田区丸の内1-1", "--industry", "製造業", "--employees", "30",
+            "--phone", ORGANIZATION_PHONE)).group(1)))
     smoke.step("gunicorn --workers N --access-logfile - wsgi:app", smoke.start_gunicorn)
     smoke.step("flask worker (two processes)", smoke.start_workers)
 
@@ -258,6 +252,12 @@ def administration(smoke):
             "name": "佐藤 健", "company": "駆付けサポート株式会社", "phone": TECHNICIAN_PHONE,
             "prefectures": [13], "skills": ["ransomware", "malware"], "hourly_rate": 9000}))
     smoke.ids["technician"] = technician["id"]
+    email = "sato@smoke.example"
+    smoke.step(f"flask user create {email} --role technician --technician ID", lambda: (
+        smoke.flask("user", "create", email, "--role", "technician", "--name", "佐藤 健",
+                    "--technician", str(technician["id"]), "--password", PASSWORD).strip()))
+    smoke.tokens["technician"] = smoke.step(f"flask token create {email}", lambda: (
+        smoke.flask("token", "create", email).strip()))
     now = time.time()
     smoke.step("POST /technicians/{id}/shifts (on call now)", lambda: smoke.api(
         "POST", f"/technicians/{technician['id']}/shifts", "admin", 201, json={
@@ -320,15 +320,16 @@ def _check(condition, detail):
 
 
 def visit(smoke):
-    """The visit through the API: the dispatcher fires the technician's steps."""
+    """The visit through the API: the technician fires their steps with their own token."""
     dispatches = smoke.api("GET", f"/incidents/{smoke.ids['incident']}/dispatches",
                            "dispatcher", 200)["items"]
     smoke.ids["dispatch"] = dispatches[0]["id"]
     path = f"/dispatches/{smoke.ids['dispatch']}/transitions"
     for trigger, extra in (("depart", {}), ("arrive", {}), ("complete", {
             "work_report": "感染端末を隔離し、ログを保全した。", "signoff_name": "田中 一郎"})):
-        smoke.step(f"{trigger} (POST /dispatches/{{id}}/transitions)", lambda t=trigger, e=extra:
-                   smoke.api("POST", path, "dispatcher", 200, json={"trigger": t, **e})["state"])
+        smoke.step(f"{trigger} (POST /dispatches/{{id}}/transitions, the technician)",
+                   lambda t=trigger, e=extra: smoke.api(
+                       "POST", path, "technician", 200, json={"trigger": t, **e})["state"])
     smoke.step("the reporter got the en-route SMS", lambda: smoke.wait_sms(
         REPORTER_PHONE, "").split("\n")[0][:60])
 

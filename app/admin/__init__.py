@@ -18,6 +18,7 @@ from app.admin import (  # noqa: E402,F401  (routes register on bp)
     contracts,
     ingest_keys,
     insurers,
+    organizations,
     policies,
     views,
 )

@@ -11,20 +11,12 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ShiftForm, TechnicianForm
 from app.errors import AppError
+from app.formutil import attach_error
 from app.services import technicians as service
 from app.timeutil import JST, utcnow
 
 PAGE_SIZE = 100
 FORM_REFUSED = 400
-
-
-def _attach_error(form, exc):
-    """Show a service refusal on the field it names, else above the form."""
-    field = exc.details.get("field")
-    if field in form:
-        form[field].errors.append(exc.message)
-    else:
-        form.form_errors.append(exc.message)
 
 
 @bp.get("/")
@@ -62,7 +54,7 @@ def new_technician():
         try:
             technician = service.create_technician(current_user, _fields(form))
         except AppError as exc:
-            _attach_error(form, exc)
+            attach_error(form, exc)
         else:
             flash(_("Technician %(name)s added.", name=technician.name), "success")
             return redirect(url_for("admin.shifts", technician_id=technician.id))
@@ -78,7 +70,7 @@ def edit_technician(technician_id):
         try:
             service.update_technician(technician.id, current_user, _fields(form))
         except AppError as exc:
-            _attach_error(form, exc)
+            attach_error(form, exc)
         else:
             flash(_("Technician %(name)s saved.", name=technician.name), "success")
             return redirect(url_for("admin.technicians"))
@@ -111,7 +103,7 @@ def add_shift(technician_id):
                               form.starts_at.data.replace(tzinfo=JST),
                               form.ends_at.data.replace(tzinfo=JST), form.note.data or "")
         except AppError as exc:
-            _attach_error(form, exc)
+            attach_error(form, exc)
         else:
             flash(_("Shift added."), "success")
             return redirect(url_for("admin.shifts", technician_id=technician.id))

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
 
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
@@ -209,6 +209,7 @@ class OrganizationOut(BaseModel):
     id: int
     code: str
     name: str
+    address: str
     prefecture: int
     industry: str
     employees: int
@@ -216,3 +217,60 @@ class OrganizationOut(BaseModel):
 
 class OrganizationList(BaseModel):
     items: list[OrganizationOut]
+
+
+class OrganizationPath(BaseModel):
+    organization_id: Id
+
+
+class PhoneIn(Strict):
+    number: str = Field(min_length=1, max_length=32, description="E.164 (+81...) or a "
+                        "Japanese number as dialled at home (03-...); stored in E.164")
+    label: str = Field("", max_length=50, description="e.g. 代表, 情報システム担当")
+
+
+PHONES_DESCRIPTION = "Caller-ID numbers; a number belongs to one organization only (409)"
+
+
+class OrganizationCreate(Strict):
+    code: str = Field(min_length=1, max_length=32, description="Letters, digits, - and _; "
+                      "stored in upper case; unique")
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field("", max_length=300)
+    prefecture: StrictInt = Field(ge=1, le=47, description="JIS code, 1 (北海道) to 47 (沖縄県)")
+    industry: str = Field("", max_length=100)
+    employees: StrictInt = Field(0, ge=0, le=MAX_INTEGER)
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=50,
+                                  description=PHONES_DESCRIPTION)
+
+
+def _no_defaults(schema):
+    """A field left out stays as it is: the document shows no default (null is no value)."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
+class OrganizationUpdate(Strict):
+    """Only the fields sent change (null is refused); `phones`, when sent, is the whole new
+    list: numbers left out are unregistered."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
+
+    code: str = Field(None, min_length=1, max_length=32)
+    name: str = Field(None, min_length=1, max_length=200)
+    address: str = Field(None, max_length=300)
+    prefecture: StrictInt = Field(None, ge=1, le=47)
+    industry: str = Field(None, max_length=100)
+    employees: StrictInt = Field(None, ge=0, le=MAX_INTEGER)
+    phones: list[PhoneIn] = Field(None, max_length=50, description=PHONES_DESCRIPTION)
+
+
+class PhoneOut(BaseModel):
+    id: int
+    number: str = Field(description="E.164")
+    label: str
+
+
+class OrganizationDetail(OrganizationOut):
+    phones: list[PhoneOut]
+    created_at: str

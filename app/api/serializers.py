@@ -1,5 +1,6 @@
 """Incidents and organizations as API JSON."""
 
+from app.services.organizations import phones_of
 from app.services.sla import worst_status
 from app.timeutil import isoformat_utc, utcnow
 from workflows import INCIDENT
@@ -69,5 +70,13 @@ def incident_detail(incident, user, now=None):
 
 def organization(org):
     """An organization as listed to API callers."""
-    return {"id": org.id, "code": org.code, "name": org.name, "prefecture": org.prefecture,
-            "industry": org.industry, "employees": org.employees}
+    return {"id": org.id, "code": org.code, "name": org.name, "address": org.address,
+            "prefecture": org.prefecture, "industry": org.industry, "employees": org.employees}
+
+
+def organization_detail(org):
+    """An organization alone: also its caller-ID phone numbers, in the order added."""
+    return organization(org) | {
+        "phones": [{"id": p.id, "number": p.number, "label": p.label} for p in phones_of(org)],
+        "created_at": isoformat_utc(org.created_at),
+    }

@@ -78,15 +78,30 @@ def notifications_by_dispatch(dispatches):
     return grouped
 
 
+def scope_organizations(stmt, user):
+    """Restrict an organization query to what `user` may see: staff every organization, a
+    customer its own, a technician or insurer those of the incidents it may see."""
+    if user.role == "customer":
+        return stmt.where(Organization.id == user.organization_id)
+    if user.role in ("technician", "insurer"):
+        return stmt.where(Organization.id.in_(
+            scope_incidents(select(Incident.organization_id), user)))
+    return stmt
+
+
 def visible_organizations(user):
     """Organizations `user` may see, by name."""
-    stmt = select(Organization).order_by(Organization.name)
-    if user.role == "customer":
-        stmt = stmt.where(Organization.id == user.organization_id)
-    elif user.role in ("technician", "insurer"):
-        stmt = stmt.where(Organization.id.in_(
-            scope_incidents(select(Incident.organization_id), user)))
-    return db.session.scalars(stmt).all()
+    return db.session.scalars(scope_organizations(
+        select(Organization).order_by(Organization.name), user)).all()
+
+
+def get_organization_for(user, organization_id):
+    """The organization if `user` may see it, else NotFound (never a hint that it exists)."""
+    organization = db.session.scalars(scope_organizations(
+        select(Organization).where(Organization.id == organization_id), user)).first()
+    if organization is None:
+        raise NotFound("Organization not found.")
+    return organization
 
 
 @dataclass

@@ -83,6 +83,10 @@ def technician_form(ids):
             "skills": "malware", "hourly_rate": "1", "locale": "ja"}
 
 
+def organization_form(ids):
+    return {"code": "ISO-ORG", "name": "isolation", "prefecture": "13", "employees": "0"}
+
+
 def contract_form(ids):
     return {"plan": "network", "service_class": "1", "devices": "1", "monthly_fee": "1",
             "starts_on": "2026-01-01", "desk_hours": "24h", "sla_first_response_minutes": "30",
@@ -170,6 +174,11 @@ ROUTES = {
     "admin.ingest_keys": Route(ADMIN),
     "admin.create_ingest_key": Route(ADMIN, body=lambda ids: {}),
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
+    "admin.organizations": Route(ADMIN),
+    "admin.new_organization": Route(ADMIN, body=organization_form),
+    "admin.organization": Route(ADMIN, body=organization_form),
+    "admin.add_organization_phone": Route(ADMIN, body=lambda ids: {"phone": "+81300000001"}),
+    "admin.remove_organization_phone": Route(ADMIN, body=lambda ids: {"phone_id": "1"}),
     "admin.policies": Route(ADMIN),
     "admin.add_head": Route(ADMIN, body=lambda ids: {"code": "iso", "name_ja": "x",
                                                      "name_en": "x"}),
@@ -203,6 +212,10 @@ ROUTES = {
     "api.create_note": Route(ANY, body=lambda ids: {"note": "isolation"}),
     "api.create_triage_check": Route(STAFF, body=lambda ids: {"item": "isolate"}),
     "api.list_organizations": Route(ANY),
+    "api.get_organization": Route(ANY),  # as the list: staff all, the others through incidents
+    "api.create_organization": Route(ADMIN, body=lambda ids: {
+        "code": "ISO-ORG", "name": "x", "prefecture": 13}),
+    "api.update_organization": Route(ADMIN, body=lambda ids: {"name": "x"}),
     "api.list_alerts_endpoint": Route(("customer", *STAFF), filter=their_organization),
     "api.mark_personal_data_leak": Route(STAFF, body=lambda ids: {"malicious": False}),
     "api.unmark_personal_data_leak": Route(STAFF),
