@@ -59,7 +59,8 @@ class Config:
     # development key is generated once under instance/ (never in production).
     CLAIM_SIGNING_KEY = os.environ.get("CLAIM_SIGNING_KEY", "")
     # Monitoring alerts: repeats of one alert within the window are counted, not added;
-    # new alerts of these severities open an incident and page the desk.
+    # new alerts of these severities open an incident and page the desk, unless the
+    # organization's contract has its own list (Contract.alert_incident_severities).
     ALERT_DEDUP_WINDOW_MINUTES = int(os.environ.get("ALERT_DEDUP_WINDOW_MINUTES", 60))
     ALERT_INCIDENT_SEVERITIES = tuple(
         os.environ.get("ALERT_INCIDENT_SEVERITIES", "critical,high").split(","))
