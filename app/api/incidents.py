@@ -23,7 +23,7 @@ from app.api.schemas import (
     TriageCheckRequest,
 )
 from app.auth import rate_limit_key_for_token
-from app.extensions import limit_setting, limiter
+from app.extensions import db, limit_setting, limiter
 from app.services.intake import IntakeRequest, report_incident
 from app.services.leaks import mark_leak, record_leak_report, unmark_leak
 from app.services.notes import add_note
@@ -47,9 +47,14 @@ def create_incident(body: IncidentCreate):
         reporter_name=body.reporter.name, reporter_phone=body.reporter.phone,
         reporter_email=body.reporter.email or "", discovered_at=body.discovered_at,
         occurred_at=body.occurred_at, discovery_source=body.discovery_source,
-    ), actor=g.api_user)
-    return {"id": incident.id, "reference": incident.reference, "state": incident.state,
-            "version": incident.version}, 201
+    ), actor=g.api_user, commit=False)
+    # The answer is read from the flushed incident before the commit, not reloaded after
+    # it: a reload costs a query, and a database lost right after the commit would turn a
+    # stored incident into a 503 whose retry stores it twice.
+    created = {"id": incident.id, "reference": incident.reference, "state": incident.state,
+               "version": incident.version}
+    db.session.commit()
+    return created, 201
 
 
 @bp.get("/incidents", tags=[TAG], responses={200: IncidentPage})

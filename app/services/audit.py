@@ -34,8 +34,12 @@ def append_event(incident, *, kind, actor, actor_label, now, trigger=None, from_
     """Add the next timeline event to the session and move the incident's chain head.
 
     The incident row's version goes up with its head, so two writers appending at
-    once cannot both commit: one gets a stale-version conflict.
+    once cannot both commit: one gets a stale-version conflict. The hash covers the
+    incident's id, so a new incident needs its id first; it then takes its head in its
+    INSERT (intake numbers it before building it: references.number_incident).
     """
+    if incident.id is None:
+        raise ValueError("an incident's id must be known before its first event is hashed")
     event = IncidentEvent(
         incident=incident, incident_id=incident.id, seq=incident.event_count + 1, kind=kind,
         occurred_at=now.replace(tzinfo=None), actor_id=actor.id if actor else None,

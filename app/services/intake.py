@@ -9,7 +9,7 @@ from app.models import Incident, Organization
 from app.services import sla
 from app.services.actors import label_for, require_role
 from app.services.audit import append_event
-from app.services.references import next_reference
+from app.services.references import number_incident
 from app.timeutil import to_utc_naive, utcnow
 from workflows.incident import INITIAL_STATE
 
@@ -49,17 +49,39 @@ def _organization_for(request, actor):
 
 
 def report_incident(request, actor=None, actor_label="web form", now=None, commit=True):
-    """Record a new incident in `received`, with its reference and first timeline event.
+    """Record a new incident in `received`, with its reference, its first timeline event
+    and its first-response SLA clock, in one transaction.
 
+    The reads come first (organization, contract), then the year's reference counter, whose
+    row stays locked until the commit, and last one flush that inserts the incident (its
+    audit head included), the event and the clock, each row once. The incident returned is
+    flushed: its id, reference and version are final before any commit.
     commit=False leaves the commit to a caller whose own change must go with the incident
-    (the alert ingest: an alert and its incident are one commit).
+    (the alert ingest: an alert and its incident are one commit), or who reads the incident
+    before committing (the API's answer).
     """
     if actor is not None:
         require_role(actor, INTAKE_ROLES, "report incidents")
     now = now or utcnow()
     organization = _organization_for(request, actor)
-    incident = Incident(
-        reference=next_reference(now), organization_id=organization.id,
+    contract = sla.contract_active_at(organization.id, now)
+    incident = _new_incident(request, organization, number_incident(now), now)
+    db.session.add(incident)
+    append_event(incident, kind="intake", actor=actor, actor_label=label_for(actor, actor_label),
+                 now=now, to_state=INITIAL_STATE,
+                 data={"channel": request.channel, "category": request.category,
+                       "severity": request.severity})
+    sla.start_for_intake(incident, now, contract)
+    db.session.flush()
+    if commit:
+        db.session.commit()
+    return incident
+
+
+def _new_incident(request, organization, numbers, now):
+    """The Incident row of an intake, not yet in the session (its chain still empty)."""
+    return Incident(
+        id=numbers.incident_id, reference=numbers.reference, organization_id=organization.id,
         channel=request.channel, category=request.category, severity=request.severity,
         summary=request.summary.strip(), description=request.description.strip(),
         reporter_name=request.reporter_name.strip(), reporter_phone=request.reporter_phone,
@@ -67,15 +89,5 @@ def report_incident(request, actor=None, actor_label="web form", now=None, commi
         discovered_at=to_utc_naive(request.discovered_at or now),
         occurred_at=to_utc_naive(request.occurred_at) if request.occurred_at else None,
         discovery_source=request.discovery_source, state=INITIAL_STATE,
-        created_at=now, updated_at=now,
+        event_count=0, audit_head="", created_at=now, updated_at=now,
     )
-    db.session.add(incident)
-    db.session.flush()
-    append_event(incident, kind="intake", actor=actor, actor_label=label_for(actor, actor_label),
-                 now=now, to_state=INITIAL_STATE,
-                 data={"channel": request.channel, "category": request.category,
-                       "severity": request.severity})
-    sla.start_for_intake(incident, now)
-    if commit:
-        db.session.commit()
-    return incident

@@ -57,12 +57,19 @@ def warn_fraction():
 
 def contract_for(incident):
     """The contract active when the incident was received (on-site ones first), or None."""
-    received_on = to_jst(incident.created_at).date()
-    contracts = db.session.scalars(select(Contract).where(
-        Contract.organization_id == incident.organization_id)
-        .order_by(Contract.starts_on.desc(), Contract.id.desc())).all()
-    active = [c for c in contracts if c.active_on(received_on)]
-    return next((c for c in active if c.onsite_support), active[0] if active else None)
+    return contract_active_at(incident.organization_id, incident.created_at)
+
+
+def contract_active_at(organization_id, received_at):
+    """The organization's contract active on the Japan date of `received_at` (naive UTC),
+    or None; of several, an on-site one first, then the latest start (then the newest).
+    One query returning at most one row (Contract.active_on, in SQL)."""
+    on = to_jst(received_at).date()
+    return db.session.scalars(select(Contract).where(
+        Contract.organization_id == organization_id, Contract.starts_on <= on,
+        or_(Contract.ends_on.is_(None), Contract.ends_on >= on))
+        .order_by(Contract.onsite_support.desc(), Contract.starts_on.desc(),
+                  Contract.id.desc()).limit(1)).first()
 
 
 def _target(contract, name):
@@ -107,9 +114,12 @@ def _stop(clock, now, withdrawn=False):
     clock.outcome = "withdrawn" if withdrawn else ("met" if now <= clock.due_at else "missed")
 
 
-def start_for_intake(incident, now):
-    """The first-response clock of a new incident (no contract, no clock)."""
-    contract = contract_for(incident)
+def start_for_intake(incident, now, contract):
+    """The first-response clock of a new incident under `contract` (None: no clock).
+
+    Intake looks the contract up (contract_active_at) before it builds the incident, so the
+    query has nothing half-built to flush; a new incident has no clocks to load.
+    """
     if contract is not None:
         _start(incident, "first_response", now, *_target(contract, "first_response"))
 

@@ -295,3 +295,59 @@ def test_an_insurer_sees_an_incident_only_once_told_or_claimed(app, api, world):
     assert api("other_insurer").get("/api/v1/incidents").json["items"] == []
     assert_error(api("other_insurer").get(f"/api/v1/incidents/{incident}"), 404, "not_found")
     assert api("insurer").get("/api/v1/incidents").json["items"] == []  # nothing told yet
+
+
+def _organization_with_contracts(*contracts):
+    """A new organization with contracts (starts_on, ends_on, onsite, first-response minutes)."""
+    from app.extensions import db
+    from app.models import Contract
+    from tests import factories
+    org = factories.make_organization(contract=False, policy=False)
+    for starts_on, ends_on, onsite, minutes in contracts:
+        db.session.add(Contract(organization_id=org.id, plan="combined", monthly_fee=15000,
+                                onsite_support=onsite, starts_on=starts_on, ends_on=ends_on,
+                                sla_first_response_minutes=minutes))
+    db.session.commit()
+    return org.id
+
+
+@pytest.mark.parametrize(("contracts", "minutes"), [
+    ([(2020, 2021, True, 11), (2098, None, True, 12), (2024, None, False, 13),
+      (2022, None, True, 14)], [14]),
+    ([(2020, 2021, True, 11), (2022, None, False, 15), (2024, 2097, False, 16)], [16]),
+    ([(2022, None, True, 17), (2022, None, True, 18)], [18]),
+    ([(2020, 2021, True, 11), (2098, None, True, 12)], []),
+], ids=["on-site first", "latest start", "newest of equals", "none active"])
+def test_the_first_response_clock_follows_the_contract_active_at_intake(
+        app, api, world, contracts, minutes):
+    """Ended and future contracts do not count; of the active ones an on-site contract
+    first, then the latest start, then the newest."""
+    from datetime import date
+    with app.app_context():
+        org_id = _organization_with_contracts(*[
+            (date(start, 1, 1), date(end, 12, 31) if end else None, onsite, m)
+            for start, end, onsite, m in contracts])
+    created = create(api, world, organization_id=org_id)
+    clocks = api("desk").get(f"/api/v1/incidents/{created['id']}").json["sla"]
+    assert [c["target_minutes"] for c in clocks] == minutes
+    assert all(c["name"] == "first_response" for c in clocks)
+
+
+def test_references_start_again_each_japanese_year_and_ids_follow_on(ctx, world):
+    """The year is Japan's: 2026-12-31 15:30 UTC is already 2027 in Tokyo."""
+    from datetime import datetime
+
+    from app.services.intake import IntakeRequest, report_incident
+
+    def report_at(now):
+        incident = report_incident(IntakeRequest(
+            organization_id=world.org_a, channel="web", category="dos", severity="low",
+            summary="遅い"), actor_label="test", now=now)
+        return incident.id, incident.reference
+
+    made = [report_at(datetime(2026, 12, 31, 14, 0)), report_at(datetime(2026, 12, 31, 15, 30)),
+            report_at(datetime(2026, 12, 31, 14, 30)), report_at(datetime(2027, 1, 2, 0, 0))]
+    assert [reference for _, reference in made] == [
+        "INC-2026-000001", "INC-2027-000001", "INC-2026-000002", "INC-2027-000002"]
+    ids = [incident_id for incident_id, _ in made]
+    assert ids == sorted(ids) and len(set(ids)) == 4
