@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -71,6 +71,9 @@ class Incident(db.Model):
     )
 
 
+DISPATCH_REQUEST = "trigger = 'request_dispatch'"
+
+
 class IncidentEvent(db.Model):
     """One entry of an incident's timeline; each hashes its content and its predecessor."""
 
@@ -92,7 +95,14 @@ class IncidentEvent(db.Model):
     incident = relationship("Incident", back_populates="events")
     actor = relationship("User")
 
-    __table_args__ = (UniqueConstraint("incident_id", "seq", name="uq_incident_event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq", name="uq_incident_event_seq"),
+        # When dispatch was last requested, per incident: the board sorts every incident in
+        # a board state by it. Partial, so that the other events (the intake and alert
+        # volume) do not feed it.
+        Index("ix_incident_event_dispatch_request", "incident_id", "occurred_at",
+              postgresql_where=text(DISPATCH_REQUEST), sqlite_where=text(DISPATCH_REQUEST)),
+    )
 
 
 class ReferenceCounter(db.Model):

@@ -204,7 +204,7 @@ def test_the_board_pages_through_the_longest_waiting_first(app, client, world, l
 @pytest.mark.parametrize("page", ["0", "-1", "x", "1.5", ""])
 def test_a_page_number_that_is_not_one_or_more_is_refused(client, world, login, page):
     login(world.emails["dispatcher"])
-    answer = client.get(f"/dispatch/?page={page}")
+    answer = client.get(f"/dispatch/?page={page}&lang=en")
     assert answer.status_code == 302 and answer.headers["Location"] == "/dispatch/"
     assert "The page number is not valid." in client.get("/dispatch/?lang=en").text
 
