@@ -1,8 +1,9 @@
 """Incident references INC-YYYY-NNNNNN, unique under concurrent intake."""
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -50,9 +51,14 @@ def number_incident(now):
 
 def _take(year):
     """(number, incident id) from the year's counter, moved on by one; None without a row."""
+    return db.session.execute(_take_statement(db.engine.dialect.name),
+                              {"of_year": year}).one_or_none()
+
+
+@cache
+def _take_statement(dialect):
+    """The UPDATE of _take, built once per dialect (every intake runs it)."""
     counter = ReferenceCounter.__table__
-    return db.session.execute(
-        update(counter).where(counter.c.year == year)
-        .values(last_value=counter.c.last_value + 1)
-        .returning(counter.c.last_value, _next_incident_id(db.engine.dialect.name))
-    ).one_or_none()
+    return (update(counter).where(counter.c.year == bindparam("of_year"))
+            .values(last_value=counter.c.last_value + 1)
+            .returning(counter.c.last_value, _next_incident_id(dialect)))

@@ -14,7 +14,7 @@ restart the acknowledgement clock) and stopped in the same transaction as its st
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.bizcal import add_business_minutes, minutes_per_day, parse_hours
@@ -60,16 +60,22 @@ def contract_for(incident):
     return contract_active_at(incident.organization_id, incident.created_at)
 
 
+# Contract.active_on in SQL, of several an on-site one first, then the latest start (then
+# the newest); built once, as every intake runs it.
+_CONTRACT_ACTIVE_ON = select(Contract).where(
+    Contract.organization_id == bindparam("organization_id"),
+    Contract.starts_on <= bindparam("on"),
+    or_(Contract.ends_on.is_(None), Contract.ends_on >= bindparam("on")),
+).order_by(Contract.onsite_support.desc(), Contract.starts_on.desc(),
+           Contract.id.desc()).limit(1)
+
+
 def contract_active_at(organization_id, received_at):
     """The organization's contract active on the Japan date of `received_at` (naive UTC),
     or None; of several, an on-site one first, then the latest start (then the newest).
-    One query returning at most one row (Contract.active_on, in SQL)."""
-    on = to_jst(received_at).date()
-    return db.session.scalars(select(Contract).where(
-        Contract.organization_id == organization_id, Contract.starts_on <= on,
-        or_(Contract.ends_on.is_(None), Contract.ends_on >= on))
-        .order_by(Contract.onsite_support.desc(), Contract.starts_on.desc(),
-                  Contract.id.desc()).limit(1)).first()
+    One query returning at most one row."""
+    return db.session.scalars(_CONTRACT_ACTIVE_ON, {
+        "organization_id": organization_id, "on": to_jst(received_at).date()}).first()
 
 
 def _target(contract, name):
