@@ -137,6 +137,8 @@ ROUTES = {
     "dispatch.override_technician": Route(DISPATCHERS, body=lambda ids: {
         "technician_id": ids["technician_id"], "reason": "x"}),
     "dispatch.reoffer_incident": Route(DISPATCHERS, body=lambda ids: {}),
+    # the scene's incident waits for no technician: back to the board with a message
+    "dispatch.choose_technician": Route(DISPATCHERS, ok=(302,)),
     "dispatch.cancel": Route(DISPATCHERS, body=lambda ids: {"reason": "x"}),
     # ---------------------------------------------------------------- technician's phone
     "technician.home": Route(("technician",)),
