@@ -68,6 +68,7 @@ class Incident(db.Model):
         Index("ix_incident_severity_id", "severity", "id"),
         Index("ix_incident_channel_id", "channel", "id"),
         Index("ix_incident_technician_id", "assigned_technician_id", "id"),
+        Index("ix_incident_created_at", "created_at"),  # periods of the dashboard and reports
     )
 
 

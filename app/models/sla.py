@@ -35,6 +35,7 @@ class SlaClock(db.Model):
 
     __table_args__ = (
         UniqueConstraint("incident_id", "name", name="uq_sla_clock_incident_name"),
+        Index("ix_sla_clock_started_at", "started_at"),  # breach rates over a period
         # The worker's look-up of running clocks that are due to page someone.
         Index("ix_sla_clock_running_warn", "warn_at",
               postgresql_where=text("outcome = 'running'"),
