@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
 
+from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
 from workflows.incident import STATES, TRIGGERS
@@ -17,7 +18,6 @@ State = Literal[tuple(STATES)]
 Trigger = Literal[tuple(TRIGGERS)]
 # The largest value of an INTEGER column (int4 on PostgreSQL): ids and yen amounts above it
 # are a 422 here, not a database error (tests/api/test_schemathesis.py found the 500s).
-MAX_INTEGER = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 
 

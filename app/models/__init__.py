@@ -31,7 +31,11 @@ from app.models.people import ApiToken, Technician, User
 from app.models.reports import MonthlyReport
 from app.models.sla import SlaClock
 
+# The largest value an INTEGER column holds (int4 on PostgreSQL): ids, counts and yen.
+MAX_INTEGER = 2**31 - 1
+
 __all__ = [
+    "MAX_INTEGER",
     "Alert",
     "IngestKey",
     "RejectedPayload",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.alerts.normalized import SEVERITIES
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Contract, InsurancePolicy, Organization
+from app.models import MAX_INTEGER, Contract, InsurancePolicy, Organization
 from app.models.organization import PLANS
 from app.services.actors import require_role
 
@@ -27,7 +27,6 @@ NETWORK_CAP = 10_000  # yen a month, excluding tax
 ENDPOINT_CAP_PER_DEVICE = 2_000  # yen per device a month, excluding tax
 CLASS_2_MIN_ENDPOINTS = 50
 CLASS_2_ENDPOINT_PLANS = ("network", "combined")  # IPA 2類 ①: network, or network + endpoint
-MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 MAX_DEVICES = 1_000_000
 MAX_MINUTES = 366 * 24 * 60
 MAX_ACKNOWLEDGE_MINUTES = 24 * 60  # a technician who takes a day has not acknowledged
@@ -145,7 +144,7 @@ RULES = {
     "plan": lambda v: _choice("plan", v, PLANS),
     "service_class": lambda v: _choice("service_class", v, (1, 2)),
     "devices": lambda v: _int("devices", v, 1, MAX_DEVICES, "a whole number"),
-    "monthly_fee": lambda v: _int("monthly_fee", v, 0, MAX_YEN, "whole yen"),
+    "monthly_fee": lambda v: _int("monthly_fee", v, 0, MAX_INTEGER, "whole yen"),
     "onsite_support": lambda v: _bool("onsite_support", v),
     "starts_on": lambda v: _date("starts_on", v),
     "ends_on": lambda v: _date("ends_on", v, optional=True),

@@ -7,14 +7,13 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Claim, CoverageHead, InsurancePolicy, PolicyCoverage
+from app.models import MAX_INTEGER, Claim, CoverageHead, InsurancePolicy, PolicyCoverage
 from app.services import payout
 from app.services.actors import require_role
 from app.timeutil import to_jst
 
 ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 
 
 def covering_policy(incident):
@@ -63,8 +62,8 @@ def preview(incident):
 
 
 def _yen(field, value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_YEN:
-        raise InvalidInput(f"{field} is whole yen from 0 to {MAX_YEN}.", {"field": field})
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
+        raise InvalidInput(f"{field} is whole yen from 0 to {MAX_INTEGER}.", {"field": field})
     return value
 
 

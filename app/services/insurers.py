@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Claim, InsurancePolicy, Insurer, Organization, User
+from app.models import MAX_INTEGER, Claim, InsurancePolicy, Insurer, Organization, User
 from app.services.actors import require_role
 from app.services.coverage import get_policy
 
@@ -24,7 +24,6 @@ CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")  # plain http only for a receiver on this machine
 MAX_URL = 254
 MIN_PASSWORD = 10
-MAX_YEN = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 INSURER_FIELDS = ("code", "name", "notice_email", "webhook_url")
 POLICY_FIELDS = ("number", "insurer_id", "organization_id", "starts_on", "ends_on",
                  "per_incident_limit", "annual_aggregate", "deductible")
@@ -95,8 +94,8 @@ def clean_webhook_url(value):
 
 
 def _yen(field, value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_YEN:
-        raise _refuse(field, f"{field} is whole yen from 0 to {MAX_YEN}.")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
+        raise _refuse(field, f"{field} is whole yen from 0 to {MAX_INTEGER}.")
     return value
 
 

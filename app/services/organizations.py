@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.labels import PREFECTURES
-from app.models import Organization, OrganizationPhone, User
+from app.models import MAX_INTEGER, Organization, OrganizationPhone, User
 from app.services.actors import require_role
 from app.services.technicians import clean_phone
 
@@ -25,7 +25,6 @@ FIELDS = ("code", "name", "address", "prefecture", "industry", "employees")
 REQUIRED = ("code", "name", "prefecture")
 DEFAULTS = {"address": "", "industry": "", "employees": 0}
 CODE = re.compile(r"[A-Z0-9_-]{1,32}")
-MAX_INTEGER = 2**31 - 1  # an INTEGER column (int4 on PostgreSQL) holds no more
 MAX_LABEL = 50
 MAX_SEARCH = 100
 PAGE_SIZE = 50
