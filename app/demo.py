@@ -1,18 +1,21 @@
 """Demo data: SMEs across Japan with contracts of each plan, a policy, technicians, users,
-a few incidents, two claim stories (one paid and closed, one awaiting the insurer), and two
-SLA stories (a first response in breach, a personal-data leak near its report deadline).
+a few incidents, two claim stories (one paid and closed, one awaiting the insurer), two
+SLA stories (a first response in breach, a personal-data leak near its report deadline), and
+six weeks of monitoring alerts from one customer's sensors with last month's monthly report.
 
 Idempotent: rows are found by their natural keys (code, number, e-mail, a claim story's
 summary) and only missing ones are added, so `seed-demo` can run on every start.
 """
 
 import io
+import json
 import struct
 import zlib
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import (
     Claim,
@@ -206,7 +209,56 @@ def seed():
         added += _claim_story(story, orgs[0], techs[0])
     for story in SLA_STORIES:
         added += _sla_story(story, orgs[story["org"]], desk, utcnow())
+    added += _monitoring(orgs[0], utcnow())
     return added
+
+
+# ---------------------------------------------------------------- monitoring
+
+# (source, sensor, severity, rule id, rule name, host, address, every how many hours, repeats):
+# the noise a UTM and an EDR make, and one high alert that opened an incident.
+SENSORS = [
+    ("utm", "fortigate-60f-honsha", "low", "FG-IPS-PORTSCAN", "ポートスキャンの検知", "",
+     "203.0.113.45", 6, 40),
+    ("utm", "fortigate-60f-honsha", "medium", "FG-WEB-BLOCK", "不審なURLへのアクセスを遮断",
+     "pc-eigyo-03", "192.168.10.23", 24, 3),
+    ("edr", "edr-cloud-tenant-0042", "medium", "EDR-MACRO-001", "Officeマクロからのスクリプト実行",
+     "pc-keiri-01", "192.168.10.41", 72, 1),
+]
+HIGH_ALERT = ("edr", "edr-cloud-tenant-0042", "high", "EDR-CRED-002",
+              "認証情報の窃取ツールの疑い", "srv-file-01", "192.168.10.5")
+
+
+def _monitoring(org, now):
+    """Alerts through the real ingest (dedup, policy), then last month's report; once."""
+    from app.models import Alert
+    from app.services import ingest, reports
+
+    if db.session.scalar(select(Alert.id).where(Alert.organization_id == org.id).limit(1)):
+        return 0
+    key = ingest.create_ingest_key(org, now=now - timedelta(days=43))
+    for hours_ago in range(42 * 24, 0, -1):
+        at = now - timedelta(hours=hours_ago)
+        batch = [_alert(sensor[:7], at) for sensor in SENSORS if hours_ago % sensor[7] == 0
+                 for _ in range(sensor[8])]
+        if hours_ago == 9 * 24:
+            batch.append(_alert(HIGH_ALERT, at))
+        if batch:
+            ingest.ingest(key, "application/json", json.dumps(batch).encode(), now=at)
+    month = (to_jst(now).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    try:
+        reports.build_monthly_report(org, month, now=now)
+    except InvalidInput:  # the demo contracts' period (PERIOD) did not cover last month
+        db.session.rollback()
+    return 1
+
+
+def _alert(sensor, at):
+    """A generic JSON alert (docs/alerts.md) of `sensor` happening at `at`."""
+    source, name, severity, rule_id, rule_name, host, address = sensor
+    return {"source": source, "sensor": name, "severity": severity, "rule_id": rule_id,
+            "rule_name": rule_name, "hosts": [host] if host else [], "addresses": [address],
+            "occurred_at": at.isoformat() + "Z"}
 
 
 # ---------------------------------------------------------------- SLA stories

@@ -9,6 +9,7 @@ from app.cli import DIAGRAM_PATH
 from app.demo import CLAIM_STORIES
 from app.extensions import db
 from app.models import (
+    Alert,
     ApiToken,
     Claim,
     ClaimPacket,
@@ -17,6 +18,7 @@ from app.models import (
     Evidence,
     Incident,
     IncidentEvent,
+    MonthlyReport,
     Notification,
     OnCallShift,
     Organization,
@@ -25,11 +27,11 @@ from app.models import (
 )
 from app.services import claims
 from app.services.audit import verify_chains
-from app.timeutil import utcnow
+from app.timeutil import to_jst, utcnow
 from workflows.diagram import markdown
 
 SEEDED = (Organization, Contract, PolicyCoverage, User, OnCallShift, Incident, IncidentEvent,
-          CostItem, Evidence, Claim, ClaimPacket, Notification)
+          CostItem, Evidence, Claim, ClaimPacket, Notification, Alert, MonthlyReport)
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role_and_plan(app, runner):
@@ -49,6 +51,23 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_plan(app, runner):
         assert [db.session.scalar(select(func.count(m.id))) for m in SEEDED] == counts
     for role in roles:
         assert f"{role}@demo.example" in first.output
+
+
+def test_seed_demo_has_monitoring_alerts_and_last_months_report(app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        alerts = db.session.scalars(select(Alert)).all()
+        report = db.session.scalars(select(MonthlyReport)).one()
+        monitoring = db.session.scalars(select(Incident).where(
+            Incident.channel == "monitoring")).all()
+        # Repeats were counted through the real ingest, and the one high alert opened the
+        # one monitoring incident (the default severity policy).
+        assert sum(a.count for a in alerts) > len(alerts)
+        assert [a.severity for a in alerts if a.incident_id] == ["high"]
+        assert len(monitoring) == 1
+        last_month = (to_jst(utcnow()).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        assert report.month == last_month and report.pdf_sha256
+        assert report.organization.code == "TKY-0001"
 
 
 def test_seed_demo_walks_one_claim_to_paid_and_closed_and_one_to_awaiting_the_insurer(
