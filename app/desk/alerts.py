@@ -11,9 +11,11 @@ from app.desk import bp
 from app.errors import AppError
 from app.models.people import STAFF_ROLES
 from app.services.actors import require_role
+from app.services.ingest import recent_refusals
 from app.services.queries import ALERT_FILTERS, list_alerts, visible_organizations
 
 PAGE_SIZE = 50
+REFUSED_SHOWN_BYTES = 4096  # of each kept body, on the page (64 KiB are kept)
 
 
 def _filters():
@@ -38,3 +40,11 @@ def alerts():
     return render_template("desk/alerts.html", page=page, filters=filters,
                            severities=SEVERITIES,
                            organizations=visible_organizations(current_user))
+
+
+@bp.get("/alerts/refused")
+def refused_alerts():
+    """Bodies the ingest refused, newest first, with the reason: to fix a sensor's settings."""
+    require_role(current_user, STAFF_ROLES, "see refused alert payloads")
+    return render_template("desk/refused_alerts.html", refusals=recent_refusals(PAGE_SIZE),
+                           shown_bytes=REFUSED_SHOWN_BYTES)

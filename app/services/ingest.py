@@ -155,6 +155,14 @@ def ingest(plain_key, content_type, body, now=None):
     return _record(key.organization_id, alerts, now)
 
 
+def recent_refusals(limit):
+    """The newest refused payloads with their organization's name (staff pages)."""
+    return db.session.execute(
+        select(RejectedPayload, Organization.name.label("organization_name"))
+        .outerjoin(Organization, Organization.id == RejectedPayload.organization_id)
+        .order_by(RejectedPayload.id.desc()).limit(limit)).all()
+
+
 def _reject(organization_id, content_type, body, error, now):
     """Keep the refused body for inspection (its own commit), then answer 422."""
     db.session.rollback()

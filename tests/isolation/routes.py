@@ -129,6 +129,7 @@ ROUTES = {
         "version": "1", "kind": "preliminary", "reported_at": "2026-11-25T10:00"}),
     "desk.leak_unmark": Route(STAFF, body=lambda ids: {"version": "1"}),
     "desk.alerts": Route(STAFF, filter=their_organization),
+    "desk.refused_alerts": Route(STAFF),
     "desk.phone_intake": Route(STAFF, refused=(302, 403), body=lambda ids: {
         "caller_phone": "+81300000000", "reporter_name": "x", "category": "malware",
         "severity": "high", "summary": "isolation", "organization_id": ids["organization_id"]}),

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import IngestKey, Organization
 from app.services import ingest as service
@@ -112,6 +113,34 @@ def test_other_roles_may_not_see_the_alert_list(login, world, stored, role):
     client = login(world.emails[role])
     assert client.get("/desk/alerts").status_code == 403
     assert 'href="/desk/alerts"' not in client.get("/report").text
+
+
+def refuse(app, organization_id, body, content_type="application/json"):
+    """Send a bad body as org's sensor; the error's reason."""
+    with app.app_context():
+        key = service.create_ingest_key(db.session.get(Organization, organization_id))
+        with pytest.raises(InvalidInput) as refused:
+            service.ingest(key, content_type, body, now=NOW)
+        db.session.remove()
+    return refused.value.details["reason"]
+
+
+def test_refused_payloads_are_listed_for_the_desk_escaped_with_their_reason(app, login, world):
+    refuse(app, world.org_a, b'{"source": "edr", "severity": "critical"')  # cut short
+    refuse(app, world.org_b, b"<script>alert(1)</script>" + b"x" * 5000, "text/plain")
+    page = login(world.emails["desk"]).get("/desk/alerts/refused?lang=en")
+    assert page.status_code == 200
+    assert page.text.count("<tr data-refused=") == 2
+    assert page.text.index("&lt;script&gt;") < page.text.index("{&#34;source&#34;")  # newest first
+    assert "<script>alert(1)" not in page.text
+    assert "first 4096 bytes" in page.text and "x" * 4100 not in page.text
+    assert 'href="/desk/alerts/refused"' in login(world.emails["desk"]).get("/desk/alerts").text
+
+
+@pytest.mark.parametrize("role", ["technician", "insurer", "customer"])
+def test_other_roles_may_not_see_refused_payloads(app, login, world, role):
+    refuse(app, world.org_a, b"not json")
+    assert login(world.emails[role]).get("/desk/alerts/refused").status_code == 403
 
 
 def test_staff_have_the_alerts_link_in_the_menu(login, world):
