@@ -24,14 +24,13 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Alert, Claim, ClaimPacket, CostItem, Incident, Organization, SlaClock
 from app.models.incident import CATEGORIES, SEVERITIES
 from app.models.sla import CLOCK_NAMES
-from app.services.queries import Page, decode_cursor, encode_cursor
+from app.services.queries import incident_page
 from app.timeutil import JST, to_jst
 
 ALL = "all"
@@ -358,10 +357,4 @@ def incident_ids(metric_name, key, period, now):
 def drill_down(metric_name, key, period, now, cursor=None, limit=50):
     """The incidents behind a figure, newest first, a page at a time (keyset on id)."""
     stmt = select(Incident).where(Incident.id.in_(incident_ids(metric_name, key, period, now)))
-    if cursor:
-        stmt = stmt.where(Incident.id < decode_cursor(cursor))
-    rows = db.session.scalars(stmt.options(joinedload(Incident.organization))
-                              .order_by(Incident.id.desc()).limit(limit + 1)).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if has_more else None)
+    return incident_page(stmt, cursor, limit)

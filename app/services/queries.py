@@ -151,6 +151,11 @@ def list_incidents(user, filters, cursor=None, limit=50, now=None):
         if value not in (None, ""):
             stmt = stmt.where(getattr(Incident, name) == value)
     stmt = _sla_filter(stmt, filters.get("sla"), now)
+    return incident_page(stmt, cursor, limit)
+
+
+def incident_page(stmt, cursor, limit):
+    """One page of the incidents `stmt` selects, newest first (keyset on id)."""
     if cursor:
         stmt = stmt.where(Incident.id < decode_cursor(cursor))
     # The organization is shown on every row: load it in the same query, not once per row.
