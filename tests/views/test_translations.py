@@ -205,3 +205,41 @@ def test_language_cookie_switches_to_english_and_back(client):
 @pytest.mark.usefixtures("compiled_catalogs")
 def test_unknown_language_falls_back_to_japanese(client):
     assert_japanese(client.get("/report?lang=fr"))
+
+
+TEMPLATE = ("{{ _('On time') }}|{{ _('%(m)s min', m=5) }}|{{ _('%(time)s left', time=t) }}"
+            "|{{ ngettext('%(num)s item', '%(num)s items', 2) }}")
+
+
+@pytest.mark.usefixtures("compiled_catalogs")
+def test_templates_follow_the_request_language_and_force_locale(app):
+    """Templates translate through a per-request catalog (app/i18n.py): it must follow
+    force_locale (messages in the recipient's language) and then return to the page's."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/?lang=en"):
+        english = render_template_string(TEMPLATE, t="<b>")
+        with force_locale("ja"):
+            forced = render_template_string(TEMPLATE, t="<b>")
+        again = render_template_string(TEMPLATE, t="<b>")
+    with app.test_request_context("/"):
+        japanese = render_template_string(TEMPLATE, t="<b>")
+
+    assert english == again == "On time|5 min|&lt;b&gt; left|2 items"
+    assert forced == japanese == "期限内|5分|残り&lt;b&gt;|2 items"  # escaped in either
+
+
+@pytest.mark.usefixtures("compiled_catalogs")
+def test_templates_follow_force_locale_in_the_workers_app_context(app):
+    """The worker renders messages in one long app context, one recipient's language after
+    another: each rendering is in its own language."""
+    from flask_babel import force_locale
+
+    template = app.jinja_env.from_string("{{ _('On time') }}")
+    with app.app_context():
+        rendered = []
+        for locale in ("en", "ja", "en", "ja"):
+            with force_locale(locale):
+                rendered.append(template.render())
+    assert rendered == ["On time", "期限内", "On time", "期限内"]
