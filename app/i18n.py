@@ -8,6 +8,7 @@ from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from app import labels
+from app.services.sla import as_running, running_by_urgency
 from app.timeutil import to_jst
 
 LANG_COOKIE = "lang"
@@ -98,5 +99,6 @@ def init_app(app):
         CHANNEL_LABELS=labels.CHANNEL_LABELS, SOURCE_LABELS=labels.SOURCE_LABELS,
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
+        as_running=as_running, running_by_urgency=running_by_urgency,
     )
 

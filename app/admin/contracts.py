@@ -23,7 +23,7 @@ from app.formutil import choices, flash_form_errors
 from app.labels import SEVERITY_LABELS
 from app.services import contracts as service
 from app.services.actors import require_role
-from app.services.queries import visible_organizations
+from app.services.queries import organization_choices
 
 FORM_REFUSED = 422
 NEW_CONTRACT_DEFAULTS = ("onsite_support", "devices", "desk_hours", "sla_first_response_minutes",
@@ -128,7 +128,7 @@ def _submit(organization, form, save, contract=None):
 def contract_organizations():
     """Every organization, each linking to its contracts."""
     return render_template("admin/contracts.html", organization=None, contracts=[],
-                           organizations=visible_organizations(current_user),
+                           organizations=organization_choices(current_user),
                            **_pages_context())
 
 

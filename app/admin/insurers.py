@@ -18,7 +18,7 @@ from app.errors import AppError
 from app.formutil import choices, flash_form_errors
 from app.services import coverage
 from app.services import insurers as service
-from app.services.queries import visible_organizations
+from app.services.queries import organization_choices
 
 FORM_REFUSED = 422
 
@@ -163,7 +163,7 @@ def _policy_form(**kwargs):
     form.insurer_id.choices = choices(
         (i.id, f"{i.code} {i.name}") for i in service.list_insurers(current_user))
     form.organization_id.choices = choices(
-        (o.id, f"{o.code} {o.name}") for o in visible_organizations(current_user))
+        (o.id, f"{o.code} {o.name}") for o in organization_choices(current_user))
     return form
 
 

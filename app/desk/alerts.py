@@ -12,7 +12,7 @@ from app.errors import AppError
 from app.models.people import STAFF_ROLES
 from app.services.actors import require_role
 from app.services.ingest import recent_refusals
-from app.services.queries import ALERT_FILTERS, list_alerts, visible_organizations
+from app.services.queries import ALERT_FILTERS, list_alerts, organization_choices
 
 PAGE_SIZE = 50
 REFUSED_SHOWN_BYTES = 4096  # of each kept body, on the page (64 KiB are kept)
@@ -39,7 +39,7 @@ def alerts():
         return redirect(url_for("desk.alerts"))
     return render_template("desk/alerts.html", page=page, filters=filters,
                            severities=SEVERITIES,
-                           organizations=visible_organizations(current_user))
+                           organizations=organization_choices(current_user))
 
 
 @bp.get("/alerts/refused")

@@ -1,7 +1,8 @@
 """Desk routes for cost lines: enter, approve or reject, link evidence, the labour line.
 
 The incident page includes templates/desk/_costs.html; what it needs beyond the page's
-own context (heads, the payout preview, the forms) comes from the context processor here.
+own context (heads, the payout preview, the forms) comes from cost_page_context here,
+which the incident page's view adds (the other desk pages have no cost forms to build).
 """
 
 from flask import flash, redirect, url_for
@@ -50,9 +51,6 @@ def cost_page_context():
             "button_form": ButtonForm(formdata=None), "coverage_heads": costs.list_heads,
             "cost_preview": coverage.preview, "cost_approvers": costs.APPROVER_ROLES,
             "costs_frozen_states": costs.FROZEN_STATES}
-
-
-bp.context_processor(cost_page_context)
 
 
 def flash_outcome(action, success):

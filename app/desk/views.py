@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.desk import bp
+from app.desk.costs import cost_page_context
 from app.desk.forms import (
     CheckForm,
     LeakMarkForm,
@@ -29,7 +30,7 @@ from app.services.queries import (
     get_incident_for,
     list_incidents,
     notifications_by_dispatch,
-    visible_organizations,
+    organization_choices,
 )
 from app.services.sla import clocks_by_incident
 from app.services.transitions import fire_trigger
@@ -62,7 +63,7 @@ def incidents():
         flash(exc.message, "error")
         return redirect(url_for("desk.incidents"))
     return render_template("desk/incidents.html", page=page, filters=filters, states=STATES,
-                           organizations=visible_organizations(current_user),
+                           organizations=organization_choices(current_user),
                            now=now,
                            clocks=clocks_by_incident([i.id for i in page.items]))
 
@@ -90,7 +91,7 @@ def incident(incident_id):
         checklist=checklist_for(item.category), ticks=checklist_state(item),
         can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
         dispatch_notifications=notifications_by_dispatch(item.dispatches),
-        now=utcnow(), leak_forms=_leak_forms(item),
+        now=utcnow(), leak_forms=_leak_forms(item), **cost_page_context(),
     )
 
 
@@ -206,7 +207,7 @@ def phone_intake():
         return redirect(url_for("desk.incidents"))
     form = PhoneIntakeForm()
     form.organization_id.choices = choices([(0, "—")] + [
-        (o.id, f"{o.name} ({o.code})") for o in visible_organizations(current_user)])
+        (o.id, f"{o.name} ({o.code})") for o in organization_choices(current_user)])
     matched = None
     if request.method == "GET" and request.args.get("caller"):
         form.caller_phone.data = request.args["caller"]

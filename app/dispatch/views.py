@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy import and_, func, select
 
 from app.dispatch import bp
 from app.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
@@ -44,24 +43,48 @@ CANCELLABLE_STATES = ("offered", "accepted")
 BOARD_PAGE = 50
 BOARD_CANDIDATES = 5
 REFRESH_SECONDS = 15
-# What a board row shows, the only columns loaded.
-BOARD_COLUMNS = (Incident.reference, Incident.state, Incident.severity, Incident.category,
-                 Incident.summary, Incident.organization_id, Incident.created_at)
-DISPATCH_COLUMNS = (Dispatch.incident_id, Dispatch.technician_id, Dispatch.state,
-                    Dispatch.escalation_step)
-STEP_COLUMNS = (EscalationStep.dispatch_id, EscalationStep.action, EscalationStep.due_at,
-                EscalationStep.status)
+# What a board row shows of its incident. The board only reads, so its rows are plain
+# result rows, not ORM objects: loading 50 incidents with their dispatches, technicians and
+# timers into the identity map cost more than the queries themselves (docs/benchmarks.md).
+BOARD_COLUMNS = (Incident.id, Incident.reference, Incident.state, Incident.severity,
+                 Incident.category, Incident.summary,
+                 Organization.name.label("organization_name"), Organization.prefecture)
+LIVE_COLUMNS = (Dispatch.id, Dispatch.incident_id, Dispatch.state, Dispatch.escalation_step,
+                Technician.name.label("technician_name"),
+                Technician.company.label("technician_company"),
+                EscalationStep.action.label("step_action"),
+                EscalationStep.due_at.label("step_due_at"))
+
+
+@dataclass
+class LiveDispatch:
+    """An open offer or the visit of a board row."""
+
+    id: int
+    state: str
+    escalation_step: int
+    technician_name: str
+    technician_company: str
+
+
+@dataclass
+class NextStep:
+    """The earliest pending escalation timer of a board row."""
+
+    action: str
+    due_at: datetime
+    technician_name: str
 
 
 @dataclass
 class BoardRow:
     """One incident on the board, with what the dispatcher needs to decide."""
 
-    incident: Incident
+    incident: object  # a result row of BOARD_COLUMNS
     requested_at: datetime
     waited: timedelta
-    live: list = field(default_factory=list)  # offers and the visit, oldest first
-    next_step: object = None  # the earliest pending EscalationStep of the incident
+    live: list = field(default_factory=list)  # LiveDispatch, oldest first
+    next_step: NextStep | None = None
     clocks: list = field(default_factory=list)  # its SLA clocks (the board shows running ones)
     candidates: list = field(default_factory=list)  # the best few, when dispatch_requested
 
@@ -76,33 +99,56 @@ def _requested_at():
 
 
 def _board_page(page):
-    """[(incident, requested_at)] of one page, the oldest request first, and whether more
-    follow. Only what a row shows is loaded: its live dispatches with their technicians and
-    pending timers (one more statement for the whole page)."""
+    """Rows of BOARD_COLUMNS and requested_at for one page, the oldest request first, and
+    whether more follow."""
     requested_at = _requested_at()
-    live = Incident.dispatches.and_(Dispatch.state.in_(LIVE_DISPATCH_STATES))
-    pending = Dispatch.escalations.and_(EscalationStep.status == "pending")
-    stmt = (select(Incident, requested_at).where(Incident.state.in_(BOARD_STATES))
-            .options(load_only(*BOARD_COLUMNS),
-                     joinedload(Incident.organization).load_only(Organization.name,
-                                                                  Organization.prefecture),
-                     selectinload(live).load_only(*DISPATCH_COLUMNS)
-                     .joinedload(Dispatch.technician).load_only(Technician.name,
-                                                                Technician.company),
-                     selectinload(live).joinedload(pending).load_only(*STEP_COLUMNS))
+    stmt = (select(*BOARD_COLUMNS, requested_at).join(Incident.organization)
+            .where(Incident.state.in_(BOARD_STATES))
             .order_by(requested_at, Incident.id)
             .offset((page - 1) * BOARD_PAGE).limit(BOARD_PAGE + 1))
     rows = db.session.execute(stmt).all()
     return rows[:BOARD_PAGE], len(rows) > BOARD_PAGE
 
 
-def _row(incident, requested_at, now, clocks, ranked):
-    live = [d for d in incident.dispatches if d.state in LIVE_DISPATCH_STATES]
-    pending = [s for d in live for s in d.escalations if s.status == "pending"]
-    return BoardRow(incident=incident, requested_at=requested_at, waited=now - requested_at,
-                    live=live,
-                    next_step=min(pending, key=lambda s: s.due_at, default=None),
-                    clocks=clocks, candidates=ranked[:BOARD_CANDIDATES])
+def _live_by_incident(incident_ids):
+    """{incident id: ([LiveDispatch], next NextStep)}: the live dispatches with their
+    technicians and pending timers, in one statement for the page."""
+    pending = and_(EscalationStep.dispatch_id == Dispatch.id, EscalationStep.status == "pending")
+    rows = db.session.execute(
+        select(*LIVE_COLUMNS).join(Dispatch.technician).outerjoin(EscalationStep, pending)
+        .where(Dispatch.incident_id.in_(incident_ids), Dispatch.state.in_(LIVE_DISPATCH_STATES))
+        .order_by(Dispatch.id, EscalationStep.due_at))
+    live, next_steps = {}, {}
+    for row in rows:
+        dispatches = live.setdefault(row.incident_id, {})
+        if row.id not in dispatches:
+            dispatches[row.id] = LiveDispatch(row.id, row.state, row.escalation_step,
+                                              row.technician_name, row.technician_company)
+        step = next_steps.get(row.incident_id)
+        if row.step_due_at is not None and (step is None or row.step_due_at < step.due_at):
+            next_steps[row.incident_id] = NextStep(row.step_action, row.step_due_at,
+                                                   row.technician_name)
+    return {incident_id: (list(dispatches.values()), next_steps.get(incident_id))
+            for incident_id, dispatches in live.items()}
+
+
+def _board_rows(found, now):
+    """[BoardRow] of a page's incidents: their live dispatches, clocks and candidates."""
+    ids = [incident.id for incident in found]
+    live = _live_by_incident(ids)
+    clocks = clocks_by_incident(ids)
+    ranked = candidates_by_incident(
+        [(i.id, i.prefecture, i.category) for i in found if i.state == "dispatch_requested"],
+        now)
+    rows = []
+    for incident in found:
+        dispatches, next_step = live.get(incident.id, ([], None))
+        rows.append(BoardRow(
+            incident=incident, requested_at=incident.requested_at,
+            waited=now - incident.requested_at, live=dispatches, next_step=next_step,
+            clocks=clocks.get(incident.id, []),
+            candidates=ranked.get(incident.id, [])[:BOARD_CANDIDATES]))
+    return rows
 
 
 def _page_number():
@@ -124,12 +170,7 @@ def board():
         return redirect(url_for("dispatch.board"))
     now = utcnow()
     found, more = _board_page(page)
-    incidents = [incident for incident, _requested in found]
-    clocks = clocks_by_incident([i.id for i in incidents])
-    ranked = candidates_by_incident(
-        [i for i in incidents if i.state == "dispatch_requested"], now)
-    rows = [_row(incident, requested_at, now, clocks.get(incident.id, []),
-                 ranked.get(incident.id, [])) for incident, requested_at in found]
+    rows = _board_rows(found, now)
     return render_template(
         "dispatch/board.html", rows=rows, now=now, page=page, more=more,
         refresh=request.args.get("refresh") != "off", refresh_seconds=REFRESH_SECONDS,

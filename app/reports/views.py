@@ -20,7 +20,7 @@ from app.models.people import STAFF_ROLES
 from app.reports import bp
 from app.reports.forms import BuildReportForm
 from app.services import reports
-from app.services.queries import visible_organizations
+from app.services.queries import organization_choices
 from app.services.report_tables import sections
 
 LIST_LIMIT = 200
@@ -34,7 +34,7 @@ def _build_form(**defaults):
     """The build form with every organization to choose from (staff only)."""
     form = BuildReportForm(**defaults)
     form.organization_id.choices = choices(
-        (o.id, f"{o.code} {o.name}") for o in visible_organizations(current_user))
+        (o.id, f"{o.code} {o.name}") for o in organization_choices(current_user))
     return form
 
 
@@ -60,7 +60,7 @@ def index():
     return render_template(
         "reports/list.html", reports=page.items, more=page.next_cursor is not None,
         organization_id=organization_id, month=month,
-        organizations=visible_organizations(current_user) if staff else [],
+        organizations=organization_choices(current_user) if staff else [],
         form=_build_form(organization_id=organization_id, month=month) if staff else None)
 
 

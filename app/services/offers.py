@@ -44,19 +44,21 @@ def candidates(incident, now):
     On call now, serving the incident's prefecture, with the category as a skill,
     least loaded first; technicians already asked during this request are left out.
     """
-    return candidates_by_incident([incident], now)[incident.id]
+    need = (incident.id, incident.organization.prefecture, incident.category)
+    return candidates_by_incident([need], now)[incident.id]
 
 
-def candidates_by_incident(incidents, now):
-    """{incident id: its candidates, best first} for many incidents (the board's page) in
-    two statements whatever their number: the on-call technicians with their load, and
-    who was already asked for which incident. The rules are those of `candidates`."""
-    if not incidents:
+def candidates_by_incident(needs, now):
+    """{incident id: its candidates, best first} for many (incident id, prefecture,
+    category) at once (the board's page) in two statements whatever their number: the
+    on-call technicians with their load, and who was already asked for which incident.
+    The rules are those of `candidates`."""
+    if not needs:
         return {}
     on_duty = _on_call_with_load(now)
-    asked = _asked_by_incident([incident.id for incident in incidents])
-    return {incident.id: _ranked(incident, on_duty, asked.get(incident.id, set()))
-            for incident in incidents}
+    asked = _asked_by_incident([incident_id for incident_id, _, _ in needs])
+    return {incident_id: _ranked(prefecture, category, on_duty, asked.get(incident_id, set()))
+            for incident_id, prefecture, category in needs}
 
 
 def _on_call_with_load(now):
@@ -81,12 +83,11 @@ def _asked_by_incident(incident_ids):
     return asked
 
 
-def _ranked(incident, on_duty, asked):
+def _ranked(prefecture, category, on_duty, asked):
     """The fitting technicians of `on_duty` not yet asked, least loaded first, then by id."""
-    prefecture = incident.organization.prefecture
     fitting = [(held, t.id, t) for t, held in on_duty
                if t.id not in asked and prefecture in (t.prefectures or [])
-               and incident.category in (t.skills or [])]
+               and category in (t.skills or [])]
     return [t for _, _, t in sorted(fitting, key=lambda f: f[:2])]
 
 

@@ -95,6 +95,14 @@ def visible_organizations(user):
         select(Organization).order_by(Organization.name), user)).all()
 
 
+def organization_choices(user):
+    """(id, code, name) rows of the organizations `user` may see, by name: what a picker
+    shows, without loading whole organizations (a provider serves thousands)."""
+    return db.session.execute(scope_organizations(
+        select(Organization.id, Organization.code, Organization.name)
+        .order_by(Organization.name), user)).all()
+
+
 def get_organization_for(user, organization_id):
     """The organization if `user` may see it, else NotFound (never a hint that it exists)."""
     organization = db.session.scalars(scope_organizations(

@@ -11,6 +11,7 @@ preliminary report near-due after 3 days and due after 5, final report due after
 restart the acknowledgement clock) and stopped in the same transaction as its stop event.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -214,6 +215,31 @@ def clocks_by_incident(incident_ids):
                 SlaClock.incident_id.in_(list(incident_ids))).order_by(SlaClock.id)):
             found.setdefault(clock.incident_id, []).append(clock)
     return found
+
+
+@dataclass(frozen=True)
+class RunningClock:
+    """A running clock as a list shows it: its status, and the whole minutes left until
+    its deadline, or (left is None) the whole minutes it is overdue."""
+
+    clock: SlaClock
+    status: str
+    left: int | None
+    overdue: int | None
+
+
+def as_running(clock, now):
+    """A running clock's RunningClock at `now`."""
+    seconds = (clock.due_at - now).total_seconds()
+    if seconds > 0:
+        return RunningClock(clock, clock.status(now), int(seconds // 60), None)
+    return RunningClock(clock, clock.status(now), None, int(-seconds // 60))
+
+
+def running_by_urgency(clocks, now):
+    """The running clocks of `clocks`, the nearest deadline first, as RunningClock."""
+    running = sorted((c for c in clocks if c.outcome == "running"), key=lambda c: c.due_at)
+    return [as_running(clock, now) for clock in running]
 
 
 def worst_status(clocks, now):
