@@ -67,6 +67,23 @@ def _translations():
     return translations
 
 
+def gettext(string, **variables):
+    """flask_babel.gettext through the per-request catalog: for helpers that templates call
+    once per row."""
+    translated = _translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def minutes_text(minutes, days=True):
+    """Whole minutes as people read them: 45 min, 3 h 5 min, 2 d 4 h. Business clocks
+    count business minutes, so their targets are not shown in days (days=False)."""
+    if minutes < 60:
+        return gettext("%(m)s min", m=minutes)
+    if minutes < 1440 or not days:
+        return gettext("%(h)s h %(m)s min", h=minutes // 60, m=minutes % 60)
+    return gettext("%(d)s d %(h)s h", d=minutes // 1440, h=minutes % 1440 // 60)
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx, string, **variables):
     """`_()` in templates: Jinja's newstyle gettext (escaped variables, always formatted),
@@ -99,6 +116,6 @@ def init_app(app):
         CHANNEL_LABELS=labels.CHANNEL_LABELS, SOURCE_LABELS=labels.SOURCE_LABELS,
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
-        as_running=as_running, running_by_urgency=running_by_urgency,
+        as_running=as_running, running_by_urgency=running_by_urgency, minutes_text=minutes_text,
     )
 

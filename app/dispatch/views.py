@@ -5,7 +5,7 @@ and a refusal is flashed with nothing changed.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -82,7 +82,7 @@ class BoardRow:
 
     incident: object  # a result row of BOARD_COLUMNS
     requested_at: datetime
-    waited: timedelta
+    waited_minutes: int  # since the request, whole minutes
     live: list = field(default_factory=list)  # LiveDispatch, oldest first
     next_step: NextStep | None = None
     clocks: list = field(default_factory=list)  # its SLA clocks (the board shows running ones)
@@ -145,7 +145,8 @@ def _board_rows(found, now):
         dispatches, next_step = live.get(incident.id, ([], None))
         rows.append(BoardRow(
             incident=incident, requested_at=incident.requested_at,
-            waited=now - incident.requested_at, live=dispatches, next_step=next_step,
+            waited_minutes=max(int((now - incident.requested_at).total_seconds() // 60), 0),
+            live=dispatches, next_step=next_step,
             clocks=clocks.get(incident.id, []),
             candidates=ranked.get(incident.id, [])[:BOARD_CANDIDATES]))
     return rows
