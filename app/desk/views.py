@@ -52,7 +52,7 @@ TRIGGER_FIELDS = {
 @bp.get("/")
 def incidents():
     """The incident list, newest first, with filters and a next-page cursor."""
-    filters = {name: request.args.get(name, "") for name in (*FILTERS, "sla")}
+    filters = {name: request.args.get(name, "") for name in (*FILTERS, "sla", "organization")}
     if filters["organization_id"]:
         filters["organization_id"] = request.args.get("organization_id", type=int)
     now = utcnow()
@@ -63,9 +63,7 @@ def incidents():
         flash(exc.message, "error")
         return redirect(url_for("desk.incidents"))
     return render_template("desk/incidents.html", page=page, filters=filters, states=STATES,
-                           organizations=organization_choices(current_user),
-                           now=now,
-                           clocks=clocks_by_incident([i.id for i in page.items]))
+                           now=now, clocks=clocks_by_incident([i.id for i in page.items]))
 
 
 def _technician_choices():

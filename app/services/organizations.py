@@ -183,18 +183,29 @@ def _like(text):
     return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
+def matching(text):
+    """The condition: the organization's code or name contains `text`, in any case."""
+    pattern = _like(text)
+    return or_(Organization.code.ilike(pattern, escape="\\"),
+               Organization.name.ilike(pattern, escape="\\"))
+
+
+def search_text(text, field="q"):
+    """`text` stripped, or InvalidInput when it is longer than a search may be."""
+    text = (text or "").strip()
+    if len(text) > MAX_SEARCH:
+        raise _invalid(field, "invalid_text", f"Search with at most {MAX_SEARCH} characters.")
+    return text
+
+
 def search_organizations(actor, text="", page=1, per_page=PAGE_SIZE):
     """Organizations whose code or name contains `text`, by code, a page at a time
     (Flask-SQLAlchemy's Pagination: items, pages, has_next, ...)."""
     require_role(actor, READ_ROLES, "see organizations")
-    text = (text or "").strip()
-    if len(text) > MAX_SEARCH:
-        raise _invalid("q", "invalid_text", f"Search with at most {MAX_SEARCH} characters.")
+    text = search_text(text)
     stmt = select(Organization).order_by(Organization.code)
     if text:
-        pattern = _like(text)
-        stmt = stmt.where(or_(Organization.code.ilike(pattern, escape="\\"),
-                              Organization.name.ilike(pattern, escape="\\")))
+        stmt = stmt.where(matching(text))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 

@@ -20,7 +20,7 @@ from app.models import (
     Organization,
 )
 from app.models.people import STAFF_ROLES
-from app.services import sla
+from app.services import organizations, sla
 from app.services.actors import require_role
 from app.timeutil import utcnow
 
@@ -147,11 +147,22 @@ def _sla_filter(stmt, status, now):
     return stmt.where(Incident.id.in_(sla.incidents_with_status(status, now or utcnow())))
 
 
+def _organization_filter(stmt, text):
+    """Keep incidents of the organizations whose code or name contains `text` (the desk
+    list's search: a provider serves too many organizations for a drop-down)."""
+    text = organizations.search_text(text, field="organization")
+    if not text:
+        return stmt
+    return stmt.where(Incident.organization_id.in_(
+        select(Organization.id).where(organizations.matching(text))))
+
+
 def list_incidents(user, filters, cursor=None, limit=50, now=None):
     """Newest incidents first matching `filters`, a page at a time (keyset on id).
 
     The `sla` filter is a subquery on the clocks, so a page stays one statement; the
     page's clocks are loaded in one more (sla.clocks_by_incident), never one per row.
+    `organization` (text) is a subquery on the organizations, like `sla`.
     """
     stmt = scope_incidents(select(Incident), user)
     for name in FILTERS:
@@ -159,6 +170,7 @@ def list_incidents(user, filters, cursor=None, limit=50, now=None):
         if value not in (None, ""):
             stmt = stmt.where(getattr(Incident, name) == value)
     stmt = _sla_filter(stmt, filters.get("sla"), now)
+    stmt = _organization_filter(stmt, filters.get("organization"))
     return incident_page(stmt, cursor, limit)
 
 

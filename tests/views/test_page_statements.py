@@ -104,8 +104,8 @@ def test_the_desk_list_costs_the_same_statements_for_one_row_and_for_fifty(
     add_received(55)
     many = desk_statements()
     assert (few[1:], many[1:]) == ((1, 1), (50, 50))  # a page of 50, each with its clock
-    # the user, the page with organizations, the organizations of the filter, the clocks
-    assert few[0] == many[0] == 4
+    # the user, the page with organizations, the clocks
+    assert few[0] == many[0] == 3
 
 
 # ---------------------------------------------------------------- batched candidates

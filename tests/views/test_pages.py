@@ -127,6 +127,42 @@ def test_the_desk_list_filters(app, client, world, login):
     assert client.get("/desk/?cursor=***", follow_redirects=True).status_code == 200
 
 
+def test_the_desk_list_finds_an_organizations_incidents_by_code_or_name(
+        app, client, world, login):
+    with app.app_context():
+        tanaka = factories.make_organization(name="株式会社たなか精機")
+        percent = factories.make_organization(name="100%商事")
+        other = factories.make_organization(name="山田運輸")
+        for org, summary in ((tanaka, "たなかの件"), (percent, "百パーの件"),
+                             (other, "山田の件")):
+            factories.make_incident(org, summary=summary)
+        tanaka_code = tanaka.code
+        db.session.remove()
+    login(world.emails["desk"])
+
+    def shown(query):
+        page = client.get("/desk/", query_string={"organization": query, "lang": "en"})
+        assert page.status_code == 200
+        return {s for s in ("たなかの件", "百パーの件", "山田の件") if s in page.text}
+
+    assert shown("たなか") == {"たなかの件"}
+    assert shown(f"  {tanaka_code.lower()} ") == {"たなかの件"}  # code, any case, trimmed
+    assert shown("%") == {"百パーの件"}  # a literal %, not a wildcard
+    assert shown("") == {"たなかの件", "百パーの件", "山田の件"}
+    assert shown("どこにもない") == set()
+    # The search stays in the form and in the next page's link.
+    assert 'name="organization" value="たなか"' in client.get(
+        "/desk/?organization=たなか").text
+
+
+def test_an_overlong_organization_search_is_refused_with_a_message(client, world, login):
+    login(world.emails["desk"])
+    page = client.get("/desk/", query_string={"organization": "x" * 101, "lang": "en"},
+                      follow_redirects=True)
+    assert page.status_code == 200
+    assert "at most 100 characters" in page.text
+
+
 def test_the_incident_page_shows_exactly_the_allowed_trigger_buttons(app, client, world, login):
     incident = incident_in(app, world, "triaging")
     login(world.emails["desk"])
