@@ -84,6 +84,13 @@ def minutes_text(minutes, days=True):
     return gettext("%(d)s d %(h)s h", d=minutes // 1440, h=minutes % 1440 // 60)
 
 
+def time_left(running):
+    """How long a running clock (sla.RunningClock) has left, or how long it is overdue."""
+    if running.left is not None:
+        return gettext("%(time)s left", time=minutes_text(running.left))
+    return gettext("%(time)s overdue", time=minutes_text(running.overdue))
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx, string, **variables):
     """`_()` in templates: Jinja's newstyle gettext (escaped variables, always formatted),
@@ -117,5 +124,6 @@ def init_app(app):
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
         as_running=as_running, running_by_urgency=running_by_urgency, minutes_text=minutes_text,
+        time_left=time_left,
     )
 
