@@ -28,7 +28,7 @@ from app.services.notes import add_note
 from app.services.queries import (
     FILTERS,
     get_incident_for,
-    list_incidents,
+    list_incident_rows,
     notifications_by_dispatch,
     organization_choices,
 )
@@ -57,8 +57,8 @@ def incidents():
         filters["organization_id"] = request.args.get("organization_id", type=int)
     now = utcnow()
     try:
-        page = list_incidents(current_user, filters, cursor=request.args.get("cursor"),
-                              limit=PAGE_SIZE, now=now)
+        page = list_incident_rows(current_user, filters, cursor=request.args.get("cursor"),
+                                  limit=PAGE_SIZE, now=now)
     except AppError as exc:
         flash(exc.message, "error")
         return redirect(url_for("desk.incidents"))
