@@ -55,7 +55,9 @@ def candidates_by_incident(needs, now):
     The rules are those of `candidates`."""
     if not needs:
         return {}
-    on_duty = _on_call_with_load(now)
+    # Each technician's areas and skills read once, not once per incident of the page.
+    on_duty = [(t, held, set(t.prefectures or []), set(t.skills or []))
+               for t, held in _on_call_with_load(now)]
     asked = _asked_by_incident([incident_id for incident_id, _, _ in needs])
     return {incident_id: _ranked(prefecture, category, on_duty, asked.get(incident_id, set()))
             for incident_id, prefecture, category in needs}
@@ -84,10 +86,10 @@ def _asked_by_incident(incident_ids):
 
 
 def _ranked(prefecture, category, on_duty, asked):
-    """The fitting technicians of `on_duty` not yet asked, least loaded first, then by id."""
-    fitting = [(held, t.id, t) for t, held in on_duty
-               if t.id not in asked and prefecture in (t.prefectures or [])
-               and category in (t.skills or [])]
+    """The fitting technicians of `on_duty` (technician, held, prefectures, skills) not yet
+    asked, least loaded first, then by id."""
+    fitting = [(held, t.id, t) for t, held, prefectures, skills in on_duty
+               if prefecture in prefectures and category in skills and t.id not in asked]
     return [t for _, _, t in sorted(fitting, key=lambda f: f[:2])]
 
 
