@@ -12,7 +12,7 @@ from app.errors import AppError
 from app.models.people import STAFF_ROLES
 from app.services.actors import require_role
 from app.services.ingest import recent_refusals
-from app.services.queries import ALERT_FILTERS, list_alerts, organization_choices
+from app.services.queries import ALERT_FILTERS, list_alerts
 
 PAGE_SIZE = 50
 REFUSED_SHOWN_BYTES = 4096  # of each kept body, on the page (64 KiB are kept)
@@ -20,7 +20,8 @@ REFUSED_SHOWN_BYTES = 4096  # of each kept body, on the page (64 KiB are kept)
 
 def _filters():
     """The filters of the query string; a non-numeric organization is no filter."""
-    filters = {name: request.args.get(name, "").strip() for name in ALERT_FILTERS}
+    filters = {name: request.args.get(name, "").strip()
+               for name in (*ALERT_FILTERS, "organization")}
     if filters["organization_id"]:
         filters["organization_id"] = request.args.get("organization_id", type=int)
     return filters
@@ -38,8 +39,7 @@ def alerts():
         flash(exc.message, "error")
         return redirect(url_for("desk.alerts"))
     return render_template("desk/alerts.html", page=page, filters=filters,
-                           severities=SEVERITIES,
-                           organizations=organization_choices(current_user))
+                           severities=SEVERITIES)
 
 
 @bp.get("/alerts/refused")

@@ -147,13 +147,13 @@ def _sla_filter(stmt, status, now):
     return stmt.where(Incident.id.in_(sla.incidents_with_status(status, now or utcnow())))
 
 
-def _organization_filter(stmt, text):
-    """Keep incidents of the organizations whose code or name contains `text` (the desk
-    list's search: a provider serves too many organizations for a drop-down)."""
+def _organization_filter(stmt, organization_id, text):
+    """Keep the rows whose `organization_id` column is an organization whose code or name
+    contains `text` (the lists' search: a provider serves too many for a drop-down)."""
     text = organizations.search_text(text, field="organization")
     if not text:
         return stmt
-    return stmt.where(Incident.organization_id.in_(
+    return stmt.where(organization_id.in_(
         select(Organization.id).where(organizations.matching(text))))
 
 
@@ -170,7 +170,7 @@ def _filtered(stmt, user, filters, now):
         if value not in (None, ""):
             stmt = stmt.where(getattr(Incident, name) == value)
     stmt = _sla_filter(stmt, filters.get("sla"), now)
-    return _organization_filter(stmt, filters.get("organization"))
+    return _organization_filter(stmt, Incident.organization_id, filters.get("organization"))
 
 
 def list_incidents(user, filters, cursor=None, limit=50, now=None):
@@ -224,8 +224,9 @@ def scope_alerts(stmt, user):
 
 
 def list_alerts(user, filters, cursor=None, limit=50):
-    """Newest alerts first (keyset on id: the order of first sighting) matching `filters`;
-    each row is (Alert, organization_name, incident_reference or None), in one statement."""
+    """Newest alerts first (keyset on id: the order of first sighting) matching `filters`
+    (and `organization`, a search by code or name); each row is (Alert, organization_name,
+    incident_reference or None), in one statement."""
     if filters.get("severity") not in (None, "", *ALERT_SEVERITIES):
         raise InvalidInput("The severity is critical, high, medium or low.",
                            {"field": "severity", "allowed": list(ALERT_SEVERITIES)})
@@ -237,6 +238,7 @@ def list_alerts(user, filters, cursor=None, limit=50):
         value = filters.get(name)
         if value not in (None, ""):
             stmt = stmt.where(getattr(Alert, name) == value)
+    stmt = _organization_filter(stmt, Alert.organization_id, filters.get("organization"))
     if cursor:
         stmt = stmt.where(Alert.id < decode_cursor(cursor))
     rows = db.session.execute(stmt.options(defer(Alert.raw))  # raw is for inspection only

@@ -69,6 +69,8 @@ def test_an_alert_without_an_incident_has_no_link(login, world, stored):
     ("severity=low", ["a_wazuh"]), ("source=wazuh", ["a_wazuh"]),
     ("organization_id={org_a}", ["a_wazuh", "a_critical"]),
     ("organization_id={org_b}&severity=high", ["b_high"]), ("source=nothing", []),
+    ("organization=甲商", ["a_wazuh", "a_critical"]), ("organization=乙工業", ["b_high"]),
+    ("organization=%25", []),  # a literal %, not a wildcard
 ])
 def test_the_filters_narrow_the_list(login, world, stored, query, names):
     query = query.format(org_a=world.org_a, org_b=world.org_b)
@@ -93,7 +95,8 @@ def test_the_older_alerts_link_continues_after_the_last_row(app, login, world, m
     assert seen == sorted(ids, reverse=True)
 
 
-@pytest.mark.parametrize("query", ["severity=urgent", "cursor=not-a-cursor"])
+@pytest.mark.parametrize("query", ["severity=urgent", "cursor=not-a-cursor",
+                                   "organization=" + "x" * 101])
 def test_a_bad_filter_is_explained_and_the_list_shown_unfiltered(login, world, stored, query):
     client = login(world.emails["desk"])
     answer = client.get(f"/desk/alerts?{query}&lang=en")
