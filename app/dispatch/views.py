@@ -80,8 +80,7 @@ class NextStep:
 class BoardRow:
     """One incident on the board, with what the dispatcher needs to decide."""
 
-    incident: object  # a result row of BOARD_COLUMNS
-    requested_at: datetime
+    incident: object  # a result row of BOARD_COLUMNS and requested_at
     waited_minutes: int  # since the request, whole minutes
     live: list = field(default_factory=list)  # LiveDispatch, oldest first
     next_step: NextStep | None = None
@@ -144,7 +143,7 @@ def _board_rows(found, now):
     for incident in found:
         dispatches, next_step = live.get(incident.id, ([], None))
         rows.append(BoardRow(
-            incident=incident, requested_at=incident.requested_at,
+            incident=incident,
             waited_minutes=max(int((now - incident.requested_at).total_seconds() // 60), 0),
             live=dispatches, next_step=next_step,
             clocks=clocks.get(incident.id, []),

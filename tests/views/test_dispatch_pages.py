@@ -88,7 +88,7 @@ def test_the_board_lists_incidents_needing_or_holding_a_technician_oldest_reques
     row = board_row(page, reference_of(app, first))
     assert "甲商事 (東京都)" in row
     assert "Ransomware" in row and "High" in row
-    assert "Dispatch requested" in row and "waiting 0 min" in row
+    assert re.search(r"Dispatch requested \d{4}-\d\d-\d\d \d\d:\d\d JST, waiting 0 min", row)
     (dispatch_id, _, _), = dispatches_of(app, first)
     assert f'data-dispatch="{dispatch_id}" data-dispatch-state="offered"' in row
     with app.app_context():

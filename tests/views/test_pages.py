@@ -150,7 +150,7 @@ def test_the_desk_list_finds_an_organizations_incidents_by_code_or_name(
     assert shown("%") == {"百パーの件"}  # a literal %, not a wildcard
     assert shown("") == {"たなかの件", "百パーの件", "山田の件"}
     assert shown("どこにもない") == set()
-    # The search stays in the form and in the next page's link.
+    # The search stays in the form.
     assert 'name="organization" value="たなか"' in client.get(
         "/desk/?organization=たなか").text
 
