@@ -95,8 +95,9 @@ def _validation_error_response(exc):
 
 
 def _init_extensions(app):
-    from app import auth, files, i18n
+    from app import auth, files
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.web import i18n
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -143,16 +144,16 @@ def _sqlite_pragmas(app):
 
 def _register_blueprints(app):
     """Every audience's blueprint, in one visible list."""
-    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
-    from app.dashboard import bp as dashboard_bp
-    from app.desk import bp as desk_bp
-    from app.devtools import bp as devtools_bp
-    from app.dispatch import bp as dispatch_bp
-    from app.insurer import bp as insurer_bp
-    from app.public import bp as public_bp
-    from app.reports import bp as reports_bp
-    from app.technician import bp as technician_bp
+    from app.web.admin import bp as admin_bp
+    from app.web.dashboard import bp as dashboard_bp
+    from app.web.desk import bp as desk_bp
+    from app.web.devtools import bp as devtools_bp
+    from app.web.dispatch import bp as dispatch_bp
+    from app.web.insurer import bp as insurer_bp
+    from app.web.public import bp as public_bp
+    from app.web.reports import bp as reports_bp
+    from app.web.technician import bp as technician_bp
     from app.webhooks import bp as webhooks_bp
 
     app.register_api(api_bp)

@@ -68,7 +68,7 @@ class Config:
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
     REPORTS_DIR = os.environ.get("REPORTS_DIR", str(BASE_DIR / "instance" / "reports"))
     # SLA clocks: business-hours targets count only these hours (JST) of business days
-    # (app/bizcal.py); a running clock is "near" its breach after this share of its target.
+    # (app/domain/bizcal.py); a running clock is "near" its breach after this share of its target.
     BUSINESS_HOURS = os.environ.get("BUSINESS_HOURS", "09:00-18:00")
     SLA_WARN_FRACTION = float(os.environ.get("SLA_WARN_FRACTION", 0.8))
     # Largest request body accepted anywhere (API and forms); larger is a 413.

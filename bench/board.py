@@ -16,7 +16,7 @@ server time (gunicorn's `%(D)s`, from the request read to the response written) 
 beside the client's round trip. One request at a time, after a warm-up:
 
 (a) the dispatcher's board `GET /dispatch/` (logged in as a dispatcher): its first page,
-    the 50 longest waiting incidents (app/dispatch/views.py BOARD_PAGE);
+    the 50 longest waiting incidents (app/web/dispatch/views.py BOARD_PAGE);
 (b) the desk's open list `GET /desk/?state=received` (HTML, logged in as the desk);
 (c) the API `GET /api/v1/incidents?state=received` (desk token).
 
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.dispatch.views import BOARD_PAGE, BOARD_STATES  # noqa: E402
+from app.web.dispatch.views import BOARD_PAGE, BOARD_STATES  # noqa: E402
 from bench import incident_list, serve  # noqa: E402
 from bench.common import (  # noqa: E402
     ms,
@@ -105,9 +105,9 @@ CROSS JOIN LATERAL (SELECT CAST(:now AS timestamp)
 
 def load(url, rows, seed):
     """incident_list's data, the board's dispatches and timers, and the people who look."""
+    from app.domain.timeutil import utcnow
     from app.extensions import db
-    from app.timeutil import utcnow
-    from tests import factories
+    from app.testkit import factories
 
     serve.prepare_kaketsuke(url)
     app = serve.kaketsuke_app(url)
@@ -282,7 +282,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    from tests.factories import PASSWORD
+    from app.testkit.factories import PASSWORD
 
     args = parse_args(argv)
     with scratch(args) as url:

@@ -37,8 +37,8 @@ from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Claim, CostItem, Evidence  # noqa: E402
-from app.services import packets  # noqa: E402
-from tests import factories  # noqa: E402
+from app.services.claims import packets  # noqa: E402
+from app.testkit import factories  # noqa: E402
 
 TARGET_SECONDS, TARGET_RSS_MB = 10.0, 150.0
 CHUNK = 1024 * 1024

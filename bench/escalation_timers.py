@@ -87,7 +87,7 @@ RETURNING id, due_at
 
 def store_timers(engine, seeded, timers, span):
     """Store the offers and their timers; {step id: due_at} (due times naive UTC)."""
-    from app.timeutil import utcnow
+    from app.domain.timeutil import utcnow
 
     now = utcnow()
     first = now + timedelta(seconds=LEAD_SECONDS)
@@ -169,7 +169,7 @@ class ReferenceLoop:
 
 
 def _utcnow():
-    from app.timeutil import utcnow
+    from app.domain.timeutil import utcnow
 
     return utcnow()
 

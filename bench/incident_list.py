@@ -35,10 +35,10 @@ if str(ROOT) not in sys.path:
 from app import create_app  # noqa: E402
 from app.auth import create_token  # noqa: E402
 from app.config import TestConfig, normalize_database_url  # noqa: E402
+from app.domain.timeutil import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Incident, Organization, User  # noqa: E402
-from app.services.queries import FILTERS, decode_cursor, encode_cursor  # noqa: E402
-from app.timeutil import utcnow  # noqa: E402
+from app.services.incidents.queries import FILTERS, decode_cursor, encode_cursor  # noqa: E402
 from workflows.incident import FINAL_STATES, STATES  # noqa: E402
 
 URL = "/api/v1/incidents"

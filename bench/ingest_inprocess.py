@@ -31,7 +31,7 @@ from app import create_app  # noqa: E402
 from app.config import TestConfig, normalize_database_url  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Organization, User  # noqa: E402
-from app.services import ingest  # noqa: E402
+from app.services.monitoring import ingest  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaketsuke_bench"
 NOW = datetime(2026, 11, 25, 3, 0)

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, MetaData, String, Table, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.config import normalize_database_url
-from app.timeutil import utcnow
+from app.domain.timeutil import utcnow
 
 DEFAULT_LIMIT = 50
 

@@ -3,7 +3,7 @@
 A layout is gunicorn serving Kaketsuke (`wsgi:app`) or the bare reference app
 (bench/reference_app.py) against one PostgreSQL database, optionally with `flask worker`
 processes and, in this process, the fake Twilio server of the test suite
-(tests/notifications/fake_twilio.py) plus the test SMTP server (NOTIFY_PROVIDER=twilio needs
+(app/testkit/fake_twilio.py) plus the test SMTP server (NOTIFY_PROVIDER=twilio needs
 one for e-mail). Every child runs in its own process group and is stopped with SIGTERM to
 the group (SIGKILL after a grace period), so gunicorn's workers go with their master.
 
@@ -198,10 +198,10 @@ def seed(url, *, organizations=20, technicians=5, desk_tokens=0):
     API intake is rate limited per token (RATELIMIT_API_INTAKE_PER_TOKEN), and a load from
     one token would measure the limiter's refusals.
     """
+    from app.domain.timeutil import utcnow
     from app.extensions import db
-    from app.services.ingest import create_ingest_key
-    from app.timeutil import utcnow
-    from tests import factories
+    from app.services.monitoring.ingest import create_ingest_key
+    from app.testkit import factories
 
     app = kaketsuke_app(url)
     with app.app_context():
@@ -281,8 +281,8 @@ def wait_until(ready, child, what):
 
 
 def _start_fakes():
-    from tests.notifications.fake_twilio import FakeTwilio
-    from tests.notifications.smtp_server import FakeSmtp
+    from app.testkit.fake_smtp import FakeSmtp
+    from app.testkit.fake_twilio import FakeTwilio
 
     return FakeTwilio().start(), FakeSmtp(username="mailer", password="mail-secret").start()
 

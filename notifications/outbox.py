@@ -4,9 +4,9 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select, text
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Notification
-from app.timeutil import utcnow
 
 WAKE_CHANNEL = "kaketsuke_outbox"
 

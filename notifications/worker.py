@@ -22,11 +22,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
-from app.services import sla
-from app.services.offers import page_dispatchers, run_escalation_step
-from app.timeutil import utcnow
+from app.services.dispatch.offers import page_dispatchers, run_escalation_step
+from app.services.incidents import sla
 from notifications.outbox import WAKE_CHANNEL
 from notifications.providers import DeliveryError, get_provider
 

@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.testkit.fake_smtp import FakeSmtp  # noqa: E402
+from app.testkit.fake_twilio import FakeTwilio  # noqa: E402
 from bench import serve  # noqa: E402
 from bench.common import bench_url, drop_database, plain_url, recreate_database  # noqa: E402
-from tests.notifications.fake_twilio import FakeTwilio  # noqa: E402
-from tests.notifications.smtp_server import FakeSmtp  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_production_smoke"
 WEB_WORKERS = 3

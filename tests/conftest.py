@@ -14,8 +14,8 @@ from sqlalchemy import text
 from app import create_app
 from app.config import TestConfig, normalize_database_url
 from app.extensions import db
+from app.testkit import factories
 from scripts.compile_translations import compile_all
-from tests import factories
 
 
 def _test_key():
@@ -151,7 +151,7 @@ def api(client, world):
 def login(client):
     """login(email) logs the test client in through the login form."""
     def do_login(email, password=factories.PASSWORD):
-        from tests.helpers import csrf_token
+        from app.testkit.helpers import csrf_token
         token = csrf_token(client, "/login")
         response = client.post("/login", data={"email": email, "password": password,
                                                "csrf_token": token})

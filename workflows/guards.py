@@ -2,7 +2,7 @@
 
 A guard returns None when the transition may go ahead, or a short reason code
 and English message when it may not. The context is plain data built by the
-service layer (see app/services/transitions.py), so these stay pure.
+service layer (see app/services/incidents/lifecycle.py), so these stay pure.
 """
 
 from dataclasses import dataclass, field

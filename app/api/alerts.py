@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from app.api import bp
 from app.api.schemas import MAX_INTEGER, Severity, Strict
-from app.services import ingest as service
-from app.services.queries import list_alerts
-from app.timeutil import isoformat_utc
+from app.domain.timeutil import isoformat_utc
+from app.services.incidents.queries import list_alerts
+from app.services.monitoring import ingest as service
 
 TAG = Tag(name="alerts", description="Monitoring alerts: sensors send them with an ingest key; "
           "staff and customers list them")

@@ -14,9 +14,9 @@ from app.api.claim_schemas import (
     VerifyRequest,
     VerifyResult,
 )
-from app.services import claims
-from app.services.packets import packet_path
-from app.timeutil import isoformat_utc
+from app.domain.timeutil import isoformat_utc
+from app.services.claims import claims
+from app.services.claims.packets import packet_path
 
 TAG = Tag(name="claims", description="Insurance claims, their signed packets and decisions")
 ZIP = {200: {"content": {"application/zip": {"schema": {"type": "string",

@@ -13,7 +13,7 @@ from app.api.contract_schemas import (
     OrganizationContractsPath,
 )
 from app.errors import InvalidInput
-from app.services import contracts as service
+from app.services.directory import contracts as service
 
 TAG = Tag(name="contracts", description="Service contracts checked against the standard")
 NULLABLE = ("ends_on", "policy_id", "alert_incident_severities")

@@ -22,9 +22,9 @@ from app.api.cost_schemas import (
 )
 from app.api.dispatch_schemas import DispatchPath
 from app.api.schemas import IncidentPath
-from app.services import costs, coverage
-from app.services.queries import get_incident_for
-from app.timeutil import isoformat_utc
+from app.domain.timeutil import isoformat_utc
+from app.services.claims import costs, coverage
+from app.services.incidents.queries import get_incident_for
 
 TAG = Tag(name="costs", description="Cost lines, coverage heads and policy terms")
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
 from app.api.schemas import Category, Id, Strict
-from app.services.technicians import MAX_HOURLY_RATE
+from app.services.dispatch.technicians import MAX_HOURLY_RATE
 from workflows import dispatch as dispatch_workflow
 
 Prefecture = Annotated[StrictInt, Field(ge=1, le=47, description="JIS prefecture code")]

@@ -1,7 +1,7 @@
 """Technicians, shifts, candidates and dispatches as API JSON."""
 
-from app.labels import prefecture_name
-from app.timeutil import isoformat_utc
+from app.domain.labels import prefecture_name
+from app.domain.timeutil import isoformat_utc
 from workflows import DISPATCH
 
 # Who sees the escalation timers and the messages (recipients included) of a dispatch.

@@ -22,19 +22,19 @@ from app.api.dispatch_schemas import (
     ReofferRequest,
 )
 from app.api.schemas import IncidentPath
+from app.domain.timeutil import isoformat_utc, utcnow
 from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import Dispatch
-from app.services import dispatch as service
 from app.services.actors import require_role
-from app.services.offers import candidates, load_by_technician
-from app.services.queries import (
+from app.services.dispatch import visits as service
+from app.services.dispatch.offers import candidates, load_by_technician
+from app.services.dispatch.technicians import current_shifts
+from app.services.incidents.queries import (
     get_dispatch_visible_to,
     get_incident_for,
     notifications_by_dispatch,
 )
-from app.services.technicians import current_shifts
-from app.timeutil import isoformat_utc, utcnow
 from workflows.dispatch import HOLDING_STATES, OPEN_STATES
 
 TAG = Tag(name="dispatches", description="On-site dispatch: offers, visits, escalation")

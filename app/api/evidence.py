@@ -15,9 +15,9 @@ from werkzeug.datastructures import FileStorage as UploadedFile
 
 from app.api import bp
 from app.api.schemas import MAX_INTEGER, IncidentPath
+from app.domain.timeutil import isoformat_utc
 from app.errors import InvalidInput
-from app.services import evidence as service
-from app.timeutil import isoformat_utc
+from app.services.claims import evidence as service
 
 TAG = Tag(name="evidence", description="Evidence files (receipts, photos, logs, work "
                                        "reports) and their chain of custody")

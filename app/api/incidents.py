@@ -23,15 +23,15 @@ from app.api.schemas import (
     TriageCheckRequest,
 )
 from app.auth import rate_limit_key_for_token
+from app.domain.timeutil import utcnow
 from app.extensions import db, limit_setting, limiter
-from app.services.intake import IntakeRequest, report_incident
-from app.services.leaks import mark_leak, record_leak_report, unmark_leak
-from app.services.notes import add_note
-from app.services.queries import get_incident_for, list_incidents
-from app.services.sla import clocks_by_incident
-from app.services.transitions import fire_trigger
-from app.services.triage import record_check
-from app.timeutil import utcnow
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.leaks import mark_leak, record_leak_report, unmark_leak
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.incidents.notes import add_note
+from app.services.incidents.queries import get_incident_for, list_incidents
+from app.services.incidents.sla import clocks_by_incident
+from app.services.incidents.triage import record_check
 
 TAG = Tag(name="incidents", description="Incidents and their lifecycle")
 TRIGGER_PARAMS = ("reason", "message", "amount", "paid_on", "technician_id", "work_report")

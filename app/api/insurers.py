@@ -23,8 +23,8 @@ from app.api.insurer_schemas import (
     SecretOut,
 )
 from app.errors import InvalidInput
-from app.services import coverage
-from app.services import insurers as service
+from app.services.claims import coverage
+from app.services.claims import insurers as service
 
 TAG = Tag(name="insurers", description="Insurers, their portal users, and policies (admin)")
 

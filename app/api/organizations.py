@@ -12,8 +12,8 @@ from app.api.schemas import (
     OrganizationPath,
     OrganizationUpdate,
 )
-from app.services import organizations as service
-from app.services.queries import get_organization_for, visible_organizations
+from app.services.directory import organizations as service
+from app.services.incidents.queries import get_organization_for, visible_organizations
 
 TAG = Tag(name="organizations", description="Customer organizations")
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from app.api import bp
 from app.api.schemas import Id, Strict
-from app.services import reports
-from app.timeutil import isoformat_utc
+from app.domain.timeutil import isoformat_utc
+from app.services.reporting import monthly as reports
 
 TAG = Tag(name="reports", description="Monthly reports (月次レポート) per organization")
 PDF = {200: {"content": {"application/pdf": {"schema": {"type": "string",

@@ -1,8 +1,8 @@
 """Incidents and organizations as API JSON."""
 
-from app.services.organizations import phones_of
-from app.services.sla import worst_status
-from app.timeutil import isoformat_utc, utcnow
+from app.domain.timeutil import isoformat_utc, utcnow
+from app.services.directory.organizations import phones_of
+from app.services.incidents.sla import worst_status
 from workflows import INCIDENT
 
 

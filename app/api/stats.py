@@ -7,11 +7,11 @@ from flask_openapi3 import Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import bp
+from app.domain.timeutil import utcnow
 from app.models.people import STAFF_ROLES
-from app.services import dashboard, liaison
 from app.services.actors import require_role
-from app.services.dashboard import ALL
-from app.timeutil import utcnow
+from app.services.reporting import dashboard, liaison
+from app.services.reporting.dashboard import ALL
 
 TAG = Tag(name="statistics", description="Provider dashboard and liaison-meeting statistics")
 DATE = Field(None, max_length=32, description="YYYY-MM-DD, a JST date (both ends included)")

@@ -18,9 +18,9 @@ from app.api.dispatch_schemas import (
     TechnicianPath,
     TechnicianUpdate,
 )
-from app.services import technicians as service
-from app.services.queries import decode_cursor, encode_cursor
-from app.timeutil import utcnow
+from app.domain.timeutil import utcnow
+from app.services.dispatch import technicians as service
+from app.services.incidents.queries import decode_cursor, encode_cursor
 
 TAG = Tag(name="technicians", description="Technicians and their on-call shifts")
 

@@ -7,11 +7,11 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.auth import create_token
-from app.cli_claims import claims
-from app.cli_ingest import ingest_key
-from app.cli_orgs import org
-from app.cli_reports import reports
-from app.cli_stats import stats
+from app.cli.claims import claims
+from app.cli.ingest_keys import ingest_key
+from app.cli.organizations import org
+from app.cli.reports import reports
+from app.cli.stats import stats
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Organization, Technician, User
@@ -39,7 +39,7 @@ def register_cli(app):
 @with_appcontext
 def seed_demo():
     """Load the demo organizations, contracts, policy, technicians and users (idempotent)."""
-    from app.demo import DEMO_PASSWORD, seed
+    from app.cli.demo import DEMO_PASSWORD, seed
 
     created = seed()
     click.echo(f"Demo data ready ({created} new rows). Logins, password '{DEMO_PASSWORD}':")
@@ -137,7 +137,7 @@ def audit():
 @audit.command("verify")
 def audit_verify():
     """Check every incident's event chain; name the first broken link, or say all is intact."""
-    from app.services.audit import verify_chains
+    from app.services.incidents.audit import verify_chains
 
     broken = verify_chains()
     if broken is None:

@@ -18,7 +18,7 @@ def claims():
                    "(default: the key named in its manifest).")
 def claims_verify(packet, public_key):
     """Check a claim packet ZIP: say OK, or name each changed, added or missing file."""
-    from app.services.packets import verify_packet
+    from app.services.claims.packets import verify_packet
 
     problems = verify_packet(packet, public_key=public_key)
     if not problems:

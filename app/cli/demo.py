@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from app.domain.timeutil import to_jst, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import (
@@ -32,10 +33,11 @@ from app.models import (
     Technician,
     User,
 )
-from app.services import claims, costs, dispatch, evidence, leaks
-from app.services.intake import IntakeRequest, report_incident
-from app.services.transitions import fire_trigger
-from app.timeutil import to_jst, utcnow
+from app.services.claims import claims, costs, evidence
+from app.services.dispatch import visits as dispatch
+from app.services.incidents import leaks
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.lifecycle import fire_trigger
 
 DEMO_PASSWORD = "demo"
 PERIOD = (date(2026, 4, 1), date(2027, 3, 31))
@@ -123,7 +125,7 @@ def _organizations(insurer):
 
 
 def _e164(phone):
-    from app.phones import normalize_phone
+    from app.domain.phones import normalize_phone
     return normalize_phone(phone)
 
 
@@ -232,7 +234,8 @@ HIGH_ALERT = ("edr", "edr-cloud-tenant-0042", "high", "EDR-CRED-002",
 def _monitoring(org, now):
     """Alerts through the real ingest (dedup, policy), then last month's report; once."""
     from app.models import Alert
-    from app.services import ingest, reports
+    from app.services.monitoring import ingest
+    from app.services.reporting import monthly as reports
 
     if db.session.scalar(select(Alert.id).where(Alert.organization_id == org.id).limit(1)):
         return 0

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from app.errors import NotFound
-from app.services import ingest as service
+from app.services.monitoring import ingest as service
 
 ingest_key = AppGroup("ingest-key", help="Create and revoke organizations' alert ingest keys.")
 

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.errors import AppError
-from app.services import organizations as service
+from app.services.directory import organizations as service
 
 org = AppGroup("org", help="Customer organizations.")
 

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from app.errors import AppError
-from app.services import reports as service
+from app.services.reporting import monthly as service
 
 reports = AppGroup("reports", help="Monthly reports per customer organization.")
 

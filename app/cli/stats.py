@@ -5,10 +5,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
-from app.services import liaison
-from app.services.dashboard import parse_period
-from app.timeutil import utcnow
+from app.services.reporting import liaison
+from app.services.reporting.dashboard import parse_period
 
 stats = AppGroup("stats", help="Provider statistics.")
 

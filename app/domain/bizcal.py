@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import jpholiday
 
-from app.timeutil import JST, to_utc_naive
+from app.domain.timeutil import JST, to_utc_naive
 
 YEAR_END_BREAK = ((12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3), (1, 4))
 MAX_DAYS = 3660  # a target of more than ten years of business days is a mistake

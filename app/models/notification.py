@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.timeutil import utcnow
 
 CHANNELS = ("sms", "voice", "email", "webhook")
 # pending → sending (leased by a worker) → sent → delivered | undelivered;

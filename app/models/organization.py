@@ -5,8 +5,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.timeutil import utcnow
 
 PLANS = ("network", "endpoint", "combined")
 

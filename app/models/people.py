@@ -8,8 +8,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.timeutil import utcnow
 
 ROLES = ("customer", "desk", "dispatcher", "technician", "insurer", "admin")
 STAFF_ROLES = ("desk", "dispatcher", "admin")

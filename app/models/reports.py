@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.timeutil import utcnow
 
 
 class MonthlyReport(db.Model):

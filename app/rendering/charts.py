@@ -14,7 +14,7 @@ from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
-from app.services.packet_pdf import FONT, register_font
+from app.rendering.claim_pdf import FONT, register_font
 
 BAR_COLOUR = colors.HexColor("#1f5fa8")
 ROW_HEIGHT = 18

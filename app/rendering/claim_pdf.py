@@ -20,11 +20,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
-from app.timeutil import JST
+from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
+from app.domain.timeutil import JST
 
 FONT = "IPAexGothic"
-FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "ipaexg.ttf"
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
 KINDS = {"receipt": "領収書", "photo": "写真", "log": "ログ", "work_report": "作業報告書",
          "other": "その他"}
 EVENTS = {"intake": "受付", "transition": "状態変更", "note": "メモ", "triage_check": "遠隔確認",

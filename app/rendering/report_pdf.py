@@ -1,4 +1,4 @@
-"""The monthly report's PDF: the sections of app/services/report_tables.py, laid out with
+"""The monthly report's PDF: the sections of app/rendering/report_tables.py, laid out with
 reportlab Platypus in the bundled IPAexGothic (embedded), Japanese by default.
 
 The charts are the same reportlab drawings the page shows as SVG. Every text is escaped
@@ -16,9 +16,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from app.services.packet_pdf import FONT, GRID, register_font
-from app.services.report_tables import sections
-from app.timeutil import to_jst
+from app.domain.timeutil import to_jst
+from app.rendering.claim_pdf import FONT, GRID, register_font
+from app.rendering.report_tables import sections
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN

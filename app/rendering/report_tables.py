@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from reportlab.graphics.shapes import Drawing
 
-from app.charts import bar_chart
-from app.labels import CATEGORY_LABELS, CHANNEL_LABELS, SEVERITY_LABELS
+from app.domain.labels import CATEGORY_LABELS, CHANNEL_LABELS, SEVERITY_LABELS
+from app.rendering.charts import bar_chart
 
 CLOCK_LABELS = {
     "first_response": _l("First response"),

@@ -22,7 +22,7 @@ from app.models import (
     Technician,
     User,
 )
-from app.services.intake import IntakeRequest, report_incident
+from app.services.incidents.intake import IntakeRequest, report_incident
 
 PASSWORD = "correct horse battery staple"
 STANDARD_HEADS = [("dispatch", "駆付け費用", "On-site dispatch"),

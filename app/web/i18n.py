@@ -7,9 +7,9 @@ from flask_babel import get_locale, get_translations
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
-from app import labels
-from app.services.sla import as_running, running_by_urgency
-from app.timeutil import to_jst
+from app.domain import labels
+from app.domain.timeutil import to_jst
+from app.services.incidents.sla import as_running, running_by_urgency
 
 LANG_COOKIE = "lang"
 

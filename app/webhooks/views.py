@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from flask import current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.services import calls, delivery
-from app.services.offers import offer_context
+from app.services.dispatch import delivery
+from app.services.dispatch.offers import offer_context
+from app.services.incidents import phone_line as calls
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
 from app.webhooks.twiml import say, speak_and_hang_up, twiml

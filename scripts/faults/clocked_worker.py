@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.timeutil import utcnow  # noqa: E402
+from app.domain.timeutil import utcnow  # noqa: E402
 
 
 class FastClock:

@@ -58,7 +58,7 @@ from app.auth import create_token  # noqa: E402
 from app.config import Config  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Incident  # noqa: E402
-from app.services.audit import verify_chains  # noqa: E402
+from app.services.incidents.audit import verify_chains  # noqa: E402
 from scripts.faults.common import (  # noqa: E402
     machine,
     migrate,
@@ -317,7 +317,7 @@ def check(app, answers, report, marks, settle):
 
 def seed(app):
     """An SME with a contract, a desk user and their API token."""
-    from tests.factories import make_organization, make_user
+    from app.testkit.factories import make_organization, make_user
 
     with app.app_context():
         organization = make_organization()

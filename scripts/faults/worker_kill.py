@@ -58,11 +58,13 @@ if str(ROOT) not in sys.path:  # run as a file: the project's packages are impor
 
 from app import create_app  # noqa: E402
 from app.config import Config  # noqa: E402
+from app.domain.timeutil import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Notification  # noqa: E402
-from app.services.audit import verify_chains  # noqa: E402
-from app.services.intake import IntakeRequest, report_incident  # noqa: E402
-from app.timeutil import utcnow  # noqa: E402
+from app.services.incidents.audit import verify_chains  # noqa: E402
+from app.services.incidents.intake import IntakeRequest, report_incident  # noqa: E402
+from app.testkit.fake_smtp import FakeSmtp  # noqa: E402
+from app.testkit.fake_twilio import FakeTwilio  # noqa: E402
 from notifications.outbox import enqueue  # noqa: E402
 from scripts.faults.clocked_worker import FastClock  # noqa: E402
 from scripts.faults.common import (  # noqa: E402
@@ -73,8 +75,6 @@ from scripts.faults.common import (  # noqa: E402
     recreate_database,
     scratch_url,
 )
-from tests.notifications.fake_twilio import FakeTwilio  # noqa: E402
-from tests.notifications.smtp_server import FakeSmtp  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaketsuke_faults"
 TEMPLATE = "customer_en_route"
@@ -222,7 +222,7 @@ class Report:
 
 def prepare(count, now, chunk=500):
     """The incident, its dispatcher (e-mail only) and `count` due SMS; committed."""
-    from tests.factories import make_organization, make_user
+    from app.testkit.factories import make_organization, make_user
 
     organization = make_organization(contract=False, policy=False)  # no SLA clocks paging
     dispatcher = make_user("dispatcher", email="dispatcher@faults.example", phone="")

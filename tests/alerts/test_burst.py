@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Alert, Contract, Incident, IncidentEvent, Notification, Organization
-from app.services import ingest as service
+from app.services.monitoring import ingest as service
 
 NOW = datetime(2026, 11, 25, 3, 0)
 SEVERITIES = ("critical", "high", "medium", "low")

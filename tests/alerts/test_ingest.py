@@ -10,8 +10,8 @@ from sqlalchemy import event, func, select
 from app.errors import InvalidInput, NotFound, Unauthorized
 from app.extensions import db
 from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
-from app.services import ingest as service
-from tests import factories
+from app.services.monitoring import ingest as service
+from app.testkit import factories
 
 SAMPLES = Path(__file__).parent / "samples"
 NOW = datetime(2026, 11, 25, 3, 0)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.alerts.parsers import (
+from app.domain.alerts.parsers import (
     AlertFormatError,
     NormalizedAlert,
     dedup_key,

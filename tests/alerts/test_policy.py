@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Alert, Contract, Incident, Notification, Organization
-from app.services import ingest as service
-from tests import factories
+from app.services.monitoring import ingest as service
+from app.testkit import factories
 
 NOW = datetime(2026, 11, 25, 3, 0)  # 12:00 JST
 SEVERITIES = ("critical", "high", "medium", "low")

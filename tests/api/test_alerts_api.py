@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
-from app.services import ingest as service
+from app.services.monitoring import ingest as service
 from tests.api.test_incidents_api import assert_error
 
 SAMPLES = Path(__file__).parent.parent / "alerts" / "samples"

@@ -2,8 +2,8 @@
 
 import pytest
 
+from app.testkit.helpers import row_counts
 from tests.api.test_incidents_api import assert_error, create, new_incident
-from tests.helpers import row_counts
 
 
 @pytest.fixture

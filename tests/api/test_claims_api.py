@@ -8,7 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Claim
-from app.services.packets import packet_path
+from app.services.claims.packets import packet_path
 from tests.api.test_incidents_api import assert_error
 from tests.services import claim_scene
 from tests.services.claim_scene import row_counts

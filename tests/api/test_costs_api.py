@@ -17,7 +17,7 @@ from app.models import (
     Organization,
     Technician,
 )
-from tests import factories
+from app.testkit import factories
 from tests.api.test_incidents_api import assert_error
 
 TODAY = date.today().isoformat()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.helpers import row_counts
+from app.testkit.helpers import row_counts
 
 NEW = {"organization_id": None, "channel": "phone", "category": "ransomware",
        "severity": "critical", "summary": "画面に身代金要求", "description": "全ファイルが開けない",
@@ -238,10 +238,10 @@ def test_a_page_of_the_list_costs_a_fixed_number_of_queries(app, api, world, que
     """Organizations and SLA clocks are loaded with the page, not once per row (no N+1)."""
     from datetime import timedelta
 
+    from app.domain.timeutil import utcnow
     from app.extensions import db
-    from app.services.intake import IntakeRequest, report_incident
-    from app.timeutil import utcnow
-    from tests import factories
+    from app.services.incidents.intake import IntakeRequest, report_incident
+    from app.testkit import factories
 
     def add_late_incidents(n):  # each with a first-response clock in breach
         with app.app_context():
@@ -301,7 +301,7 @@ def _organization_with_contracts(*contracts):
     """A new organization with contracts (starts_on, ends_on, onsite, first-response minutes)."""
     from app.extensions import db
     from app.models import Contract
-    from tests import factories
+    from app.testkit import factories
     org = factories.make_organization(contract=False, policy=False)
     for starts_on, ends_on, onsite, minutes in contracts:
         db.session.add(Contract(organization_id=org.id, plan="combined", monthly_fee=15000,
@@ -337,7 +337,7 @@ def test_references_start_again_each_japanese_year_and_ids_follow_on(ctx, world)
     """The year is Japan's: 2026-12-31 15:30 UTC is already 2027 in Tokyo."""
     from datetime import datetime
 
-    from app.services.intake import IntakeRequest, report_incident
+    from app.services.incidents.intake import IntakeRequest, report_incident
 
     def report_at(now):
         incident = report_incident(IntakeRequest(

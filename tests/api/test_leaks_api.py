@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.timeutil import isoformat_utc, utcnow
 from app.extensions import db
 from app.models import Incident, IncidentEvent, SlaClock
-from app.services.intake import IntakeRequest, report_incident
-from app.timeutil import isoformat_utc, utcnow
+from app.services.incidents.intake import IntakeRequest, report_incident
 
 HOUR = timedelta(hours=1)
 

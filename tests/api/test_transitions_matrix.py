@@ -4,9 +4,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Organization, Technician
-from tests import factories
+from app.testkit import factories
+from app.testkit.helpers import row_counts
 from tests.api.test_incidents_api import assert_error
-from tests.helpers import row_counts
 from workflows import INCIDENT
 from workflows.incident import STATES, TRANSITIONS, TRIGGERS
 

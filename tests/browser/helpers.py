@@ -2,7 +2,7 @@
 
 import re
 
-from tests import factories
+from app.testkit import factories
 
 try:
     from playwright.sync_api import expect

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Claim, Dispatch, Incident
-from app.services.packets import packet_path, verify_packet
+from app.services.claims.packets import packet_path, verify_packet
 from tests.browser.conftest import watched_tab
 from tests.browser.helpers import log_in
 from tests.services import claim_scene

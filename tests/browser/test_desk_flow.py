@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Incident, Organization
 from app.models.incident import CATEGORIES
-from tests import factories
+from app.testkit import factories
 from tests.browser.helpers import log_in
 
 try:

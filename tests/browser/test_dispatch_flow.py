@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, Incident
+from app.testkit import factories
 from notifications.worker import run as run_worker
-from tests import factories
 from tests.browser.conftest import watched_tab
 
 try:

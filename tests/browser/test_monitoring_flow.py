@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from flask_babel import force_locale
 
+from app.domain.labels import CATEGORY_LABELS
 from app.extensions import db
-from app.labels import CATEGORY_LABELS
 from app.models import Incident
-from app.services.ingest import create_ingest_key
-from tests import factories
+from app.services.monitoring.ingest import create_ingest_key
+from app.testkit import factories
 from tests.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser

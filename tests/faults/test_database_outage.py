@@ -11,9 +11,9 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.models import Incident
+from app.testkit.helpers import csrf_token
+from app.testkit.tcp_proxy import TcpProxy
 from tests.api.test_incidents_api import assert_error, new_incident
-from tests.faults.tcp_proxy import TcpProxy
-from tests.helpers import csrf_token
 
 
 def _closed_port():

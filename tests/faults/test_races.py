@@ -19,7 +19,7 @@ from app.models import (
     InsurerNotice,
     Notification,
 )
-from app.services.audit import verify_chains
+from app.services.incidents.audit import verify_chains
 from tests.api.test_dispatches_api import dispatches, requested
 from tests.api.test_incidents_api import assert_error, create
 from tests.services.test_concurrency import _race

@@ -28,9 +28,11 @@ from app.models import (
     Technician,
     User,
 )
-from app.services import costs, dispatch, evidence, ingest
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.claims import costs, evidence
+from app.services.dispatch import visits as dispatch
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.monitoring import ingest
+from app.testkit import factories
 
 T0 = datetime(2026, 11, 25, 1, 0)  # 10:00 JST
 REPORT_MONTH = "2026-11"
@@ -101,7 +103,9 @@ class Seeder:
     @staticmethod
     def their_extras(org):
         """An alert, an ingest key and the month's report of the other tenant."""
-        from app.services.reports import build_monthly_report  # PDF fonts load on first use
+        from app.services.reporting.monthly import (
+            build_monthly_report,  # PDF fonts load on first use
+        )
 
         alert = Alert(organization_id=org.id, source="generic", sensor="丙社UTM",
                       severity="high", rule_id="R-1", rule_name=THEIR_ALERT, occurred_at=T0,

@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CustodyEntry
+from app.testkit.factories import PASSWORD
+from app.testkit.helpers import csrf_token
 from tests.conftest import empty_database
-from tests.factories import PASSWORD
-from tests.helpers import csrf_token
 from tests.isolation import scene as scenes
 from tests.isolation.routes import (
     EXCLUDED,
@@ -287,7 +287,7 @@ def test_the_matrix_catches_a_hole_in_the_scoping(app, scene, monkeypatch):
     """A matrix that cannot fail proves nothing: let technicians see every incident, and
     the technician's run must report the other tenant's incident, in the API and pages.
     (Reads only: a write let through would change the module's shared world.)"""
-    from app.services import queries
+    from app.services.incidents import queries
 
     monkeypatch.setattr(queries, "scope_incidents", lambda stmt, user: stmt)
     problems = "\n".join(matrix_problems(app, scene, "technician", reads_only=True))

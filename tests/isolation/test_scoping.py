@@ -1,4 +1,4 @@
-"""Which incidents a technician and an insurer see (app/services/queries.py), and the
+"""Which incidents a technician and an insurer see (app/services/incidents/queries.py), and the
 regressions of what the isolation matrix found.
 
 A technician sees the incidents of their live offers and visits only; an insurer the
@@ -22,8 +22,8 @@ from app.models import (
     Organization,
     User,
 )
-from app.services.queries import get_incident_for, list_incidents, visible_organizations
-from tests import factories
+from app.services.incidents.queries import get_incident_for, list_incidents, visible_organizations
+from app.testkit import factories
 from tests.api.test_costs_api import counts as cost_rows
 from workflows.dispatch import STATES as DISPATCH_STATES
 

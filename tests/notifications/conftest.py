@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Incident, Notification, Organization, User
-from app.services.transitions import fire_trigger
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
+from app.testkit.fake_smtp import FakeSmtp
+from app.testkit.fake_twilio import FakeTwilio
 from notifications.outbox import enqueue
 from notifications.providers import Providers
 from notifications.worker import run
-from tests import factories
-from tests.notifications.fake_twilio import FakeTwilio
-from tests.notifications.smtp_server import FakeSmtp
 
 T0 = datetime(2026, 11, 25, 1, 0)  # 10:00 JST, a Wednesday
 

@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EscalationStep, Incident, Organization, User
-from app.services import dispatch as dispatch_service
-from app.services import offers
-from app.services.transitions import fire_trigger
+from app.services.dispatch import offers
+from app.services.dispatch import visits as dispatch_service
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 from notifications import worker
-from tests import factories
 from tests.notifications.conftest import T0, incident, outbox, work
 
 POLICY_MINUTES = (0, 3, 10, 13, 15, 20)  # when something is due for an unanswered request

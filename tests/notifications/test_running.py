@@ -9,12 +9,12 @@ import threading
 from twilio.request_validator import RequestValidator
 
 from app.config import BASE_DIR
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Notification
-from app.timeutil import utcnow
+from app.testkit.fake_twilio import post_signed
 from notifications.worker import run
 from tests.notifications.conftest import RecordingProvider, queue_messages, work
-from tests.notifications.fake_twilio import post_signed
 
 
 def test_a_running_worker_sends_a_new_message_soon_after_commit_and_stops_when_asked(

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, IncidentEvent, Notification, Organization, User
-from app.services import dispatch as dispatch_service
-from app.services import offers
-from app.services.links import read_offer_token
+from app.services.dispatch import offers
+from app.services.dispatch import visits as dispatch_service
+from app.services.dispatch.links import read_offer_token
+from app.testkit import factories
 from notifications.worker import Worker, backoff, claim_notifications, run
-from tests import factories
 from tests.notifications.conftest import (
     T0,
     RecordingProvider,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services import reports
+from app.services.reporting import monthly as reports
 from tests.reports.scene import NOW
 
 
@@ -25,7 +25,7 @@ def _build_october(app, world, full):
     """October built for org A and for org C (another customer with a contract and its
     own user): {"a": report id, "c": report id, "org_c": id, "c_email": e-mail}."""
     from app.extensions import db
-    from tests import factories
+    from app.testkit import factories
     from tests.reports import scene
 
     with app.app_context():

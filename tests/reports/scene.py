@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Alert, Claim, Dispatch, Organization, User
-from app.services import claims, costs, dispatch, evidence
-from app.services.intake import IntakeRequest, report_incident
-from app.services.transitions import fire_trigger
+from app.services.claims import claims, costs, evidence
+from app.services.dispatch import visits as dispatch
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.lifecycle import fire_trigger
 
 NOW = datetime(2026, 11, 2, 0, 0)  # 2026-11-02 09:00 JST: October is over
 T1 = datetime(2026, 10, 14, 1, 0)  # 10:00 JST

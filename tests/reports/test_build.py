@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import MonthlyReport, Notification, Organization
-from app.services import reports
-from tests import factories
+from app.services.reporting import monthly as reports
+from app.testkit import factories
 from tests.reports import scene
 from tests.reports.scene import NOW
 

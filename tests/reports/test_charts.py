@@ -2,7 +2,7 @@
 
 import re
 
-from app.charts import bar_chart, to_svg
+from app.rendering.charts import bar_chart, to_svg
 
 
 def test_the_svg_has_no_inline_styles_no_ids_and_escaped_text(ctx):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Contract, MonthlyReport, Notification
-from tests import factories
+from app.testkit import factories
 from tests.reports import scene
 
 

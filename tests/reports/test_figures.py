@@ -7,8 +7,8 @@ import pytest
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Contract
-from app.services import reports
-from tests import factories
+from app.services.reporting import monthly as reports
+from app.testkit import factories
 from tests.reports import scene
 from tests.reports.scene import NOW
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import MonthlyReport, Notification, Organization
-from app.services import reports
-from tests.factories import PASSWORD
-from tests.helpers import csrf_token
+from app.services.reporting import monthly as reports
+from app.testkit.factories import PASSWORD
+from app.testkit.helpers import csrf_token
 from tests.reports import scene
 from tests.reports.scene import NOW
 

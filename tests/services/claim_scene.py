@@ -22,9 +22,10 @@ from app.models import (
     Organization,
     User,
 )
-from app.services import costs, dispatch, evidence
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.claims import costs, evidence
+from app.services.dispatch import visits as dispatch
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 
 T0 = datetime(2026, 11, 25, 1, 0)  # 10:00 JST
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200

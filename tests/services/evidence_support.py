@@ -53,7 +53,7 @@ def evidence_dir(app, tmp_path, monkeypatch):
 def held_incident(app, world):
     """An on-site incident of org A held by the world's technician: its and its dispatch's id."""
     from app.models import Dispatch, Organization, Technician
-    from tests import factories
+    from app.testkit import factories
 
     with app.app_context():
         incident = factories.make_incident(db.session.get(Organization, world.org_a),

@@ -5,9 +5,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Incident, IncidentEvent
-from app.services.notes import add_note
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.incidents.notes import add_note
+from app.testkit import factories
 
 
 @pytest.fixture

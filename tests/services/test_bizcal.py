@@ -4,14 +4,14 @@ from datetime import date, datetime, time
 
 import pytest
 
-from app.bizcal import (
+from app.domain.bizcal import (
     add_business_minutes,
     business_minutes_between,
     is_business_day,
     minutes_per_day,
     parse_hours,
 )
-from app.timeutil import JST, to_utc_naive
+from app.domain.timeutil import JST, to_utc_naive
 
 HOURS = (time(9), time(18))
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from app.errors import Conflict, GuardConflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, Dispatch, Incident, InsurerNotice, Notification, Organization
-from app.services import claims, costs
-from app.services.packets import packet_path, verify_packet
-from app.services.transitions import fire_trigger
+from app.services.claims import claims, costs
+from app.services.claims.packets import packet_path, verify_packet
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 from notifications.providers.webhook import sign
-from tests import factories
 from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixture)
     T0,
     WEBHOOK_SECRET,
@@ -71,7 +71,7 @@ def test_an_accepted_dispatch_notifies_the_insurer_by_portal_email_and_signed_we
 def test_a_second_accept_after_a_release_does_not_repeat_the_early_notice(ctx, world):
     integrate_insurer(world)
     incident_id, dispatch_id, _ = accepted_incident(world)
-    from app.services import dispatch as dispatch_service
+    from app.services.dispatch import visits as dispatch_service
     dispatch_service.cancel_dispatch(dispatch_id, user(world, "dispatcher"), "体調不良",
                                      now=T0 + timedelta(minutes=3))
     incident = db.session.get(Incident, incident_id)
@@ -98,7 +98,7 @@ def test_an_organization_without_a_policy_sends_no_notice(ctx, world):
     offered = db.session.scalars(select(Dispatch).where(
         Dispatch.incident_id == incident.id)).first()
     role = "technician" if offered.technician_id == world.technician else "other_technician"
-    from app.services import dispatch as dispatch_service
+    from app.services.dispatch import visits as dispatch_service
     dispatch_service.accept(offered.id, user(world, role), now=T0)
     assert notices(incident.id) == []
 

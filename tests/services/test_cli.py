@@ -6,7 +6,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.cli import DIAGRAM_PATH
-from app.demo import CLAIM_STORIES
+from app.cli.demo import CLAIM_STORIES
+from app.domain.timeutil import to_jst, utcnow
 from app.extensions import db
 from app.models import (
     Alert,
@@ -25,9 +26,8 @@ from app.models import (
     PolicyCoverage,
     User,
 )
-from app.services import claims
-from app.services.audit import verify_chains
-from app.timeutil import to_jst, utcnow
+from app.services.claims import claims
+from app.services.incidents.audit import verify_chains
 from workflows.diagram import markdown
 
 SEEDED = (Organization, Contract, PolicyCoverage, User, OnCallShift, Incident, IncidentEvent,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Incident, IncidentEvent
-from tests import factories
+from app.testkit import factories
 
 WRITERS = 20
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Contract
-from app.services import contracts
-from tests import factories
+from app.services.directory import contracts
+from app.testkit import factories
 
 START = date(2026, 4, 1)
 

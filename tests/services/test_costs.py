@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, CostItem, Dispatch, Evidence, IncidentEvent
-from app.services import costs, coverage
-from tests import factories
+from app.services.claims import costs, coverage
+from app.testkit import factories
 
 T0 = datetime(2026, 11, 25, 1, 0)  # 10:00 JST
 TODAY = date(2026, 11, 25)

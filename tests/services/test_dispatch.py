@@ -8,11 +8,11 @@ from sqlalchemy import select
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
-from app.services import dispatch as service
-from app.services import offers
 from app.services.actors import ActingTechnician
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.dispatch import offers
+from app.services.dispatch import visits as service
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 
 T0 = datetime(2026, 11, 25, 1, 0)  # 10:00 JST, a Wednesday
 SHIFT = (T0 - timedelta(hours=2), T0 + timedelta(hours=8))

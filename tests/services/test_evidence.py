@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.errors import AppError, ConcurrentUpdate, Forbidden, NotFound
 from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence, IncidentEvent, User
-from app.services import evidence as service
-from tests import factories
+from app.services.claims import evidence as service
+from app.testkit import factories
 from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
     ELF_AS_JPG,
     HEIC,

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, InsurancePolicy, Insurer, User
-from app.services import insurers
-from tests import factories
+from app.services.claims import insurers
+from app.testkit import factories
 
 POLICY = {"number": "CY-2026-0001", "starts_on": date(2026, 4, 1), "ends_on": date(2027, 3, 31),
           "per_incident_limit": 1_000_000, "annual_aggregate": 3_000_000, "deductible": 50_000}

@@ -20,8 +20,8 @@ from pypdf import PdfReader
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Claim, ClaimPacket, CustodyEntry, User
-from app.services import costs, evidence, packets
-from tests import factories
+from app.services.claims import costs, evidence, packets
+from app.testkit import factories
 
 NOW = datetime(2026, 3, 2, 1, 30)  # 10:30 JST
 SCHEMA = json.loads((BASE_DIR / "docs" / "claim-packet.schema.json").read_text("utf-8"))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.payout import HeadTerms, Line, PolicyTerms, compute, line_amount
+from app.domain.payout import HeadTerms, Line, PolicyTerms, compute, line_amount
 
 STANDARD = {"dispatch": HeadTerms(100, 300_000), "investigation": HeadTerms(90, 500_000),
             "recovery": HeadTerms(80, 500_000), "consultation": HeadTerms(100, 100_000)}

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.timeutil import JST, to_utc_naive, utcnow
 from app.extensions import db
 from app.models import Contract, Dispatch, Incident, Notification, Organization, SlaClock, User
-from app.services import dispatch, leaks, sla
-from app.services.intake import IntakeRequest, report_incident
-from app.services.transitions import fire_trigger
-from app.timeutil import JST, to_utc_naive, utcnow
-from tests import factories
+from app.services.dispatch import visits as dispatch
+from app.services.incidents import leaks, sla
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 from tests.notifications import conftest as notifying
 from tests.services import claim_scene
 
@@ -453,7 +454,7 @@ def test_two_concurrent_page_passes_page_each_clock_once(app, world, dialect, mo
 # ---------------------------------------------------------------- demo data
 
 def test_the_demo_shows_a_breached_clock_a_near_one_and_a_marked_leak(app, ctx):
-    from app.demo import seed
+    from app.cli.demo import seed
 
     seed()
     now = utcnow()

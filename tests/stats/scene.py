@@ -21,14 +21,15 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from app.domain.timeutil import to_jst
 from app.extensions import db
 from app.models import Alert, Claim, Dispatch, Organization, User
-from app.services import claims, costs, dispatch, evidence
-from app.services.dashboard import Period
-from app.services.intake import IntakeRequest, report_incident
-from app.services.transitions import fire_trigger
-from app.timeutil import to_jst
-from tests import factories
+from app.services.claims import claims, costs, evidence
+from app.services.dispatch import visits as dispatch
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.reporting.dashboard import Period
+from app.testkit import factories
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
 T0 = datetime(2026, 11, 10, 1, 0)  # 10:00 JST

@@ -7,8 +7,8 @@ import pytest
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Organization
-from app.services import dashboard
-from app.services.dashboard import ALL, METRICS, Period
+from app.services.reporting import dashboard
+from app.services.reporting.dashboard import ALL, METRICS, Period
 from tests.services.claim_scene import claim_files  # noqa: F401  (fixture)
 from tests.stats.scene import NOW, PERIOD, receive, seed
 

@@ -18,7 +18,7 @@ ROW = re.compile(r'<td><a href="/desk/incidents/(\d+)">')
 @pytest.fixture
 def month(app, world, claim_files, monkeypatch):  # noqa: F811
     """The known month, and the pages' clock frozen at NOW."""
-    monkeypatch.setattr("app.dashboard.views.utcnow", lambda: NOW)
+    monkeypatch.setattr("app.web.dashboard.views.utcnow", lambda: NOW)
     with app.app_context():
         ids = seed(world)
         db.session.remove()

@@ -7,10 +7,10 @@ import pytest
 
 from app.extensions import db
 from app.models import Alert, OrganizationPhone
-from app.services import liaison
-from app.services.liaison import HIDDEN, OTHER, Cell, protect
-from app.services.notes import add_note
-from tests import factories
+from app.services.incidents.notes import add_note
+from app.services.reporting import liaison
+from app.services.reporting.liaison import HIDDEN, OTHER, Cell, protect
+from app.testkit import factories
 from tests.services.claim_scene import claim_files  # noqa: F401  (fixture)
 from tests.stats.scene import PERIOD, T0, alert, receive, seed, user
 

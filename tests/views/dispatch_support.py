@@ -19,8 +19,8 @@ from app.models import (
     UsedLink,
     User,
 )
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 
 XSS = "<script>window.__xss=1</script>"
 ESCAPED = "&lt;script&gt;window.__xss=1&lt;/script&gt;"

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Contract
-from tests.helpers import csrf_token
+from app.testkit.helpers import csrf_token
 
 FORM = {"plan": "endpoint", "service_class": "1", "devices": "50", "monthly_fee": "100000",
         "onsite_support": "y", "starts_on": "2026-04-01", "ends_on": "", "desk_hours": "24h",

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Organization, OrganizationPhone
+from app.testkit.helpers import csrf_token
 from tests.api.test_organizations_api import everything
-from tests.helpers import csrf_token
 
 FORM = {"code": "tky-0002", "name": "株式会社東京精機", "address": "東京都港区芝公園1-1",
         "prefecture": "13", "industry": "製造業", "employees": "30"}
@@ -141,7 +141,7 @@ def test_the_list_searches_by_code_or_name_and_pages(app, admin, world, monkeypa
     assert code_of(app, world.org_a) not in listed
     by_name = admin.get("/admin/organizations?q=検索商事1").text
     assert "SRCH-1" in by_name and "SRCH-0" not in by_name
-    monkeypatch.setattr("app.admin.organizations.PAGE_SIZE", 2)
+    monkeypatch.setattr("app.web.admin.organizations.PAGE_SIZE", 2)
     second = admin.get("/admin/organizations?q=SRCH&page=2").text
     assert "SRCH-2" in second and "SRCH-1" not in second
     assert 'rel="prev"' in second and 'rel="next"' not in second

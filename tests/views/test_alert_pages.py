@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import IngestKey, Organization
-from app.services import ingest as service
-from tests.helpers import csrf_token
+from app.services.monitoring import ingest as service
+from app.testkit.helpers import csrf_token
 
 NOW = datetime(2026, 11, 25, 3, 0)  # 12:00 JST
 
@@ -79,7 +79,7 @@ def test_the_filters_narrow_the_list(login, world, stored, query, names):
 
 
 def test_the_older_alerts_link_continues_after_the_last_row(app, login, world, monkeypatch):
-    from app.desk import alerts as view
+    from app.web.desk import alerts as view
 
     monkeypatch.setattr(view, "PAGE_SIZE", 2)
     ids = ingest(app, world.org_a, *(alert("low", f"R{n}") for n in range(5)))

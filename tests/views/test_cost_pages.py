@@ -17,8 +17,8 @@ from app.models import (
     Organization,
     Technician,
 )
-from tests import factories
-from tests.helpers import csrf_token
+from app.testkit import factories
+from app.testkit.helpers import csrf_token
 from tests.views.dispatch_support import ESCAPED, XSS
 
 TODAY = date.today().isoformat()

@@ -6,8 +6,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from app.dispatch import views
-from app.dispatch.views import BOARD_CANDIDATES
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import (
     Dispatch,
@@ -18,12 +17,13 @@ from app.models import (
     Technician,
     User,
 )
-from app.services.audit import append_event
-from app.services.dispatch import accept, advance
-from app.services.offers import candidates
-from app.timeutil import utcnow
-from tests import factories
-from tests.helpers import csrf_token
+from app.services.dispatch.offers import candidates
+from app.services.dispatch.visits import accept, advance
+from app.services.incidents.audit import append_event
+from app.testkit import factories
+from app.testkit.helpers import csrf_token
+from app.web.dispatch import views
+from app.web.dispatch.views import BOARD_CANDIDATES
 from tests.views.dispatch_support import (
     ESCAPED,
     XSS,

@@ -11,7 +11,7 @@ from werkzeug.test import encode_multipart
 
 from app.extensions import db
 from app.models import CustodyEntry, Evidence
-from tests.helpers import csrf_token
+from app.testkit.helpers import csrf_token
 from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
     JPEG,
     MZ_AS_JPG,

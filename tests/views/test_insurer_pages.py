@@ -7,8 +7,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Claim
-from app.services.packets import packet_path
-from tests.helpers import csrf_token
+from app.services.claims.packets import packet_path
+from app.testkit.helpers import csrf_token
 from tests.services import claim_scene
 from tests.services.claim_scene import row_counts
 

@@ -13,9 +13,9 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Dispatch, Organization, Technician, User
-from app.services import offers
-from app.services.dispatch import cancel_dispatch
-from tests import factories
+from app.services.dispatch import offers
+from app.services.dispatch.visits import cancel_dispatch
+from app.testkit import factories
 from tests.views.dispatch_support import dispatches_of, requested_incident
 
 NOW = datetime(2026, 11, 25, 1, 0)  # 10:00 JST

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Incident, Organization, Technician
-from tests import factories
-from tests.helpers import csrf_token, row_counts
+from app.testkit import factories
+from app.testkit.helpers import csrf_token, row_counts
 
 XSS = "<script>window.__xss=1</script>"
 

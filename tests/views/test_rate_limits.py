@@ -15,9 +15,9 @@ import app.errors
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
-from tests import factories
+from app.testkit import factories
+from app.testkit.helpers import csrf_token, row_counts
 from tests.api.test_incidents_api import assert_error, new_incident
-from tests.helpers import csrf_token, row_counts
 
 IP_A, IP_B, PROXY = "192.0.2.10", "198.51.100.20", "203.0.113.1"
 # What a second app must share with the suite's app: its database and its files.

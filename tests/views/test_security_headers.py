@@ -3,8 +3,8 @@
 import pytest
 
 from app.config import DEV_SECRET_KEY, Config, ProductionConfig, config_for_environment
-from tests import factories
-from tests.helpers import csrf_token
+from app.testkit import factories
+from app.testkit.helpers import csrf_token
 from tests.views.test_rate_limits import another_app
 
 PRODUCTION_SECRET = "k" * 48
@@ -61,7 +61,7 @@ def test_error_answers_carry_the_headers(client, path, status, kind):
 
 
 def test_an_unexpected_error_page_carries_the_headers(client, monkeypatch):
-    from app.public import views
+    from app.web.public import views
 
     def broken():
         raise RuntimeError("boom")

@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.domain.timeutil import to_jst, utcnow
 from app.extensions import db
 from app.models import Incident, SlaClock, User
-from app.services.intake import IntakeRequest, report_incident
-from app.services.leaks import mark_leak
-from app.services.transitions import fire_trigger
-from app.timeutil import to_jst, utcnow
-from tests.helpers import csrf_token
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.leaks import mark_leak
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit.helpers import csrf_token
 
 MIN = timedelta(minutes=1)
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, Organization, Technician, UsedLink, User
-from app.services.dispatch import accept, cancel_dispatch, reoffer
-from app.services.links import read_offer_token
-from app.technician import views
-from tests.helpers import csrf_token
+from app.services.dispatch.links import read_offer_token
+from app.services.dispatch.visits import accept, cancel_dispatch, reoffer
+from app.testkit.helpers import csrf_token
+from app.web.technician import views
 from tests.views.dispatch_support import (
     ESCAPED,
     XSS,

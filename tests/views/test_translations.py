@@ -75,8 +75,8 @@ def test_extraction_finds_the_ui_strings():
     """Guards the check below: babel.cfg must reach Python and templates alike."""
     found = {msgid for msgid, _context in source_messages()}
     assert "Report a security incident" in found      # templates/public/report.html
-    assert "Ransomware" in found                      # app/labels.py, lazy_gettext as _l
-    assert "The e-mail or password is wrong." in found  # app/public/views.py, gettext as _
+    assert "Ransomware" in found                      # app/domain/labels.py, lazy_gettext as _l
+    assert "The e-mail or password is wrong." in found  # app/web/public/views.py, gettext as _
 
 
 def test_every_ui_string_is_translated():
@@ -213,7 +213,7 @@ TEMPLATE = ("{{ _('On time') }}|{{ _('%(m)s min', m=5) }}|{{ _('%(time)s left', 
 
 @pytest.mark.usefixtures("compiled_catalogs")
 def test_templates_follow_the_request_language_and_force_locale(app):
-    """Templates translate through a per-request catalog (app/i18n.py): it must follow
+    """Templates translate through a per-request catalog (app/web/i18n.py): it must follow
     force_locale (messages in the recipient's language) and then return to the page's."""
     from flask import render_template_string
     from flask_babel import force_locale

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, Organization, User
-from app.services.transitions import fire_trigger
-from tests import factories
+from app.services.incidents.lifecycle import fire_trigger
+from app.testkit import factories
 from tests.webhooks.helpers import TOKEN, sign
 
 

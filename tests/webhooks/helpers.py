@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import (
     Dispatch,
@@ -14,8 +15,7 @@ from app.models import (
     Notification,
     WebhookReceipt,
 )
-from app.services.offers import run_escalation_step
-from app.timeutil import utcnow
+from app.services.dispatch.offers import run_escalation_step
 
 TOKEN = "test-twilio-auth-token"
 TWILIO_NUMBER = "+815012340000"

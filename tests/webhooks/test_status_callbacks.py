@@ -2,11 +2,11 @@
 
 from sqlalchemy import select
 
+from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Dispatch, Incident, Notification
 from app.services.actors import ActingTechnician
-from app.services.dispatch import accept
-from app.timeutil import utcnow
+from app.services.dispatch.visits import accept
 from tests.webhooks.helpers import mark_sent, offer_messages, snapshot, steps_of
 
 SMS_SID = "SM" + "a" * 32

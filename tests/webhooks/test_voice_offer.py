@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dispatch, Incident, Technician, User
-from app.services import calls
 from app.services.actors import ActingTechnician
-from app.services.dispatch import accept, reoffer
+from app.services.dispatch.visits import accept, reoffer
+from app.services.incidents import phone_line as calls
 from tests.webhooks.helpers import call_params, sign, snapshot, spoken, twiml
 
 

@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from app.alerts.normalized import (
+from app.domain.alerts.normalized import (
     AlertFormatError,
     NormalizedAlert,
     address,

@@ -6,8 +6,8 @@ Pure functions: no database, no request. The format is documented in docs/alerts
 import hashlib
 import json
 
-from app.alerts.cef import parse_cef_line
-from app.alerts.normalized import (
+from app.domain.alerts.cef import parse_cef_line
+from app.domain.alerts.normalized import (
     SEVERITIES,
     AlertFormatError,
     NormalizedAlert,

@@ -1,7 +1,7 @@
 """Insurance claims: preparing, submitting (payout and a signed packet), the insurer's answers.
 
 A claim follows its incident's claim_* states: the workflow triggers move the incident
-(app/services/transitions.py) and call on_trigger() here in the same transaction, so a
+(app/services/incidents/lifecycle.py) and call on_trigger() here in the same transaction, so a
 claim and its incident never disagree. Submitting computes the payable amount from the
 policy (app.services.payout) and builds a new packet version (app.services.packets);
 earlier versions stay. Insurers see only claims of their own policies (404 otherwise).
@@ -11,15 +11,15 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.domain.timeutil import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Claim, ClaimPacket, Incident, InsurancePolicy
-from app.services import claim_notices
 from app.services.actors import label_for, require_role
-from app.services.audit import append_event
-from app.services.coverage import covering_policy
-from app.services.transitions import commit_or_conflict, fire_trigger
-from app.timeutil import utcnow
+from app.services.claims import notices as claim_notices
+from app.services.claims.coverage import covering_policy
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict, fire_trigger
 from workflows.guards import Refusal
 
 SETTLED_STATES = ("claim_paid", "claim_denied")
@@ -104,7 +104,7 @@ def _new_claim(incident, now):
 
 
 def _submit(incident, claim, params, actor, now):
-    from app.services.packets import build_packet, compute_for  # they build on claims' rows
+    from app.services.claims.packets import build_packet, compute_for  # they build on claims' rows
 
     claim = claim or _new_claim(incident, now)
     computation = compute_for(claim)  # as the packet shows it
@@ -225,7 +225,7 @@ def get_packet(claim, version=None):
 
 def verify(claim, version=None):
     """(packet, problems) of a packet version, checked against the key it was signed with."""
-    from app.services.packets import packet_path, verify_packet
+    from app.services.claims.packets import packet_path, verify_packet
 
     packet = get_packet(claim, version)
     return packet, verify_packet(packet_path(packet), public_key=packet.public_key)

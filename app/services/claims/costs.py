@@ -13,15 +13,15 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
+from app.domain.payout import line_amount
+from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CostItem, CoverageHead, Dispatch, Evidence
 from app.services.actors import label_for, require_role
-from app.services.audit import append_event
-from app.services.payout import line_amount
-from app.services.queries import get_incident_for
-from app.services.transitions import commit_or_conflict
-from app.timeutil import to_jst, utcnow
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.incidents.queries import get_incident_for
 
 APPROVER_ROLES = ("desk", "dispatcher", "admin")
 ENTRY_ROLES = ("technician", *APPROVER_ROLES)

@@ -5,12 +5,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.domain import payout
+from app.domain.timeutil import to_jst
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, CoverageHead, InsurancePolicy, PolicyCoverage
-from app.services import payout
 from app.services.actors import require_role
-from app.timeutil import to_jst
 
 ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")

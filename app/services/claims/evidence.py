@@ -2,7 +2,7 @@
 
 Files live under EVIDENCE_DIR/<yyyy>/<mm>/<random hex><ext>, outside the web root. The
 client's file name is only a display label: it never becomes part of a path. The type is
-read from the content (see app/services/filetypes.py); ZIP archives are refused, so a
+read from the content (see app/domain/filetypes.py); ZIP archives are refused, so a
 log must be uploaded as text (an archive could hide anything from the insurer's reader).
 """
 
@@ -15,16 +15,16 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from app.domain.filetypes import TypeSniffer
+from app.domain.timeutil import utcnow
 from app.errors import AppError, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence
 from app.services.actors import label_for, require_role
-from app.services.audit import append_event
-from app.services.costs import visit_of
-from app.services.filetypes import TypeSniffer
-from app.services.queries import get_incident_for
-from app.services.transitions import commit_or_conflict
-from app.timeutil import utcnow
+from app.services.claims.costs import visit_of
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.incidents.queries import get_incident_for
 from workflows.dispatch import HOLDING_STATES
 
 CHUNK = 64 * 1024

@@ -17,7 +17,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, InsurancePolicy, Insurer, Organization, User
 from app.services.actors import require_role
-from app.services.coverage import get_policy
+from app.services.claims.coverage import get_policy
 
 ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")

@@ -9,9 +9,9 @@ import json
 
 from sqlalchemy import select
 
+from app.domain.timeutil import isoformat_utc, to_jst
 from app.extensions import db
 from app.models import InsurerNotice, User
-from app.timeutil import isoformat_utc, to_jst
 from notifications.outbox import enqueue
 from notifications.providers.webhook import sign
 
@@ -43,7 +43,7 @@ def actions_so_far(incident):
 
 def early_notice(incident, now):
     """事故報告 to the covering policy's insurer when an on-site dispatch is accepted (once)."""
-    from app.services.coverage import covering_policy
+    from app.services.claims.coverage import covering_policy
 
     policy = covering_policy(incident)
     if policy is None:

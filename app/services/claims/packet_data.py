@@ -8,7 +8,7 @@ import re
 from collections import OrderedDict
 from dataclasses import asdict, is_dataclass
 
-from app.timeutil import isoformat_utc
+from app.domain.timeutil import isoformat_utc
 
 SCHEMA_VERSION = "1"
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

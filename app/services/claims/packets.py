@@ -25,14 +25,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from flask import current_app
 
+from app.domain import payout
+from app.domain.timeutil import isoformat_utc, to_utc_naive
 from app.errors import Conflict
 from app.extensions import db
 from app.files import keep_only_if_committed
 from app.models import ClaimPacket
-from app.services import payout
-from app.services.coverage import prior_paid
-from app.services.packet_data import claim_document, evidence_member
-from app.timeutil import isoformat_utc, to_utc_naive
+from app.services.claims.coverage import prior_paid
+from app.services.claims.packet_data import claim_document, evidence_member
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def packet_path(packet):
 
 def build_packet(claim, version, actor_label, now):
     """Write the claim's signed packet ZIP and add its ClaimPacket row (the caller commits)."""
-    from app.services.evidence import evidence_path, record_custody
+    from app.services.claims.evidence import evidence_path, record_custody
 
     now = to_utc_naive(now)
     lines = _claimed_lines(claim)
@@ -152,7 +152,7 @@ def compute_for(claim, lines=None):
 
 def _write_members(archive, document, evidence, evidence_path, now):
     """claim.json, claim.pdf and the evidence files; returns [(name, sha256, size)]."""
-    from app.services.packet_pdf import render_pdf
+    from app.rendering.claim_pdf import render_pdf
 
     files = []
     claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()

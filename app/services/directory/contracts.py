@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.alerts.normalized import SEVERITIES
+from app.domain.alerts.normalized import SEVERITIES
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Contract, InsurancePolicy, Organization

@@ -1,7 +1,7 @@
 """Customer organizations and their phone numbers (admins write; desk, dispatchers read).
 
 A registered phone number names its organization when it calls the desk (caller-ID,
-app/phones.py), so a number belongs to one organization only. Codes are customer numbers
+app/domain/phones.py), so a number belongs to one organization only. Codes are customer numbers
 read out on the phone and typed into the report form, which look them up in upper case:
 they are stored so. Every function checks its whole input before writing, then commits
 once: a refused input changes nothing.
@@ -12,12 +12,12 @@ import re
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.labels import PREFECTURES
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.labels import PREFECTURES
 from app.models import MAX_INTEGER, Organization, OrganizationPhone, User
 from app.services.actors import require_role
-from app.services.technicians import clean_phone
+from app.services.dispatch.technicians import clean_phone
 
 READ_ROLES = ("desk", "dispatcher", "admin")
 WRITE_ROLES = ("admin",)

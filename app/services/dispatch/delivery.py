@@ -9,12 +9,12 @@ step forward to now, so the worker acts at once instead of waiting out the timer
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.timeutil import utcnow
 from app.errors import ConcurrentUpdate
 from app.extensions import db
 from app.models import EscalationStep, Notification
-from app.services.audit import append_event
-from app.services.transitions import commit_or_conflict
-from app.timeutil import utcnow
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict
 from notifications.outbox import wake_worker
 
 # Twilio's MessageStatus / CallStatus → our Notification.status.

@@ -2,7 +2,7 @@
 
 An incident in `dispatch_requested` has offers (Dispatch rows in `offered`), each with
 escalation timers (EscalationStep rows, fired by the worker through
-`run_escalation_step`). Answering offers and the visit are in app/services/dispatch.py.
+`run_escalation_step`). Answering offers and the visit are in app/services/dispatch/visits.py.
 These functions work inside the caller's transaction; they never commit.
 """
 
@@ -11,12 +11,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from app.domain.labels import prefecture_name
 from app.extensions import db
-from app.labels import prefecture_name
 from app.models import Dispatch, EscalationStep, OnCallShift, Technician
 from app.services.actors import label_for
-from app.services.audit import append_event
-from app.services.links import offer_link
+from app.services.dispatch.links import offer_link
+from app.services.incidents.audit import append_event
 from notifications.outbox import enqueue, page_role
 from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES

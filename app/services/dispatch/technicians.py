@@ -11,14 +11,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
+from app.domain.labels import PREFECTURES
+from app.domain.phones import normalize_phone
+from app.domain.timeutil import isoformat_utc, to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.labels import PREFECTURES
 from app.models import OnCallShift, Technician
 from app.models.incident import CATEGORIES
-from app.phones import normalize_phone
 from app.services.actors import require_role
-from app.timeutil import isoformat_utc, to_utc_naive, utcnow
 
 READ_ROLES = ("desk", "dispatcher", "admin")
 WRITE_ROLES = ("dispatcher", "admin")

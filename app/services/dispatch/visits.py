@@ -3,7 +3,7 @@
 The first accept wins the incident; the technician's later steps (depart, arrive,
 complete) move their dispatch and, in the same commit, the incident (its system
 triggers). Each use case locks the incident row first and commits once. Making
-offers and their escalation timers is app/services/offers.py.
+offers and their escalation timers is app/services/dispatch/offers.py.
 """
 
 from contextlib import contextmanager
@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Dispatch, Incident, Technician, UsedLink
 from app.services.actors import label_for
-from app.services.audit import append_event
-from app.services.claim_notices import early_notice
-from app.services.offers import cancel_timers, offer, offer_to_best_candidate, timeline
-from app.services.transitions import apply_trigger
-from app.timeutil import to_jst, utcnow
+from app.services.claims.notices import early_notice
+from app.services.dispatch.offers import cancel_timers, offer, offer_to_best_candidate, timeline
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import apply_trigger
 from notifications.outbox import enqueue
 from workflows import DISPATCH, GuardRefused, IllegalTrigger, TriggerForbidden
 from workflows.dispatch import HOLDING_STATES, INCIDENT_TRIGGER

@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.timeutil import to_utc_naive, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Incident, Organization
-from app.services import sla
 from app.services.actors import label_for, require_role
-from app.services.audit import append_event
-from app.services.references import number_incident
-from app.timeutil import to_utc_naive, utcnow
+from app.services.incidents import sla
+from app.services.incidents.audit import append_event
+from app.services.incidents.references import number_incident
 from workflows.incident import INITIAL_STATE
 
 INTAKE_ROLES = ("customer", "desk", "dispatcher", "admin")

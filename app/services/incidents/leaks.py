@@ -1,7 +1,7 @@
 """Personal-data leaks (個人情報漏えい): marking an incident, recording its reports to
 個人情報保護委員会, and taking back a mark set by mistake.
 
-Marking starts the legal report clocks from the discovery time (app/services/sla.py).
+Marking starts the legal report clocks from the discovery time (app/services/incidents/sla.py).
 Decisions, each a clear refusal that changes nothing when broken:
 - desk, dispatcher and admin do this, on any incident they see, in any state (a leak
   can come to light after an incident was closed, and the legal deadlines still run);
@@ -17,13 +17,13 @@ Every change is a "leak" event on the timeline, with the incident's optimistic v
 a stale `expected_version` or a concurrent writer is a 409.
 """
 
+from app.domain.timeutil import isoformat_utc, to_utc_naive, utcnow
 from app.errors import ConcurrentUpdate, Conflict, InvalidInput
-from app.services import sla
 from app.services.actors import label_for, require_role
-from app.services.audit import append_event
-from app.services.queries import get_incident_for
-from app.services.transitions import commit_or_conflict
-from app.timeutil import isoformat_utc, to_utc_naive, utcnow
+from app.services.incidents import sla
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.incidents.queries import get_incident_for
 
 LEAK_ROLES = ("desk", "dispatcher", "admin")
 REPORT_KINDS = ("preliminary", "final")

@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.timeutil import to_jst, utcnow
 from app.errors import (
     ConcurrentUpdate,
     Forbidden,
@@ -13,11 +14,10 @@ from app.errors import (
 )
 from app.extensions import db
 from app.models import Contract, Technician
-from app.services import sla
 from app.services.actors import label_for
-from app.services.audit import append_event
-from app.services.queries import get_incident_for
-from app.timeutil import to_jst, utcnow
+from app.services.incidents import sla
+from app.services.incidents.audit import append_event
+from app.services.incidents.queries import get_incident_for
 from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
 from workflows.guards import Refusal, TriggerContext
 
@@ -43,7 +43,7 @@ def _technician(params):
 
 
 def _policy(incident):
-    from app.services.coverage import covering_policy
+    from app.services.claims.coverage import covering_policy
 
     if covering_policy(incident) is not None:
         return None
@@ -52,7 +52,7 @@ def _policy(incident):
 
 def _context(incident, trigger, params, now):
     """Facts the trigger's guards read; only those it needs are looked up."""
-    from app.services import claims  # claims build on this module
+    from app.services.claims import claims  # claims build on this module
     ctx = TriggerContext(params=params, assigned_technician_id=incident.assigned_technician_id)
     if trigger == "request_dispatch":
         ctx.onsite_contract = _onsite_contract(incident, to_jst(now).date())
@@ -88,7 +88,8 @@ def _next_state(incident, trigger, role, ctx):
 
 def _apply_side_effects(incident, trigger, params, actor, now):
     """What else a trigger changes; dispatch follows the incident in the same commit."""
-    from app.services import claims, offers  # both build on this module
+    from app.services.claims import claims
+    from app.services.dispatch import offers  # both build on this module
 
     if trigger == "assign_technician":
         incident.assigned_technician_id = params["technician_id"]

@@ -7,17 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.phones import normalize_phone, organization_by_phone
+from app.domain.timeutil import to_jst, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Dispatch, Incident, User
-from app.phones import normalize_phone, organization_by_phone
 from app.services.actors import ActingTechnician
-from app.services.audit import append_event
-from app.services.delivery import retry_on_conflict
-from app.services.dispatch import OfferClosed, accept, decline
-from app.services.intake import IntakeRequest, report_incident
-from app.services.transitions import commit_or_conflict
-from app.timeutil import to_jst, utcnow
+from app.services.dispatch.delivery import retry_on_conflict
+from app.services.dispatch.visits import OfferClosed, accept, decline
+from app.services.incidents.audit import append_event
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.lifecycle import commit_or_conflict
 from notifications.outbox import enqueue, render_message
 from workflows.dispatch import HOLDING_STATES
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
-from app.alerts.normalized import SEVERITIES as ALERT_SEVERITIES
+from app.domain.alerts.normalized import SEVERITIES as ALERT_SEVERITIES
+from app.domain.timeutil import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
@@ -20,9 +21,9 @@ from app.models import (
     Organization,
 )
 from app.models.people import STAFF_ROLES
-from app.services import organizations, sla
 from app.services.actors import require_role
-from app.timeutil import utcnow
+from app.services.directory import organizations
+from app.services.incidents import sla
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
 SLA_FILTERS = ("breached", "near")  # the `sla` filter: the worst running clock's status

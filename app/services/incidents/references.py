@@ -6,9 +6,9 @@ from functools import cache
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.domain.timeutil import to_jst
 from app.extensions import db
 from app.models import Incident, ReferenceCounter
-from app.timeutil import to_jst
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 

@@ -4,7 +4,7 @@ reports, and paged to the dispatchers by the worker once near a breach and once 
 Targets come from the organization's contract active when the incident was received:
 first response, technician acknowledgement and arrival follow the contract's desk hours
 ("24h" counts every minute, "business" only business hours of the Japanese business
-calendar, app/bizcal.py); claim submission always counts business days. A personal-data
+calendar, app/domain/bizcal.py); claim submission always counts business days. A personal-data
 leak adds the legal report deadlines of 個人情報保護委員会 (calendar days from discovery:
 preliminary report near-due after 3 days and due after 5, final report due after 30 days,
 60 when malicious). A clock is created once per incident (a released technician does not
@@ -18,10 +18,10 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.bizcal import add_business_minutes, minutes_per_day, parse_hours
+from app.domain.bizcal import add_business_minutes, minutes_per_day, parse_hours
+from app.domain.timeutil import to_jst
 from app.extensions import db
 from app.models import Contract, Incident, SlaClock
-from app.timeutil import to_jst
 from workflows.incident import FINAL_STATES
 
 DAY = 24 * 60

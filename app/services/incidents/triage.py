@@ -1,12 +1,12 @@
 """Recording remote-triage checklist ticks on the timeline."""
 
+from app.domain.timeutil import utcnow
+from app.domain.triage import checklist_for
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.services.actors import label_for
-from app.services.audit import append_event
-from app.services.queries import get_incident_for
-from app.services.transitions import commit_or_conflict
-from app.timeutil import utcnow
-from app.triage import checklist_for
+from app.services.incidents.audit import append_event
+from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.incidents.queries import get_incident_for
 
 TRIAGE_ROLES = ("desk", "dispatcher", "admin")
 

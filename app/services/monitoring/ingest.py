@@ -24,13 +24,13 @@ from sqlalchemy import String, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import load_only
 
-from app.alerts.normalized import AlertFormatError
-from app.alerts.parsers import dedup_key, parse_payload
+from app.domain.alerts.normalized import AlertFormatError
+from app.domain.alerts.parsers import dedup_key, parse_payload
+from app.domain.timeutil import to_jst, to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
 from app.models import Alert, Contract, IngestKey, Organization, RejectedPayload
-from app.services.intake import IntakeRequest, report_incident
-from app.timeutil import to_jst, to_utc_naive, utcnow
+from app.services.incidents.intake import IntakeRequest, report_incident
 from notifications.outbox import page_role
 
 KEY_PREFIX = "kki_"

@@ -25,13 +25,13 @@ from sqlalchemy import (
     select,
 )
 
+from app.domain.timeutil import JST, to_jst
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Alert, Claim, ClaimPacket, CostItem, Incident, Organization, SlaClock
 from app.models.incident import CATEGORIES, SEVERITIES
 from app.models.sla import CLOCK_NAMES
-from app.services.queries import incident_page
-from app.timeutil import JST, to_jst
+from app.services.incidents.queries import incident_page
 
 ALL = "all"
 DEFAULT_DAYS = 30

@@ -1,7 +1,7 @@
 """The figures of a monthly report, one section each, counted for a JST calendar month.
 
 Each function takes an organization id and a `Month` and returns a plain JSON-ready dict;
-app/services/reports.py puts them together. docs/reports.md defines every figure.
+app/services/reporting/monthly.py puts them together. docs/reports.md defines every figure.
 """
 
 import re
@@ -11,17 +11,17 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
+from app.domain import payout
+from app.domain.timeutil import JST, to_utc_naive
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Alert, Claim, CostItem, Dispatch, Incident, IncidentEvent, SlaClock
 from app.models.incident import CATEGORIES, CHANNELS, SEVERITIES
 from app.models.sla import CLOCK_NAMES
-from app.services import payout
-from app.timeutil import JST, to_utc_naive
 
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 # Tax is computed once per document and rate, as on claim documents: the computation of
-# app/services/payout.py with a policy that covers nothing gives exactly those totals.
+# app/domain/payout.py with a policy that covers nothing gives exactly those totals.
 NO_COVER = payout.PolicyTerms(per_incident_limit=0, annual_aggregate=0, deductible=0)
 
 

@@ -28,16 +28,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, func, select
 
-from app.extensions import db
-from app.labels import (
+from app.domain.labels import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
     SEVERITY_LABELS,
     SOURCE_LABELS,
     prefecture_name,
 )
+from app.extensions import db
 from app.models import Alert, Claim, Dispatch, Incident, Organization
-from app.services.dashboard import approved_costs, clock_seconds
+from app.services.reporting.dashboard import approved_costs, clock_seconds
 
 MIN_ORGANIZATIONS = 3
 OTHER, HIDDEN, NO_INCIDENT, TOTAL = "_other", "_hidden", "_none", "_total"

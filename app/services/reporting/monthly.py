@@ -1,6 +1,6 @@
 """Monthly reports (月次レポート): one per customer organization and JST calendar month.
 
-`monthly_figures` counts what happened in the month (app/services/report_figures.py,
+`monthly_figures` counts what happened in the month (app/services/reporting/figures.py,
 definitions in docs/reports.md); `build_monthly_report` freezes the figures in a
 MonthlyReport row together with their PDF and tells the organization's customer users by
 e-mail, in one commit. Pages, API and PDF read the frozen figures only, so they always
@@ -19,17 +19,17 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from app.domain.timeutil import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.files import keep_only_if_committed
 from app.models import Contract, MonthlyReport, Notification, Organization, User
 from app.models.people import STAFF_ROLES
-from app.services import report_figures as figures
+from app.rendering.report_pdf import render_pdf
 from app.services.actors import require_role
-from app.services.queries import Page, decode_cursor, encode_cursor
-from app.services.report_figures import MONTH, parse_month
-from app.services.report_pdf import render_pdf
-from app.timeutil import utcnow
+from app.services.incidents.queries import Page, decode_cursor, encode_cursor
+from app.services.reporting import figures
+from app.services.reporting.figures import MONTH, parse_month
 from notifications.outbox import enqueue
 
 SCHEMA = "monthly-report/1"

@@ -14,7 +14,7 @@ def _admin_roles():
     return None
 
 
-from app.admin import (  # noqa: E402,F401  (routes register on bp)
+from app.web.admin import (  # noqa: E402,F401  (routes register on bp)
     contracts,
     ingest_keys,
     insurers,

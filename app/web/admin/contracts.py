@@ -17,13 +17,13 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.admin import bp
+from app.domain.labels import SEVERITY_LABELS
 from app.errors import AppError
-from app.formutil import choices, flash_form_errors
-from app.labels import SEVERITY_LABELS
-from app.services import contracts as service
 from app.services.actors import require_role
-from app.services.queries import organization_choices
+from app.services.directory import contracts as service
+from app.services.incidents.queries import organization_choices
+from app.web.admin import bp
+from app.web.formutil import choices, flash_form_errors
 
 FORM_REFUSED = 422
 NEW_CONTRACT_DEFAULTS = ("onsite_support", "devices", "desk_hours", "sla_first_response_minutes",

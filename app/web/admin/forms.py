@@ -13,9 +13,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.formutil import choices
-from app.labels import CATEGORY_LABELS, PREFECTURES
-from app.services.technicians import MAX_HOURLY_RATE
+from app.domain.labels import CATEGORY_LABELS, PREFECTURES
+from app.services.dispatch.technicians import MAX_HOURLY_RATE
+from app.web.formutil import choices
 
 LOCALE_LABELS = {"ja": "日本語", "en": "English"}
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends

@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
-from app.admin import bp
 from app.errors import AppError
-from app.formutil import flash_form_errors
-from app.services import contracts
-from app.services import ingest as service
 from app.services.actors import require_role
+from app.services.directory import contracts
+from app.services.monitoring import ingest as service
+from app.web.admin import bp
+from app.web.formutil import flash_form_errors
 
 KEY_ROLES = ("admin",)
 FORM_REFUSED = 422

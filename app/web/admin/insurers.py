@@ -12,13 +12,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.admin import bp
-from app.admin.policies import TermsForm
 from app.errors import AppError
-from app.formutil import choices, flash_form_errors
-from app.services import coverage
-from app.services import insurers as service
-from app.services.queries import organization_choices
+from app.services.claims import coverage
+from app.services.claims import insurers as service
+from app.services.incidents.queries import organization_choices
+from app.web.admin import bp
+from app.web.admin.policies import TermsForm
+from app.web.formutil import choices, flash_form_errors
 
 FORM_REFUSED = 422
 

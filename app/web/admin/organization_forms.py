@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.formutil import choices
-from app.labels import PREFECTURES
-from app.services.organizations import FIELDS, MAX_INTEGER, MAX_LABEL
+from app.domain.labels import PREFECTURES
+from app.services.directory.organizations import FIELDS, MAX_INTEGER, MAX_LABEL
+from app.web.formutil import choices
 
 
 class OrganizationForm(FlaskForm):

@@ -1,6 +1,6 @@
 """Administration of customer organizations and their caller-ID phone numbers (admin only).
 
-Views parse the form, call app/services/organizations.py and render; a refused input gives
+Views parse the form, call app/services/directory/organizations.py and render; a refused input gives
 the page back with the error next to its field (or above the form) and changes nothing.
 """
 
@@ -8,12 +8,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import bp
-from app.admin.organization_forms import OrganizationForm, PhoneForm, RemovePhoneForm
 from app.auth import roles_required
 from app.errors import AppError
-from app.formutil import attach_error
-from app.services import organizations as service
+from app.services.directory import organizations as service
+from app.web.admin import bp
+from app.web.admin.organization_forms import OrganizationForm, PhoneForm, RemovePhoneForm
+from app.web.formutil import attach_error
 
 PAGE_SIZE = 50
 FORM_REFUSED = 422

@@ -8,10 +8,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from app.admin import bp
 from app.errors import AppError, InvalidInput
-from app.formutil import flash_form_errors
-from app.services import costs, coverage
+from app.services.claims import costs, coverage
+from app.web.admin import bp
+from app.web.formutil import flash_form_errors
 
 
 class HeadForm(FlaskForm):

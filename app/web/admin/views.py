@@ -1,6 +1,6 @@
 """Administration pages: technicians and their on-call shifts.
 
-Views parse the form, call app/services/technicians.py and render; a refused input
+Views parse the form, call app/services/dispatch/technicians.py and render; a refused input
 gives the form back with the error next to its field and changes nothing.
 """
 
@@ -8,12 +8,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import bp
-from app.admin.forms import ShiftForm, TechnicianForm
+from app.domain.timeutil import JST, utcnow
 from app.errors import AppError
-from app.formutil import attach_error
-from app.services import technicians as service
-from app.timeutil import JST, utcnow
+from app.services.dispatch import technicians as service
+from app.web.admin import bp
+from app.web.admin.forms import ShiftForm, TechnicianForm
+from app.web.formutil import attach_error
 
 PAGE_SIZE = 100
 FORM_REFUSED = 400

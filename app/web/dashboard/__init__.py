@@ -15,4 +15,4 @@ def _staff_only():
     return None
 
 
-from app.dashboard import views  # noqa: E402,F401  (routes register on bp)
+from app.web.dashboard import views  # noqa: E402,F401  (routes register on bp)

@@ -6,7 +6,7 @@ from wtforms import DateField
 from wtforms.validators import Optional
 
 from app.errors import InvalidInput
-from app.services.dashboard import MAX_YEARS, make_period
+from app.services.reporting.dashboard import MAX_YEARS, make_period
 
 REASONS = {
     "end_before_start": _l("The end date is before the start date."),

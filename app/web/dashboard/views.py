@@ -1,23 +1,23 @@
 """Pages of the provider dashboard: figures, their drill-down lists, the liaison export.
 
 Every number shown links to /dashboard/incidents with its metric and key; that page lists
-the incidents of the very query that counted them (app/services/dashboard.py).
+the incidents of the very query that counted them (app/services/reporting/dashboard.py).
 """
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.charts import bar_chart, to_svg
-from app.dashboard import bp
-from app.dashboard.forms import PeriodForm
+from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, prefecture_name
+from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
-from app.labels import CATEGORY_LABELS, SEVERITY_LABELS, prefecture_name
 from app.models.incident import CATEGORIES, SEVERITIES
 from app.models.sla import CLOCK_NAMES
-from app.services import dashboard, liaison
-from app.services.dashboard import ALL
-from app.timeutil import utcnow
+from app.rendering.charts import bar_chart, to_svg
+from app.services.reporting import dashboard, liaison
+from app.services.reporting.dashboard import ALL
+from app.web.dashboard import bp
+from app.web.dashboard.forms import PeriodForm
 
 PAGE_SIZE = 50
 CLOCK_LABELS = {

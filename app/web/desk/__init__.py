@@ -1,7 +1,7 @@
 """The desk console: incident list, incident page with triage, notes and triggers, phone intake.
 
 Staff see every incident; technicians and insurers see only theirs (scoped in
-app/services/queries.py) and get only the buttons their role may press.
+app/services/incidents/queries.py) and get only the buttons their role may press.
 """
 
 from flask import Blueprint
@@ -19,7 +19,7 @@ def _console_roles():
     return None
 
 
-from app.desk import (  # noqa: E402,F401  (routes register on bp)
+from app.web.desk import (  # noqa: E402,F401  (routes register on bp)
     alerts,
     costs,
     evidence,

@@ -6,13 +6,13 @@ Staff only: technicians and insurers use the console too, but alerts are none of
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.alerts.normalized import SEVERITIES
-from app.desk import bp
+from app.domain.alerts.normalized import SEVERITIES
 from app.errors import AppError
 from app.models.people import STAFF_ROLES
 from app.services.actors import require_role
-from app.services.ingest import recent_refusals
-from app.services.queries import ALERT_FILTERS, list_alerts
+from app.services.incidents.queries import ALERT_FILTERS, list_alerts
+from app.services.monitoring.ingest import recent_refusals
+from app.web.desk import bp
 
 PAGE_SIZE = 50
 REFUSED_SHOWN_BYTES = 4096  # of each kept body, on the page (64 KiB are kept)

@@ -13,11 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.desk import bp
 from app.errors import AppError
-from app.formutil import choices, flash_form_errors
-from app.services import costs, coverage
-from app.services.queries import get_dispatch_visible_to
+from app.services.claims import costs, coverage
+from app.services.incidents.queries import get_dispatch_visible_to
+from app.web.desk import bp
+from app.web.formutil import choices, flash_form_errors
 
 
 class CostForm(FlaskForm):

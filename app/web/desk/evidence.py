@@ -13,10 +13,10 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
-from app.desk import bp
 from app.errors import AppError, InvalidInput
 from app.extensions import csrf
-from app.services import evidence as service
+from app.services.claims import evidence as service
+from app.web.desk import bp
 
 FORM_OVERHEAD = 1024 * 1024  # the form's other fields and the multipart framing
 INLINE_TYPES = ("image/jpeg", "image/png", "application/pdf")

@@ -15,8 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.formutil import choices
-from app.labels import CATEGORY_LABELS, SEVERITY_LABELS
+from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS
+from app.web.formutil import choices
 
 
 class TransitionForm(FlaskForm):

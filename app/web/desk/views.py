@@ -5,9 +5,29 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.desk import bp
-from app.desk.costs import cost_page_context
-from app.desk.forms import (
+from app.domain.labels import STATE_LABELS
+from app.domain.phones import normalize_phone, organization_by_phone
+from app.domain.timeutil import JST, to_utc_naive, utcnow
+from app.domain.triage import checklist_for
+from app.errors import AppError
+from app.extensions import db
+from app.models import Organization, Technician
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.leaks import LEAK_ROLES, mark_leak, record_leak_report, unmark_leak
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.incidents.notes import add_note
+from app.services.incidents.queries import (
+    FILTERS,
+    get_incident_for,
+    list_incident_rows,
+    notifications_by_dispatch,
+    organization_choices,
+)
+from app.services.incidents.sla import clocks_by_incident
+from app.services.incidents.triage import TRIAGE_ROLES, checklist_state, record_check
+from app.web.desk import bp
+from app.web.desk.costs import cost_page_context
+from app.web.desk.forms import (
     CheckForm,
     LeakMarkForm,
     LeakReportForm,
@@ -16,27 +36,7 @@ from app.desk.forms import (
     PhoneIntakeForm,
     TransitionForm,
 )
-from app.errors import AppError
-from app.extensions import db
-from app.formutil import choices, flash_form_errors
-from app.labels import STATE_LABELS
-from app.models import Organization, Technician
-from app.phones import normalize_phone, organization_by_phone
-from app.services.intake import IntakeRequest, report_incident
-from app.services.leaks import LEAK_ROLES, mark_leak, record_leak_report, unmark_leak
-from app.services.notes import add_note
-from app.services.queries import (
-    FILTERS,
-    get_incident_for,
-    list_incident_rows,
-    notifications_by_dispatch,
-    organization_choices,
-)
-from app.services.sla import clocks_by_incident
-from app.services.transitions import fire_trigger
-from app.services.triage import TRIAGE_ROLES, checklist_state, record_check
-from app.timeutil import JST, to_utc_naive, utcnow
-from app.triage import checklist_for
+from app.web.formutil import choices, flash_form_errors
 from workflows import INCIDENT
 from workflows.incident import STATES
 

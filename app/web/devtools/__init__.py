@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("devtools", __name__)
 
-from app.devtools import views  # noqa: E402,F401  (routes register on bp)
+from app.web.devtools import views  # noqa: E402,F401  (routes register on bp)

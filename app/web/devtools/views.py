@@ -12,10 +12,10 @@ from flask import abort, current_app, render_template
 from sqlalchemy import select
 
 from app.auth import roles_required
-from app.devtools import bp
 from app.extensions import db
 from app.models import Notification, Technician, User
 from app.models.people import STAFF_ROLES
+from app.web.devtools import bp
 
 PHONE_LIMIT = 500
 AUDIENCES = ("technicians", "customers", "dispatchers", "others")

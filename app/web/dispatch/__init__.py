@@ -14,4 +14,4 @@ def _dispatcher_roles():
     return None
 
 
-from app.dispatch import views  # noqa: E402,F401  (routes register on bp)
+from app.web.dispatch import views  # noqa: E402,F401  (routes register on bp)

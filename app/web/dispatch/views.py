@@ -1,6 +1,6 @@
 """The dispatcher's board: incidents needing or holding a technician, and its buttons.
 
-The board only reads; every button calls one service of app/services/dispatch.py,
+The board only reads; every button calls one service of app/services/dispatch/visits.py,
 and a refusal is flashed with nothing changed.
 """
 
@@ -12,11 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, func, select
 
-from app.dispatch import bp
-from app.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
+from app.domain.timeutil import utcnow
 from app.errors import AppError
 from app.extensions import db
-from app.formutil import flash_form_errors
 from app.models import (
     Dispatch,
     EscalationStep,
@@ -25,11 +23,13 @@ from app.models import (
     Organization,
     Technician,
 )
-from app.services.dispatch import cancel_dispatch, override, reoffer
-from app.services.offers import candidates, candidates_by_incident
-from app.services.queries import get_incident_for
-from app.services.sla import clocks_by_incident
-from app.timeutil import utcnow
+from app.services.dispatch.offers import candidates, candidates_by_incident
+from app.services.dispatch.visits import cancel_dispatch, override, reoffer
+from app.services.incidents.queries import get_incident_for
+from app.services.incidents.sla import clocks_by_incident
+from app.web.dispatch import bp
+from app.web.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
+from app.web.formutil import flash_form_errors
 from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES
 

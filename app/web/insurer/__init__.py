@@ -14,4 +14,4 @@ def _insurer_roles():
     return None
 
 
-from app.insurer import views  # noqa: E402,F401  (routes register on bp)
+from app.web.insurer import views  # noqa: E402,F401  (routes register on bp)

@@ -4,14 +4,14 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.domain.labels import STATE_LABELS
 from app.errors import AppError
-from app.formutil import flash_form_errors
-from app.insurer import bp
-from app.insurer.forms import ACTION_FIELDS, ClaimActionForm, VerifyForm
-from app.labels import STATE_LABELS
-from app.services import claims
-from app.services.claim_notices import notices_for
-from app.services.packets import packet_path
+from app.services.claims import claims
+from app.services.claims.notices import notices_for
+from app.services.claims.packets import packet_path
+from app.web.formutil import flash_form_errors
+from app.web.insurer import bp
+from app.web.insurer.forms import ACTION_FIELDS, ClaimActionForm, VerifyForm
 
 # Which decisions fit the incident's state (the workflow refuses the others anyway).
 ACTIONS_BY_STATE = {"claim_submitted": ["acknowledge", "request_info", "approve", "deny"],

@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.formutil import choices
-from app.labels import CATEGORY_LABELS
+from app.domain.labels import CATEGORY_LABELS
+from app.web.formutil import choices
 
 
 class ReportForm(FlaskForm):

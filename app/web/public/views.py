@@ -8,17 +8,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from app.domain.labels import CATEGORY_LABELS
+from app.domain.phones import organization_by_code_or_phone
 from app.errors import InvalidInput
 from app.extensions import db, limit_setting, limiter
-from app.i18n import LANG_COOKIE
-from app.labels import CATEGORY_LABELS
 from app.models import User
 from app.models.people import STAFF_ROLES
-from app.phones import organization_by_code_or_phone
-from app.public import bp
-from app.public.forms import LoginForm, ReportForm
-from app.services.intake import IntakeRequest, report_incident
-from app.services.queries import list_incidents
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.queries import list_incidents
+from app.web.i18n import LANG_COOKIE
+from app.web.public import bp
+from app.web.public.forms import LoginForm, ReportForm
 
 SUMMARY_LENGTH = 80
 

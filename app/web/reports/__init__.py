@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from app.auth import roles_required
-from app.services.reports import VIEWER_ROLES
+from app.services.reporting.monthly import VIEWER_ROLES
 
 bp = Blueprint("reports", __name__)
 
@@ -15,4 +15,4 @@ def _report_roles():
     return None
 
 
-from app.reports import views  # noqa: E402,F401  (routes register on bp)
+from app.web.reports import views  # noqa: E402,F401  (routes register on bp)

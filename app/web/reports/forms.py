@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired
 
-from app.services.reports import MONTH
+from app.services.reporting.monthly import MONTH
 
 
 class BuildReportForm(FlaskForm):

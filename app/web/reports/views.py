@@ -1,7 +1,7 @@
 """Pages of the monthly reports: the list, one report (figures, charts, PDF), the staff's build.
 
 Every figure shown comes from the report's frozen data (MonthlyReport.data), laid out by
-app/services/report_tables.py exactly as the PDF lays it out.
+app/rendering/report_tables.py exactly as the PDF lays it out.
 """
 
 from pathlib import Path
@@ -11,17 +11,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import roles_required
-from app.charts import to_svg
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.formutil import choices, flash_form_errors
 from app.models import Organization
 from app.models.people import STAFF_ROLES
-from app.reports import bp
-from app.reports.forms import BuildReportForm
-from app.services import reports
-from app.services.queries import organization_choices
-from app.services.report_tables import sections
+from app.rendering.charts import to_svg
+from app.rendering.report_tables import sections
+from app.services.incidents.queries import organization_choices
+from app.services.reporting import monthly as reports
+from app.web.formutil import choices, flash_form_errors
+from app.web.reports import bp
+from app.web.reports.forms import BuildReportForm
 
 LIST_LIMIT = 200
 

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("technician", __name__)
 
-from app.technician import (  # noqa: E402,F401  (routes register on bp)
+from app.web.technician import (  # noqa: E402,F401  (routes register on bp)
     costs,
     evidence,
     views,

@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import roles_required
-from app.desk.costs import ButtonForm, CostForm, add_line, flash_outcome
-from app.formutil import flash_form_errors
-from app.services import costs
-from app.services.dispatch import get_dispatch_for
-from app.technician import bp
+from app.services.claims import costs
+from app.services.dispatch.visits import get_dispatch_for
+from app.web.desk.costs import ButtonForm, CostForm, add_line, flash_outcome
+from app.web.formutil import flash_form_errors
+from app.web.technician import bp
 
 
 def technician_cost_context():

@@ -1,6 +1,6 @@
 """The technician's phone page: evidence (receipts, photos from the camera) for a visit.
 
-The upload takes the same path as the desk's (app/desk/evidence.py: its own size limit
+The upload takes the same path as the desk's (app/web/desk/evidence.py: its own size limit
 and CSRF check); the dispatch must be the technician's own, else 404.
 """
 
@@ -8,10 +8,10 @@ from flask import redirect, url_for
 from flask_login import current_user
 
 from app.auth import roles_required
-from app.desk.evidence import store_from_form
 from app.extensions import csrf
-from app.services.dispatch import get_dispatch_for
-from app.technician import bp
+from app.services.dispatch.visits import get_dispatch_for
+from app.web.desk.evidence import store_from_form
+from app.web.technician import bp
 
 
 @bp.post("/tech/dispatches/<int:dispatch_id>/evidence")

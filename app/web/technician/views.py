@@ -16,14 +16,14 @@ from sqlalchemy.orm import joinedload
 from app.auth import roles_required
 from app.errors import AppError, Conflict, InvalidInput
 from app.extensions import db
-from app.formutil import flash_form_errors
 from app.models import Dispatch, Incident, UsedLink
 from app.services.actors import ActingTechnician
-from app.services.dispatch import OfferClosed, accept, advance, decline, get_dispatch_for
-from app.services.links import LinkInvalid, read_offer_token
-from app.services.queries import LIVE_DISPATCH
-from app.technician import bp
-from app.technician.forms import LinkAcceptForm, LinkDeclineForm, StepForm
+from app.services.dispatch.links import LinkInvalid, read_offer_token
+from app.services.dispatch.visits import OfferClosed, accept, advance, decline, get_dispatch_for
+from app.services.incidents.queries import LIVE_DISPATCH
+from app.web.formutil import flash_form_errors
+from app.web.technician import bp
+from app.web.technician.forms import LinkAcceptForm, LinkDeclineForm, StepForm
 from workflows import DISPATCH
 from workflows.dispatch import FINAL_STATES, HOLDING_STATES
 

@@ -1,0 +1,2 @@
+"""On-site dispatch: choosing technicians, offers and their escalation timers, the
+visit, technicians and their shifts, one-tap links, and what became of sent messages."""
