@@ -137,6 +137,6 @@ class TestConfig(Config):
     PUBLIC_BASE_URL = "http://kaketsuke.test"
     # Real hashes take ~50 ms each by design; tests make hundreds of users.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    # Off for the suite (no test trips over another's counts); tests/views/test_rate_limits.py
+    # Off for the suite (no test trips over another's counts); tests/web/pages/test_rate_limits.py
     # builds an app with them on.
     RATELIMIT_ENABLED = False

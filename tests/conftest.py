@@ -17,6 +17,9 @@ from app.extensions import db
 from app.testkit import factories
 from scripts.compile_translations import compile_all
 
+# Scenes used by tests of several kinds (services, pages, the CLI): their fixtures for all.
+pytest_plugins = ("tests.scenes.notifications", "tests.scenes.report_fixtures")
+
 
 def _test_key():
     """A fresh Ed25519 private key for the session, base64 of its raw bytes."""

@@ -17,7 +17,7 @@ DiscoverySource = Literal[DISCOVERY_SOURCES]
 State = Literal[tuple(STATES)]
 Trigger = Literal[tuple(TRIGGERS)]
 # The largest value of an INTEGER column (int4 on PostgreSQL): ids and yen amounts above it
-# are a 422 here, not a database error (tests/api/test_schemathesis.py found the 500s).
+# are a 422 here, not a database error (tests/web/api/test_schemathesis.py found the 500s).
 Id = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 
 

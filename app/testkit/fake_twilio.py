@@ -9,7 +9,7 @@ back to the app, signed like Twilio signs them.
 
 Standalone, for the fault scripts and for trying things by hand:
 
-    .venv/bin/python -m tests.notifications.fake_twilio --port 8099 \
+    .venv/bin/python -m app.testkit.fake_twilio --port 8099 \
         --error-rate 0.15 --hang-rate 0.05 --hang-seconds 2
 """
 

@@ -1,7 +1,7 @@
 """`flask worker`, but with a clock that runs FAULTS_CLOCK_SPEED times as fast as real time.
 
 The worker's waits are times on its clock: the 60 s lease of a claimed batch, the backoff
-of 5 s, 10 s, 20 s ... between tries. The reduced worker-kill test (tests/faults/) runs its
+of 5 s, 10 s, 20 s ... between tries. The reduced worker-kill test (tests/system/faults/) runs its
 worker processes through this module so that a killed worker's rows come back, and a
 failing message's tries pass, in seconds: the same code runs, only the clock is faster.
 The clock reads FAULTS_CLOCK_EPOCH (naive UTC, ISO 8601) as its start:

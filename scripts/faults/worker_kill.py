@@ -8,7 +8,7 @@ What it does (DESIGN §9 "no notification is lost"; results in docs/reliability.
    10,000) into the outbox through `notifications.outbox.enqueue`, one unique phone number
    each, all due now, tied to one incident whose dispatcher has e-mail only.
 2. Starts `--workers` (2) `flask --app wsgi worker` processes with NOTIFY_PROVIDER=twilio.
-   Each incarnation of a worker gets its own fake Twilio server (tests/notifications/
+   Each incarnation of a worker gets its own fake Twilio server (tests/services/notifications/
    fake_twilio.py), so every API request is known to come from one process; the fakes
    answer HTTP 500 to `--error-rate` of the requests and leave `--hang-rate` hanging past
    the client's timeout. E-mail (the dispatcher pages) goes to a local test SMTP server.
@@ -32,7 +32,7 @@ What it does (DESIGN §9 "no notification is lost"; results in docs/reliability.
     nice -n 10 .venv/bin/python scripts/faults/worker_kill.py               # 10,000 messages
     .venv/bin/python scripts/faults/worker_kill.py --messages 500 --kill-every 3
 
-The reduced test in tests/faults/test_worker_kill.py runs the same experiment with a few
+The reduced test in tests/system/faults/test_worker_kill.py runs the same experiment with a few
 hundred messages and a worker clock 20 times as fast (scripts/faults/clocked_worker.py).
 """
 

@@ -1,0 +1,1 @@
+"""Tenant isolation checked route by route, independently of how the app scopes its queries."""

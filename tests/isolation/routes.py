@@ -301,10 +301,10 @@ EXCLUDED = {
     "openapi.static": "files of the API documentation page, no tenant data",
     "swagger.static": "files of the API documentation page, no tenant data",
     "api.ingest_alerts": "authenticated by the organization's ingest key, not a user: a user "
-                         "token is refused (tests/alerts/test_ingest.py)",
-    "public.logout": "ends the session and touches no tenant data (tests/views/test_pages.py)",
+                         "token is refused (tests/services/monitoring/test_ingest.py)",
+    "public.logout": "ends the session and touches no tenant data (tests/web/pages/test_pages.py)",
     **{f"webhooks.{name}": "signed by Twilio (X-Twilio-Signature), not a user session: "
-                           "tests/webhooks/test_signatures.py"
+                           "tests/web/webhooks/test_signatures.py"
        for name in ("recording", "recording_unregistered", "sms_status", "voice_status",
                     "voice_incoming", "voice_incoming_dialled", "voice_incoming_recorded",
                     "voice_offer", "voice_offer_answer")},

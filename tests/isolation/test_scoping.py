@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.services.incidents.queries import get_incident_for, list_incidents, visible_organizations
 from app.testkit import factories
-from tests.api.test_costs_api import counts as cost_rows
+from tests.web.api.test_costs_api import counts as cost_rows
 from workflows.dispatch import STATES as DISPATCH_STATES
 
 LIVE = ("offered", "accepted", "en_route", "on_site", "completed")

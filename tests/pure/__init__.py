@@ -1,0 +1,1 @@
+"""Pure tests: workflows, parsers and computations, without an app or a database."""

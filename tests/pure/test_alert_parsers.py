@@ -18,7 +18,7 @@ from app.domain.alerts.parsers import (
     parse_wazuh,
 )
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples" / "alerts"
 
 
 def sample(name):

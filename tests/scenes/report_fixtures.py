@@ -3,7 +3,7 @@
 import pytest
 
 from app.services.reporting import monthly as reports
-from tests.reports.scene import NOW
+from tests.scenes.reports import NOW
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def _build_october(app, world, full):
     own user): {"a": report id, "c": report id, "org_c": id, "c_email": e-mail}."""
     from app.extensions import db
     from app.testkit import factories
-    from tests.reports import scene
+    from tests.scenes import reports as scene
 
     with app.app_context():
         if full:

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Notification
 from app.testkit.fake_twilio import post_signed
 from notifications.worker import run
-from tests.notifications.conftest import RecordingProvider, queue_messages, work
+from tests.scenes.notifications import RecordingProvider, queue_messages, work
 
 
 def test_a_running_worker_sends_a_new_message_soon_after_commit_and_stops_when_asked(

@@ -14,7 +14,7 @@ from app.services.claims.packets import packet_path, verify_packet
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
 from notifications.providers.webhook import sign
-from tests.services.claim_scene import (  # noqa: F401  (claim_files is a fixture)
+from tests.scenes.claims import (  # noqa: F401  (claim_files is a fixture)
     T0,
     WEBHOOK_SECRET,
     WEBHOOK_URL,

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence, IncidentEvent, User
 from app.services.claims import evidence as service
 from app.testkit import factories
-from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
+from tests.scenes.evidence import (  # noqa: F401  (evidence_dir is a fixture)
     ELF_AS_JPG,
     HEIC,
     JPEG,

@@ -12,7 +12,7 @@ from app.services.dispatch import visits as dispatch_service
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
 from notifications import worker
-from tests.notifications.conftest import T0, incident, outbox, work
+from tests.scenes.notifications import T0, incident, outbox, work
 
 POLICY_MINUTES = (0, 3, 10, 13, 15, 20)  # when something is due for an unanswered request
 

@@ -15,10 +15,10 @@ from app.services.incidents import leaks, sla
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
-from tests.notifications import conftest as notifying
-from tests.services import claim_scene
+from tests.scenes import claims as claim_scene
+from tests.scenes import notifications as notifying
 
-# Fixtures shared with tests/notifications (a frozen clock, fake Twilio, test SMTP) and the
+# Fixtures shared with tests/services/notifications (a frozen clock, fake Twilio, test SMTP) and the
 # claim tests (evidence files and signing key of the test's own).
 clock, console_by_default = notifying.clock, notifying.console_by_default
 twilio_server, fake_twilio = notifying.twilio_server, notifying.fake_twilio

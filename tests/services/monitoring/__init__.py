@@ -1,1 +1,1 @@
-"""Alert parsing tests."""
+"""Alert ingest: deduplication, the severity policy, bursts."""

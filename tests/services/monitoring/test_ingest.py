@@ -13,7 +13,7 @@ from app.models import Alert, Incident, IngestKey, Notification, Organization, R
 from app.services.monitoring import ingest as service
 from app.testkit import factories
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[2] / "samples" / "alerts"
 NOW = datetime(2026, 11, 25, 3, 0)
 
 

@@ -15,7 +15,7 @@ from notifications.providers import Providers, get_provider
 from notifications.providers.console import ConsoleProvider
 from notifications.providers.webhook import WebhookProvider
 from notifications.worker import Worker
-from tests.services.claim_scene import WEBHOOK_SECRET, accepted_incident, integrate_insurer
+from tests.scenes.claims import WEBHOOK_SECRET, accepted_incident, integrate_insurer
 
 
 class Receiver(ThreadingHTTPServer):

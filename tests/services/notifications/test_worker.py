@@ -14,7 +14,7 @@ from app.services.dispatch import visits as dispatch_service
 from app.services.dispatch.links import read_offer_token
 from app.testkit import factories
 from notifications.worker import Worker, backoff, claim_notifications, run
-from tests.notifications.conftest import (
+from tests.scenes.notifications import (
     T0,
     RecordingProvider,
     incident,

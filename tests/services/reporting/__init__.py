@@ -1,0 +1,1 @@
+"""Monthly reports, the dashboard and the liaison statistics."""

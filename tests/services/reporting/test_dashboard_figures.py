@@ -9,8 +9,8 @@ from app.extensions import db
 from app.models import Organization
 from app.services.reporting import dashboard
 from app.services.reporting.dashboard import ALL, METRICS, Period
-from tests.services.claim_scene import claim_files  # noqa: F401  (fixture)
-from tests.stats.scene import NOW, PERIOD, receive, seed
+from tests.scenes.claims import claim_files  # noqa: F401  (fixture)
+from tests.scenes.stats import NOW, PERIOD, receive, seed
 
 
 @pytest.fixture

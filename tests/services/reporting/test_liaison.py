@@ -11,8 +11,8 @@ from app.services.incidents.notes import add_note
 from app.services.reporting import liaison
 from app.services.reporting.liaison import HIDDEN, OTHER, Cell, protect
 from app.testkit import factories
-from tests.services.claim_scene import claim_files  # noqa: F401  (fixture)
-from tests.stats.scene import PERIOD, T0, alert, receive, seed, user
+from tests.scenes.claims import claim_files  # noqa: F401  (fixture)
+from tests.scenes.stats import PERIOD, T0, alert, receive, seed, user
 
 
 def cells(**spec):

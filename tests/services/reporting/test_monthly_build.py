@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import MonthlyReport, Notification, Organization
 from app.services.reporting import monthly as reports
 from app.testkit import factories
-from tests.reports import scene
-from tests.reports.scene import NOW
+from tests.scenes import reports as scene
+from tests.scenes.reports import NOW
 
 
 def pdf_text(path):

@@ -2,7 +2,7 @@
 
 Three browser contexts, each with its own cookies: the technician's phone, the desk
 (`page`) and the insurer. The incident is walked to a completed visit with the real
-services (tests/services/claim_scene.py); everything after that is done on the pages.
+services (tests/scenes/claims.py); everything after that is done on the pages.
 """
 
 import re
@@ -16,9 +16,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Claim, Dispatch, Incident
 from app.services.claims.packets import packet_path, verify_packet
-from tests.browser.conftest import watched_tab
-from tests.browser.helpers import log_in
-from tests.services import claim_scene
+from tests.scenes import claims as claim_scene
+from tests.system.browser.conftest import watched_tab
+from tests.system.browser.helpers import log_in
 
 try:
     from playwright.sync_api import expect

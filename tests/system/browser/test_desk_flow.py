@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Incident, Organization
 from app.models.incident import CATEGORIES
 from app.testkit import factories
-from tests.browser.helpers import log_in
+from tests.system.browser.helpers import log_in
 
 try:
     from playwright.sync_api import expect

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Dispatch, Incident
 from app.testkit import factories
 from notifications.worker import run as run_worker
-from tests.browser.conftest import watched_tab
+from tests.system.browser.conftest import watched_tab
 
 try:
     from playwright.sync_api import expect

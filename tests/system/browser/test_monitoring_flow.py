@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Incident
 from app.services.monitoring.ingest import create_ingest_key
 from app.testkit import factories
-from tests.browser.helpers import expect, log_in
+from tests.system.browser.helpers import expect, log_in
 
 pytestmark = pytest.mark.browser
 

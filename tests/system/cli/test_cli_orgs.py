@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Organization, OrganizationPhone, User
 from app.testkit.helpers import csrf_token
-from tests.api.test_organizations_api import everything
+from tests.web.api.test_organizations_api import everything
 
 PASSWORD = "a-long-password"
 

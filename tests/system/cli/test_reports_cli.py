@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Contract, MonthlyReport, Notification
 from app.testkit import factories
-from tests.reports import scene
+from tests.scenes import reports as scene
 
 
 def counts(app):

@@ -1,0 +1,1 @@
+"""Injected faults: killed workers, a database that goes away, racing requests."""

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Incident
 from app.testkit.helpers import csrf_token
 from app.testkit.tcp_proxy import TcpProxy
-from tests.api.test_incidents_api import assert_error, new_incident
+from tests.web.api.test_incidents_api import assert_error, new_incident
 
 
 def _closed_port():

@@ -20,9 +20,9 @@ from app.models import (
     Notification,
 )
 from app.services.incidents.audit import verify_chains
-from tests.api.test_dispatches_api import dispatches, requested
-from tests.api.test_incidents_api import assert_error, create
-from tests.services.test_concurrency import _race
+from tests.web.api.test_concurrency import _race
+from tests.web.api.test_dispatches_api import dispatches, requested
+from tests.web.api.test_incidents_api import assert_error, create
 
 RACERS = 100
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
 from app.services.monitoring import ingest as service
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 
-SAMPLES = Path(__file__).parent.parent / "alerts" / "samples"
+SAMPLES = Path(__file__).parents[2] / "samples" / "alerts"
 URL = "/api/v1/alerts"
 
 

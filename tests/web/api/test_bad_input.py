@@ -3,7 +3,7 @@
 import pytest
 
 from app.testkit.helpers import row_counts
-from tests.api.test_incidents_api import assert_error, create, new_incident
+from tests.web.api.test_incidents_api import assert_error, create, new_incident
 
 
 @pytest.fixture

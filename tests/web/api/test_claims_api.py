@@ -9,9 +9,9 @@ import pytest
 from app.extensions import db
 from app.models import Claim
 from app.services.claims.packets import packet_path
-from tests.api.test_incidents_api import assert_error
-from tests.services import claim_scene
-from tests.services.claim_scene import row_counts
+from tests.scenes import claims as claim_scene
+from tests.scenes.claims import row_counts
+from tests.web.api.test_incidents_api import assert_error
 
 claim_files, claim_id = claim_scene.claim_files, claim_scene.claim_id  # fixtures
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Contract
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 
 NETWORK = {"plan": "network", "monthly_fee": 10_000, "starts_on": "2026-04-01"}
 

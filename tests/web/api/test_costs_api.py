@@ -18,7 +18,7 @@ from app.models import (
     Technician,
 )
 from app.testkit import factories
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 
 TODAY = date.today().isoformat()
 LINE = {"head": "investigation", "description": "ログ調査", "quantity": "1.5",

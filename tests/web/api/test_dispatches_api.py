@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Incident, IncidentEvent
-from tests.api.test_incidents_api import assert_error, create
-from tests.api.test_technicians_api import counts
-from tests.services.test_concurrency import WRITERS, _race
+from tests.web.api.test_concurrency import WRITERS, _race
+from tests.web.api.test_incidents_api import assert_error, create
+from tests.web.api.test_technicians_api import counts
 
 
 def requested(api, world):

@@ -10,7 +10,7 @@ from werkzeug.test import encode_multipart
 
 from app.extensions import db
 from app.models import Dispatch
-from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
+from tests.scenes.evidence import (  # noqa: F401  (evidence_dir is a fixture)
     JPEG,
     MZ_AS_JPG,
     PDF,

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import InsurancePolicy, Insurer, User
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 
 INSURER = {"code": "tokio", "name": "東京損保", "notice_email": "notice@insurer.example",
            "webhook_url": "https://insurer.example/hooks"}

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Incident, IncidentEvent, SlaClock
 from app.services.incidents.audit import GENESIS, verify_chains
 from app.testkit.helpers import row_counts
-from tests.api.test_incidents_api import create, new_incident
+from tests.web.api.test_incidents_api import create, new_incident
 
 READS = ["SELECT user+api_token", "SELECT organization", "SELECT contract"]
 NUMBER = ["UPDATE reference_counter"]

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Organization, OrganizationPhone
-from tests.api.test_incidents_api import assert_error
-from tests.services.test_concurrency import _race
+from tests.web.api.test_concurrency import _race
+from tests.web.api.test_incidents_api import assert_error
 
 BODY = {"code": "tky-0002", "name": "株式会社東京精機", "address": "東京都港区芝公園1-1",
         "prefecture": 13, "industry": "製造業", "employees": 30,

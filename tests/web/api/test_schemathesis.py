@@ -11,7 +11,7 @@ customer run is random generation only. SCHEMATHESIS_MAX_EXAMPLES sets the rando
 per operation and role (default 10: about 4,500 cases in all; docs/security.md).
 
 POST /api/v1/alerts is left out: it takes a sensor's ingest key, not a user token, and raw
-JSON or CEF text that the document cannot describe; tests/api/test_alerts_api.py covers it.
+JSON or CEF text that the document cannot describe; tests/web/api/test_alerts_api.py covers it.
 """
 
 import os

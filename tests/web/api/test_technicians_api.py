@@ -15,7 +15,7 @@ from app.models import (
     OnCallShift,
     Technician,
 )
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 
 NEW = {"name": "佐藤 健", "company": "駆付けサポート株式会社", "phone": "090-1234-5678",
        "email": "sato@support.example", "prefectures": [13, 14], "skills": ["ransomware", "dos"],

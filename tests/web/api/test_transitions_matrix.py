@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models import Organization, Technician
 from app.testkit import factories
 from app.testkit.helpers import row_counts
-from tests.api.test_incidents_api import assert_error
+from tests.web.api.test_incidents_api import assert_error
 from workflows import INCIDENT
 from workflows.incident import STATES, TRANSITIONS, TRIGGERS
 
@@ -54,7 +54,7 @@ def test_every_legal_trigger_works_through_the_api(app, api, world, source, trig
                               json={"trigger": trigger, **params_for(trigger, world)})
     if trigger == "submit_claim":
         # An incident placed here by the factory has no cost lines: the guard says so
-        # (a complete claim is submitted in tests/services/test_claims.py).
+        # (a complete claim is submitted in tests/services/claims/test_claims.py).
         assert_error(response, 409, "guard_refused")
         assert response.json["error"]["details"]["reason"] == "no_cost_lines"
         return

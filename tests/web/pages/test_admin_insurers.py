@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import InsurancePolicy, Insurer, User
 from app.testkit.helpers import csrf_token
-from tests.api.test_insurers_api import counts
+from tests.web.api.test_insurers_api import counts
 
 INSURER = {"code": "tokio", "name": "東京損保", "notice_email": "notice@insurer.example",
            "webhook_url": "https://insurer.example/hooks"}

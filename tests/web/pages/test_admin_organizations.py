@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Organization, OrganizationPhone
 from app.testkit.helpers import csrf_token
-from tests.api.test_organizations_api import everything
+from tests.web.api.test_organizations_api import everything
 
 FORM = {"code": "tky-0002", "name": "株式会社東京精機", "address": "東京都港区芝公園1-1",
         "prefecture": "13", "industry": "製造業", "employees": "30"}

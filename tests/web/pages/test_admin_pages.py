@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import OnCallShift, Technician
 from app.testkit import factories
 from app.testkit.helpers import csrf_token
-from tests.api.test_technicians_api import counts
+from tests.web.api.test_technicians_api import counts
 
 FORM = {"name": "佐藤 健", "company": "駆付けサポート", "phone": "090-1234-5678",
         "email": "sato@support.example", "prefectures": ["13", "14"],

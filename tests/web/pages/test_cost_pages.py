@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.testkit import factories
 from app.testkit.helpers import csrf_token
-from tests.views.dispatch_support import ESCAPED, XSS
+from tests.scenes.dispatch import ESCAPED, XSS
 
 TODAY = date.today().isoformat()
 FORM = {"head": "investigation", "description": "ログ調査", "quantity": "2",

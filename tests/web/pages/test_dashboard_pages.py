@@ -6,8 +6,8 @@ from html import unescape
 import pytest
 
 from app.extensions import db
-from tests.services.claim_scene import claim_files  # noqa: F401  (fixture)
-from tests.stats.scene import NOW, seed
+from tests.scenes.claims import claim_files  # noqa: F401  (fixture)
+from tests.scenes.stats import NOW, seed
 
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 DRILL = re.compile(r'<a class="drill" data-metric="([^"]+)" data-key="([^"]+)" '

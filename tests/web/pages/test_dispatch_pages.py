@@ -24,7 +24,7 @@ from app.testkit import factories
 from app.testkit.helpers import csrf_token
 from app.web.dispatch import views
 from app.web.dispatch.views import BOARD_CANDIDATES
-from tests.views.dispatch_support import (
+from tests.scenes.dispatch import (
     ESCAPED,
     XSS,
     dispatch_actions,

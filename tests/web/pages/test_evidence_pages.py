@@ -12,7 +12,7 @@ from werkzeug.test import encode_multipart
 from app.extensions import db
 from app.models import CustodyEntry, Evidence
 from app.testkit.helpers import csrf_token
-from tests.services.evidence_support import (  # noqa: F401  (evidence_dir is a fixture)
+from tests.scenes.evidence import (  # noqa: F401  (evidence_dir is a fixture)
     JPEG,
     MZ_AS_JPG,
     evidence_counts,

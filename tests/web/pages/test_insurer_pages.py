@@ -9,8 +9,8 @@ from app.extensions import db
 from app.models import Claim
 from app.services.claims.packets import packet_path
 from app.testkit.helpers import csrf_token
-from tests.services import claim_scene
-from tests.services.claim_scene import row_counts
+from tests.scenes import claims as claim_scene
+from tests.scenes.claims import row_counts
 
 claim_files, claim_id = claim_scene.claim_files, claim_scene.claim_id  # fixtures
 

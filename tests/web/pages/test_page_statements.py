@@ -16,7 +16,7 @@ from app.models import Dispatch, Organization, Technician, User
 from app.services.dispatch import offers
 from app.services.dispatch.visits import cancel_dispatch
 from app.testkit import factories
-from tests.views.dispatch_support import dispatches_of, requested_incident
+from tests.scenes.dispatch import dispatches_of, requested_incident
 
 NOW = datetime(2026, 11, 25, 1, 0)  # 10:00 JST
 ON_CALL = (NOW - timedelta(hours=2), NOW + timedelta(hours=8))

@@ -17,7 +17,7 @@ from app.config import TestConfig
 from app.extensions import db, limiter
 from app.testkit import factories
 from app.testkit.helpers import csrf_token, row_counts
-from tests.api.test_incidents_api import assert_error, new_incident
+from tests.web.api.test_incidents_api import assert_error, new_incident
 
 IP_A, IP_B, PROXY = "192.0.2.10", "198.51.100.20", "203.0.113.1"
 # What a second app must share with the suite's app: its database and its files.
@@ -142,7 +142,7 @@ def test_the_login_limits_reset_after_their_window(limited, clock):
 
 
 def test_the_public_form_takes_five_reports_a_minute_from_one_ip(app, limited, world, clock):
-    from tests.views.test_pages import org_code, report_form
+    from tests.web.pages.test_pages import org_code, report_form
     client = limited()
     token = csrf_token(client, "/report")
     form = report_form(token, customer=org_code(app, world))

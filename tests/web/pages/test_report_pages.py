@@ -14,8 +14,8 @@ from app.models import MonthlyReport, Notification, Organization
 from app.services.reporting import monthly as reports
 from app.testkit.factories import PASSWORD
 from app.testkit.helpers import csrf_token
-from tests.reports import scene
-from tests.reports.scene import NOW
+from tests.scenes import reports as scene
+from tests.scenes.reports import NOW
 
 ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td( class=\"num\" data-figure)?>(.*?)</td>", re.S)

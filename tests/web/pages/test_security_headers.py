@@ -5,7 +5,7 @@ import pytest
 from app.config import DEV_SECRET_KEY, Config, ProductionConfig, config_for_environment
 from app.testkit import factories
 from app.testkit.helpers import csrf_token
-from tests.views.test_rate_limits import another_app
+from tests.web.pages.test_rate_limits import another_app
 
 PRODUCTION_SECRET = "k" * 48
 HTTPS = "https://desk.example.jp"

@@ -14,7 +14,7 @@ from app.services.dispatch.links import read_offer_token
 from app.services.dispatch.visits import accept, cancel_dispatch, reoffer
 from app.testkit.helpers import csrf_token
 from app.web.technician import views
-from tests.views.dispatch_support import (
+from tests.scenes.dispatch import (
     ESCAPED,
     XSS,
     dispatch_actions,

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 
 from scripts.compile_translations import CatalogError, compile_all
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRANSLATIONS = ROOT / "translations"
 JA_PO = TRANSLATIONS / "ja" / "LC_MESSAGES" / "messages.po"
 # The same keywords as `pybabel extract -k _l -k lazy_gettext`.

@@ -1,0 +1,1 @@
+"""Twilio's webhooks, signed like Twilio signs them."""

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Dispatch, Organization, User
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
-from tests.webhooks.helpers import TOKEN, sign
+from tests.web.webhooks.helpers import TOKEN, sign
 
 
 @pytest.fixture

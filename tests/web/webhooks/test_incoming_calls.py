@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Incident, Notification, User
-from tests.webhooks.helpers import refused_unchanged, snapshot, spoken, twiml
+from tests.web.webhooks.helpers import refused_unchanged, snapshot, spoken, twiml
 
 CUSTOMER = "+81312345678"  # org A's registered number (03-1234-5678)
 STRANGER = "+819011112222"

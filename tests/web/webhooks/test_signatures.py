@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from app.extensions import db
 from app.models import Dispatch, Incident
-from tests.webhooks.helpers import TOKEN, call_params, refused_unchanged, sign
+from tests.web.webhooks.helpers import TOKEN, call_params, refused_unchanged, sign
 
 ENDPOINTS = ["/webhooks/twilio/voice/offer/1", "/webhooks/twilio/voice/offer/1/answer",
              "/webhooks/twilio/status/sms", "/webhooks/twilio/status/voice",

@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models import Dispatch, Incident, Notification
 from app.services.actors import ActingTechnician
 from app.services.dispatch.visits import accept
-from tests.webhooks.helpers import mark_sent, offer_messages, snapshot, steps_of
+from tests.web.webhooks.helpers import mark_sent, offer_messages, snapshot, steps_of
 
 SMS_SID = "SM" + "a" * 32
 CALL_SID = "CA" + "b" * 32

@@ -11,7 +11,7 @@ from app.models import Dispatch, Incident, Technician, User
 from app.services.actors import ActingTechnician
 from app.services.dispatch.visits import accept, reoffer
 from app.services.incidents import phone_line as calls
-from tests.webhooks.helpers import call_params, sign, snapshot, spoken, twiml
+from tests.web.webhooks.helpers import call_params, sign, snapshot, spoken, twiml
 
 
 def offer_path(dispatched):

@@ -1,0 +1,1 @@
+"""Costs, evidence, claims, packets, insurers and policies."""

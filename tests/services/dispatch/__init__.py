@@ -1,0 +1,1 @@
+"""Offers, escalation timers and visits."""

@@ -1,0 +1,1 @@
+"""Intake, the lifecycle, SLA clocks and the audit chain."""

@@ -1,0 +1,1 @@
+"""The system from outside: Chromium, real processes and servers, injected faults, the CLI."""
