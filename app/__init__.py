@@ -25,10 +25,11 @@ def create_app(config_class=None, **overrides):
     app.json.ensure_ascii = False  # Japanese stays readable in API responses
     _trust_proxy_headers(app)
     _init_extensions(app)
+    _wire(app)
     _register_blueprints(app)
     _exempt_from_rate_limits(app)
     app.after_request(_security_headers)
-    from app.errors import register_error_handlers
+    from app.web.errors import register_error_handlers
     register_error_handlers(app)
     from app.cli import register_cli
     register_cli(app)
@@ -109,6 +110,16 @@ def _init_extensions(app):
     i18n.init_app(app)
     files.init_app(app)
     _sqlite_pragmas(app)
+
+
+def _wire(app):
+    """Bind the workflows' facts and side effects, and the worker's tasks, to the services
+    that carry them out (app/services/wiring.py)."""
+    from app.services import bindings, wiring
+    from notifications import worker
+
+    bindings.install(app, wiring.BINDINGS)
+    worker.init_app(app, tasks=wiring.WORKER_TASKS, on_give_up=wiring.ON_MESSAGE_FAILED)
 
 
 def _sqlite_pragmas(app):

@@ -4,10 +4,11 @@ import hashlib
 import secrets
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
+from app import access
 from app.errors import Unauthorized
 from app.extensions import db
 from app.models import ApiToken, User
@@ -78,18 +79,16 @@ def authenticate_api_request():
     g.api_user = user
 
 
-def roles_required(*roles):
-    """Page decorator: logged in with one of `roles`, else login page or 403."""
+def permission_required(action):
+    """Page decorator: logged in with a role that may take `action` (app/access.py), else
+    the login page or 403."""
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from flask import current_app
                 return current_app.login_manager.unauthorized()
-            if current_user.role not in roles:
+            if not access.can(current_user, action):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped
     return decorator
-
-

@@ -38,7 +38,8 @@ from app.config import TestConfig, normalize_database_url  # noqa: E402
 from app.domain.timeutil import utcnow  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Incident, Organization, User  # noqa: E402
-from app.services.incidents.queries import FILTERS, decode_cursor, encode_cursor  # noqa: E402
+from app.services.incidents.queries import FILTERS  # noqa: E402
+from app.services.paging import decode_cursor, encode_cursor  # noqa: E402
 from workflows.incident import FINAL_STATES, STATES  # noqa: E402
 
 URL = "/api/v1/incidents"

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.models import Notification
+from app.models import Notification, User
 
 WAKE_CHANNEL = "kaketsuke_outbox"
 
@@ -52,8 +52,6 @@ def wake_worker():
 
 def page_role(role, template, context, *, incident, key, now):
     """Message every active user of `role` (SMS where they have a phone, and e-mail)."""
-    from app.models import User  # people are the app's; the outbox only addresses them
-
     people = db.session.scalars(select(User).where(User.role == role, User.active)).all()
     for person in people:
         if person.phone:

@@ -1,4 +1,8 @@
-"""The worker: fires due escalation timers and sends due outbox messages.
+"""The worker: runs the app's periodic tasks and sends due outbox messages.
+
+The tasks (escalation timers, SLA pages) and what to do when a message is given up on
+(page the dispatchers) are the app's: create_app hands them over with `init_app`, so
+this package builds on the models only and knows nothing of the use cases.
 
 A message row is claimed (status `sending`, a lease, one more attempt) and committed,
 sent with no transaction open, then recorded as `sent` with the provider's id. A row
@@ -24,9 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.timeutil import utcnow
 from app.extensions import db
-from app.models import Dispatch, EscalationStep, Incident, Notification
-from app.services.dispatch.offers import page_dispatchers, run_escalation_step
-from app.services.incidents import sla
+from app.models import Incident, Notification
 from notifications.outbox import WAKE_CHANNEL
 from notifications.providers import DeliveryError, get_provider
 
@@ -39,7 +41,6 @@ LEASE_RESERVE = timedelta(seconds=30)
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
 BACKOFF_JITTER = 0.1  # up to +10 %, so failed messages of one burst spread out
-STEP_RETRY = timedelta(seconds=30)  # a timer that raised is tried again after this
 LISTEN_SECONDS = 0.5  # also the longest delay of a due timer on PostgreSQL
 POLL_SECONDS = 0.2  # SQLite: no NOTIFY, so look this often
 ERROR_PAUSE_SECONDS = 2  # the database is away: wait before the next pass
@@ -107,21 +108,6 @@ def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
     return claimed
 
 
-def _lock_step(step_id, incident_id, now):
-    """Lock the incident, then the step: the order every dispatch use case locks in.
-
-    Locked elsewhere (an answer in progress, another worker) means None: no waiting.
-    """
-    if db.session.scalar(select(Incident.id).where(Incident.id == incident_id)
-                         .with_for_update(skip_locked=True)) is None:
-        return None
-    return db.session.scalars(
-        select(EscalationStep).where(EscalationStep.id == step_id,
-                                     EscalationStep.status == "pending",
-                                     EscalationStep.due_at <= now)
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
-
-
 def release(messages):
     """Give claimed rows back unsent, for any worker to take now.
 
@@ -135,82 +121,55 @@ def release(messages):
     db.session.commit()
 
 
-class Worker:
-    """One worker's passes over the due timers and messages, with an injectable clock."""
+EXTENSION = "kaketsuke.worker"
 
-    def __init__(self, providers, clock, base_url, stop=None):
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the app gives the worker: tasks run on every pass before the messages, each
+    task(clock, stop) -> how many things it handled; and on_give_up(notification, now),
+    run in the transaction that marks a message failed."""
+
+    tasks: tuple = ()
+    on_give_up: object = None
+
+
+def init_app(app, *, tasks=(), on_give_up=None):
+    """Give `app`'s worker its tasks and its give-up hook."""
+    app.extensions[EXTENSION] = Hooks(tuple(tasks), on_give_up)
+
+
+class Worker:
+    """One worker's passes over the app's tasks and the due messages, with an injectable
+    clock."""
+
+    def __init__(self, providers, clock, base_url, stop=None, hooks=None):
         self.providers, self.clock = providers, clock
         self.base_url = base_url.rstrip("/")
         self.stop = stop or threading.Event()
+        self.hooks = hooks or current_app.extensions.get(EXTENSION, Hooks())  # the app's
 
     def drain(self):
-        """Fire every due timer and send every due message; return how many were handled."""
+        """Run every task and send every due message; return how many were handled."""
         total = 0
         while not self.stop.is_set():
-            done = self.fire_due_timers() + self.page_sla() + self.send_due_messages()
+            done = sum(self._run(task) for task in self.hooks.tasks) + self.send_due_messages()
             if not done:
                 return total
             total += done
         return total
 
-    # ------------------------------------------------------------ SLA clocks
-
-    def page_sla(self):
-        """Page the dispatchers about SLA clocks newly near or in breach (once each)."""
+    def _run(self, task):
+        """One task's pass; its failure must not stop messages from flowing (a database
+        that is away stops the pass, and the run loop waits)."""
         try:
-            return sla.page_due(self.clock())
-        except Exception:  # a broken page must not stop messages from flowing
-            db.session.rollback()
-            log.exception("SLA paging failed; trying again on the next pass")
-            return 0
-
-    # ------------------------------------------------------------ escalation timers
-
-    def fire_due_timers(self):
-        """Run each due escalation step in its own transaction; a failing one is skipped."""
-        fired, passed = 0, set()
-        while not self.stop.is_set():
-            now = self.clock()
-            candidate = db.session.execute(
-                select(EscalationStep.id, Dispatch.incident_id).join(Dispatch).where(
-                    EscalationStep.status == "pending", EscalationStep.due_at <= now,
-                    EscalationStep.id.not_in(passed))
-                .order_by(EscalationStep.due_at, EscalationStep.id).limit(1)).first()
-            if candidate is None:
-                db.session.rollback()  # ends the look (and SQLite's write lock)
-                break
-            step = _lock_step(candidate.id, candidate.incident_id, now)
-            if step is not None and self._fire(step, candidate.id, now):
-                fired += 1
-            else:
-                db.session.rollback()
-                passed.add(candidate.id)  # busy, taken or failed: looked at again next pass
-        return fired
-
-    def _fire(self, step, step_id, now):
-        try:
-            run_escalation_step(step, now)
-            outcome = step.outcome
-            db.session.commit()
-        except (StaleDataError, IntegrityError):
-            db.session.rollback()  # someone changed the offer meanwhile: look again next pass
-            log.info("escalation step #%s met a concurrent change; retrying", step_id)
-            return False
+            return task(self.clock, self.stop)
+        except OperationalError:
+            raise
         except Exception:
             db.session.rollback()
-            log.exception("escalation step #%s failed; retrying in %s", step_id,
-                          STEP_RETRY)
-            self._postpone(step_id, now)
-            return False
-        log.info("escalation step #%s fired: %s", step_id, outcome)
-        return True
-
-    def _postpone(self, step_id, now):
-        db.session.execute(update(EscalationStep).where(
-            EscalationStep.id == step_id, EscalationStep.status == "pending").values(
-            due_at=now + STEP_RETRY, outcome="retrying after an error"),
-            execution_options={"synchronize_session": False})
-        db.session.commit()
+            log.exception("%s failed; trying again on the next pass", task.__name__)
+            return 0
 
     # ------------------------------------------------------------ messages
 
@@ -293,7 +252,7 @@ class Worker:
                     delay.total_seconds())
 
     def _fail(self, message, error):
-        """Mark the message failed and page the dispatchers about its incident."""
+        """Mark the message failed and run the give-up hook (the dispatchers are paged)."""
         for _ in range(CONFLICT_TRIES):
             try:
                 self._fail_once(message, error)
@@ -316,13 +275,8 @@ class Worker:
             db.session.rollback()
             return
         row.status, row.lease_until, row.last_error = "failed", None, error[:500]
-        now = self.clock()
-        if row.template == "dispatcher_page":
-            log.error("dispatcher page #%s failed: %s", row.id, error)
-        elif row.incident is not None:
-            page_dispatchers(row.incident, "notification_failed", now, dedupe=f"failed:{row.id}",
-                             details={"notification_id": row.id, "channel": row.channel,
-                                      "recipient": row.recipient, "error": row.last_error})
+        if self.hooks.on_give_up is not None:
+            self.hooks.on_give_up(row, self.clock())
         db.session.commit()
         log.error("%s #%s failed after %s attempt(s): %s", message.channel, message.id,
                   message.attempts, error)

@@ -3,6 +3,7 @@
 from flask import g, send_file
 from flask_openapi3 import Tag
 
+from app import access
 from app.api import bp
 from app.api.claim_schemas import (
     ClaimAction,
@@ -59,7 +60,7 @@ def list_claims(query: ClaimListQuery):
 @bp.get("/claims/<int:claim_id>", tags=[TAG], responses={200: ClaimDetail})
 def get_claim(path: ClaimPath):
     """One claim with its computation and packet versions."""
-    return claim_out(claims.get_claim_for(g.api_user, path.claim_id), detail=True)
+    return claim_out(access.get_claim_for(g.api_user, path.claim_id), detail=True)
 
 
 def _zip(packet, claim):
@@ -73,21 +74,21 @@ def _zip(packet, claim):
 @bp.get("/claims/<int:claim_id>/packet", tags=[TAG], responses=ZIP)
 def download_latest_packet(path: ClaimPath):
     """The ZIP of the latest packet version."""
-    claim = claims.get_claim_for(g.api_user, path.claim_id)
+    claim = access.get_claim_for(g.api_user, path.claim_id)
     return _zip(claims.get_packet(claim), claim)
 
 
 @bp.get("/claims/<int:claim_id>/packets/<int:version>", tags=[TAG], responses=ZIP)
 def download_packet(path: PacketPath):
     """The ZIP of one packet version (earlier versions stay downloadable)."""
-    claim = claims.get_claim_for(g.api_user, path.claim_id)
+    claim = access.get_claim_for(g.api_user, path.claim_id)
     return _zip(claims.get_packet(claim, path.version), claim)
 
 
 @bp.post("/claims/<int:claim_id>/verify", tags=[TAG], responses={200: VerifyResult})
 def verify_claim(path: ClaimPath, body: VerifyRequest):
     """Check a stored packet against its signed manifest; each problem names its file."""
-    claim = claims.get_claim_for(g.api_user, path.claim_id)
+    claim = access.get_claim_for(g.api_user, path.claim_id)
     packet, problems = claims.verify(claim, body.version)
     return {"version": packet.version, "ok": not problems, "problems": problems}
 
@@ -99,4 +100,4 @@ def act_on_claim(path: ClaimPath, body: ClaimAction):
     claim = claims.insurer_action(path.claim_id, g.api_user, body.action, amount=body.amount,
                                   reason=body.reason, message=body.message,
                                   paid_on=body.paid_on, note=body.note)
-    return claim_out(claims.get_claim_for(g.api_user, claim.id), detail=True)
+    return claim_out(access.get_claim_for(g.api_user, claim.id), detail=True)

@@ -4,6 +4,8 @@ evidence links, the visit's labour line; coverage heads and a policy's terms (ad
 from flask import g
 from flask_openapi3 import Tag
 
+from app import access
+from app.access import get_incident_for
 from app.api import bp
 from app.api.cost_schemas import (
     CostCreate,
@@ -24,7 +26,6 @@ from app.api.dispatch_schemas import DispatchPath
 from app.api.schemas import IncidentPath
 from app.domain.timeutil import isoformat_utc
 from app.services.claims import costs, coverage
-from app.services.incidents.queries import get_incident_for
 
 TAG = Tag(name="costs", description="Cost lines, coverage heads and policy terms")
 
@@ -51,17 +52,12 @@ def terms_out(policy):
                       for c in policy.coverages}}
 
 
-def _visible_items(incident, user):
-    if user.role == "technician":
-        costs.visit_of(user, incident)  # 404 unless they have a visit here
-    return incident.cost_items
-
-
 @bp.get("/incidents/<int:incident_id>/costs", tags=[TAG], responses={200: CostList})
 def list_costs(path: IncidentPath):
     """The incident's cost lines and the payout of its approved lines (null without policy)."""
     incident = get_incident_for(g.api_user, path.incident_id)
-    items = _visible_items(incident, g.api_user)
+    access.require_visit_if_technician(g.api_user, incident)  # 404 without a visit here
+    items = incident.cost_items
     _, computation = coverage.preview(incident)
     return {"items": [cost_out(i) for i in items],
             "computation": computation.as_dict() if computation else None}
@@ -79,7 +75,7 @@ def add_cost(path: IncidentPath, body: CostCreate):
 @bp.get("/costs/<int:cost_id>", tags=[TAG], responses={200: CostOut})
 def get_cost(path: CostPath):
     """One cost line."""
-    return cost_out(costs.get_cost_for(g.api_user, path.cost_id))
+    return cost_out(access.get_cost_for(g.api_user, path.cost_id))
 
 
 @bp.patch("/costs/<int:cost_id>", tags=[TAG], responses={200: CostOut})

@@ -2,11 +2,19 @@
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    create_model,
+)
 
-from app.api.schemas import Category, Id, Strict
+from app.api.schemas import Category, Id, Strict, trigger_param_fields
 from app.services.dispatch.technicians import MAX_HOURLY_RATE
-from workflows import dispatch as dispatch_workflow
+from workflows import DISPATCH
 
 Prefecture = Annotated[StrictInt, Field(ge=1, le=47, description="JIS prefecture code")]
 
@@ -19,7 +27,7 @@ def _text_only(value):
 # ISO 8601 text with an offset; numbers (Unix times) are refused, not guessed at.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 # The triggers people fire (expire is the system's own).
-DispatchTrigger = Literal[tuple(t["trigger"] for t in dispatch_workflow.TRANSITIONS if t["roles"])]
+DispatchTrigger = Literal[tuple(DISPATCH.person_triggers())]
 
 
 # ---------------------------------------------------------------- requests
@@ -81,12 +89,9 @@ class ShiftListQuery(Strict):
     limit: int = Field(100, ge=1, le=200)
 
 
-class DispatchTransitionRequest(Strict):
-    trigger: DispatchTrigger
-    reason: str | None = Field(None, max_length=1000, description="decline, cancel")
-    work_report: str | None = Field(None, max_length=20000, description="complete")
-    signoff_name: str | None = Field(None, max_length=100,
-                                     description="complete: the customer who signed off")
+DispatchTransitionRequest = create_model(
+    "DispatchTransitionRequest", __base__=Strict, __module__=__name__,
+    trigger=(DispatchTrigger, ...), **trigger_param_fields(DISPATCH))
 
 
 class OverrideRequest(Strict):

@@ -1,11 +1,9 @@
 """Technicians, shifts, candidates and dispatches as API JSON."""
 
+from app import access
 from app.domain.labels import prefecture_name
 from app.domain.timeutil import isoformat_utc
 from workflows import DISPATCH
-
-# Who sees the escalation timers and the messages (recipients included) of a dispatch.
-ATTEMPT_VIEWERS = ("desk", "dispatcher", "admin", "technician")
 
 
 def technician(tech, on_call_now):
@@ -51,7 +49,7 @@ def notification(message):
 
 def dispatch(row, user, messages=()):
     """A dispatch with its times; timers and messages for those who act on them."""
-    attempts = user.role in ATTEMPT_VIEWERS
+    attempts = access.can(user, "dispatches.attempts")  # timers and messages, recipients too
     tech = row.technician
     return {
         "id": row.id, "incident_id": row.incident_id,

@@ -9,6 +9,8 @@ from flask import g
 from flask_openapi3 import Tag
 from sqlalchemy import select
 
+from app import access
+from app.access import get_dispatch_visible_to, get_incident_for
 from app.api import bp
 from app.api import dispatch_serializers as out
 from app.api.dispatch_schemas import (
@@ -26,20 +28,14 @@ from app.domain.timeutil import isoformat_utc, utcnow
 from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import Dispatch
-from app.services.actors import require_role
 from app.services.dispatch import visits as service
 from app.services.dispatch.offers import candidates, load_by_technician
 from app.services.dispatch.technicians import current_shifts
-from app.services.incidents.queries import (
-    get_dispatch_visible_to,
-    get_incident_for,
-    notifications_by_dispatch,
-)
+from app.services.incidents.queries import notifications_by_dispatch
+from workflows import DISPATCH
 from workflows.dispatch import HOLDING_STATES, OPEN_STATES
 
 TAG = Tag(name="dispatches", description="On-site dispatch: offers, visits, escalation")
-ACTING_ROLES = ("technician", *service.DISPATCH_ROLES)
-LISTING_ROLES = ("technician", "desk", *service.DISPATCH_ROLES)
 LIST_LIMIT = 200
 
 
@@ -56,7 +52,7 @@ def _dispatch_out(dispatch, user):
         responses={200: CandidateList})
 def list_candidates(path: IncidentPath):
     """Technicians to offer the incident to now, best first, with why each fits."""
-    require_role(g.api_user, service.DISPATCH_ROLES, "choose technicians")
+    access.require(g.api_user, "dispatch.direct")
     incident = get_incident_for(g.api_user, path.incident_id)
     now = utcnow()
     ranked = candidates(incident, now)
@@ -71,10 +67,8 @@ def list_candidates(path: IncidentPath):
 def list_incident_dispatches(path: IncidentPath):
     """Every offer and visit of the incident with timers and messages (a technician: theirs)."""
     incident = get_incident_for(g.api_user, path.incident_id)
-    dispatches = sorted(incident.dispatches, key=lambda d: d.id)
-    if g.api_user.role == "technician":
-        dispatches = [d for d in dispatches if d.technician_id == g.api_user.technician_id]
-    return {"items": _dispatches_out(dispatches, g.api_user)}
+    return {"items": _dispatches_out(access.dispatches_seen_by(g.api_user, incident),
+                                     g.api_user)}
 
 
 @bp.post("/incidents/<int:incident_id>/dispatches", tags=[TAG], responses={201: DispatchOut})
@@ -99,12 +93,11 @@ def reoffer_dispatch(path: IncidentPath, body: ReofferRequest):
 def list_open_dispatches(query: DispatchListQuery):
     """Open offers and visits in progress, newest first; a technician's own only."""
     user = g.api_user
-    require_role(user, LISTING_ROLES, "list dispatches")
-    if query.mine and user.role != "technician":
+    access.require(user, "dispatches.list")
+    if query.mine and getattr(user, "technician_id", None) is None:
         raise Forbidden("Only a technician has dispatches of their own.")
-    stmt = select(Dispatch).where(Dispatch.state.in_(OPEN_STATES + HOLDING_STATES))
-    if user.role == "technician":
-        stmt = stmt.where(Dispatch.technician_id == user.technician_id)
+    stmt = access.scope_dispatches(
+        select(Dispatch).where(Dispatch.state.in_(OPEN_STATES + HOLDING_STATES)), user)
     rows = db.session.scalars(stmt.order_by(Dispatch.id.desc()).limit(LIST_LIMIT)).all()
     return {"items": _dispatches_out(rows, user)}
 
@@ -115,27 +108,12 @@ def get_dispatch(path: DispatchPath):
     return _dispatch_out(get_dispatch_visible_to(g.api_user, path.dispatch_id), g.api_user)
 
 
-def _answer(dispatch_id, body, user):
-    if body.trigger == "accept":
-        return service.accept(dispatch_id, user, via="api")
-    return service.decline(dispatch_id, user, body.reason or "", via="api")
-
-
-def _fire(dispatch_id, body, user):
-    if body.trigger in ("accept", "decline"):
-        return _answer(dispatch_id, body, user)
-    if body.trigger == "cancel":
-        return service.cancel_dispatch(dispatch_id, user, body.reason or "")
-    params = {"work_report": body.work_report, "signoff_name": body.signoff_name}
-    return service.advance(dispatch_id, user, body.trigger,
-                           params={k: v for k, v in params.items() if v is not None})
-
-
 @bp.post("/dispatches/<int:dispatch_id>/transitions", tags=[TAG],
          responses={200: DispatchOut})
 def transition_dispatch(path: DispatchPath, body: DispatchTransitionRequest):
     """Accept, decline, depart, arrive, complete or cancel; 409 `offer_closed` when the
     offer was taken or closed meanwhile."""
-    require_role(g.api_user, ACTING_ROLES, "act on dispatches")
-    dispatch = _fire(path.dispatch_id, body, g.api_user)
+    access.require(g.api_user, "dispatches.act")
+    params = body.model_dump(include=set(DISPATCH.params_of(body.trigger)))
+    dispatch = service.fire(path.dispatch_id, body.trigger, g.api_user, params=params, via="api")
     return _dispatch_out(dispatch, g.api_user)

@@ -13,6 +13,7 @@ from flask_openapi3 import FileStorage, Tag
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.datastructures import FileStorage as UploadedFile
 
+from app import access
 from app.api import bp
 from app.api.schemas import MAX_INTEGER, IncidentPath
 from app.domain.timeutil import isoformat_utc
@@ -108,7 +109,7 @@ def list_incident_evidence(path: IncidentPath):
 @bp.get("/evidence/<int:evidence_id>", tags=[TAG], responses={200: EvidenceDetail})
 def get_evidence(path: EvidencePath):
     """One evidence file's metadata with its chain of custody."""
-    return _detail_out(service.get_evidence_for(g.api_user, path.evidence_id))
+    return _detail_out(access.get_evidence_for(g.api_user, path.evidence_id))
 
 
 @bp.get("/evidence/<int:evidence_id>/content", tags=[TAG],

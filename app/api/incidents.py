@@ -4,6 +4,7 @@ mark a personal-data leak and record its reports."""
 from flask import current_app, g
 from flask_openapi3 import Tag
 
+from app.access import get_incident_for
 from app.api import bp
 from app.api import serializers as out
 from app.api.schemas import (
@@ -29,12 +30,12 @@ from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.leaks import mark_leak, record_leak_report, unmark_leak
 from app.services.incidents.lifecycle import fire_trigger
 from app.services.incidents.notes import add_note
-from app.services.incidents.queries import get_incident_for, list_incidents
+from app.services.incidents.queries import list_incidents
 from app.services.incidents.sla import clocks_by_incident
 from app.services.incidents.triage import record_check
+from workflows import INCIDENT
 
 TAG = Tag(name="incidents", description="Incidents and their lifecycle")
-TRIGGER_PARAMS = ("reason", "message", "amount", "paid_on", "technician_id", "work_report")
 
 
 @bp.post("/incidents", tags=[TAG], responses={201: IncidentCreated, 429: ErrorResponse})
@@ -78,8 +79,8 @@ def get_incident(path: IncidentPath):
          responses={200: IncidentDetail})
 def transition_incident(path: IncidentPath, body: TransitionRequest):
     """Fire a workflow trigger; 409 names the state and the allowed triggers when refused."""
-    params = {name: getattr(body, name) for name in TRIGGER_PARAMS}
-    if params["paid_on"] is not None:
+    params = body.model_dump(include=set(INCIDENT.params_of(body.trigger)))  # the trigger's
+    if params.get("paid_on") is not None:
         params["paid_on"] = params["paid_on"].isoformat()
     incident = fire_trigger(path.incident_id, body.trigger, g.api_user, params=params,
                             note=body.note, expected_version=body.version)

@@ -3,6 +3,7 @@
 from flask import g
 from flask_openapi3 import Tag
 
+from app.access import get_organization_for
 from app.api import bp
 from app.api import serializers as out
 from app.api.schemas import (
@@ -13,7 +14,7 @@ from app.api.schemas import (
     OrganizationUpdate,
 )
 from app.services.directory import organizations as service
-from app.services.incidents.queries import get_organization_for, visible_organizations
+from app.services.directory.organizations import visible_organizations
 
 TAG = Tag(name="organizations", description="Customer organizations")
 

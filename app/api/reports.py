@@ -10,6 +10,7 @@ from flask import current_app, g, send_file
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
+from app import access
 from app.api import bp
 from app.api.schemas import Id, Strict
 from app.domain.timeutil import isoformat_utc
@@ -75,13 +76,13 @@ def list_monthly_reports(query: MonthlyReportListQuery):
 @bp.get("/reports/<int:report_id>", tags=[TAG], responses={200: MonthlyReportDetail})
 def get_monthly_report(path: MonthlyReportPath):
     """One report with its figures (docs/reports.md defines them)."""
-    return report_out(reports.get_report_for(g.api_user, path.report_id), detail=True)
+    return report_out(access.get_report_for(g.api_user, path.report_id), detail=True)
 
 
 @bp.get("/reports/<int:report_id>/pdf", tags=[TAG], responses=PDF)
 def download_monthly_report(path: MonthlyReportPath):
     """The report's PDF as built; X-Content-SHA256 carries its recorded hash."""
-    report = reports.get_report_for(g.api_user, path.report_id)
+    report = access.get_report_for(g.api_user, path.report_id)
     response = send_file(reports.pdf_file(report), mimetype="application/pdf",
                          as_attachment=True, max_age=0,
                          download_name=f"monthly-report-{report.month}-{report.id}.pdf")

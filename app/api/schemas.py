@@ -3,11 +3,21 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    create_model,
+)
 
 from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
+from workflows import INCIDENT
 from workflows.incident import STATES, TRIGGERS
 
 Channel = Literal[CHANNELS]
@@ -76,17 +86,36 @@ class IncidentListQuery(Strict):
     limit: int = Field(50, ge=1, le=200)
 
 
-class TransitionRequest(Strict):
-    trigger: Trigger
-    note: str = Field("", max_length=5000)
-    version: int | None = Field(
-        None, description="The version you last saw; a newer one on the server is a 409.")
-    reason: str | None = Field(None, max_length=1000)
-    message: str | None = Field(None, max_length=5000)
-    amount: int | None = Field(None, ge=1, le=MAX_INTEGER)
-    paid_on: date | None = None
-    technician_id: int | None = Field(None, ge=1, le=MAX_INTEGER)
-    work_report: str | None = Field(None, max_length=20000)
+# The type and limits of every trigger parameter (the `params` of workflows/*.py). A
+# trigger's request model has a field for each parameter people give with that workflow's
+# triggers, derived below; a parameter with no entry here fails at start-up.
+TRIGGER_PARAMS = {
+    "reason": (str, {"max_length": 1000}),
+    "message": (str, {"max_length": 5000}),
+    "amount": (int, {"ge": 1, "le": MAX_INTEGER}),
+    "paid_on": (date, {}),
+    "work_report": (str, {"max_length": 20000}),
+    "signoff_name": (str, {"max_length": 100}),
+}
+
+
+def trigger_param_fields(workflow):
+    """The optional request fields of the parameters people give with `workflow`'s
+    triggers, each described by the triggers that take it."""
+    fields = {}
+    for name in workflow.person_params():
+        kind, limits = TRIGGER_PARAMS[name]
+        takers = [t for t in workflow.person_triggers() if name in workflow.params_of(t)]
+        fields[name] = (kind | None, Field(None, description=", ".join(takers), **limits))
+    return fields
+
+
+TransitionRequest = create_model(
+    "TransitionRequest", __base__=Strict, __module__=__name__,
+    trigger=(Trigger, ...), note=(str, Field("", max_length=5000)),
+    version=(int | None, Field(None, description="The version you last saw; a newer one on "
+                                                 "the server is a 409.")),
+    **trigger_param_fields(INCIDENT))
 
 
 class LeakMarkRequest(Strict):

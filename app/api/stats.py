@@ -6,10 +6,9 @@ from flask import Response, g
 from flask_openapi3 import Tag
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import access
 from app.api import bp
 from app.domain.timeutil import utcnow
-from app.models.people import STAFF_ROLES
-from app.services.actors import require_role
 from app.services.reporting import dashboard, liaison
 from app.services.reporting.dashboard import ALL
 
@@ -90,7 +89,7 @@ class LiaisonOut(BaseModel):
 
 def _period(query):
     """The staff check first, then the period (InvalidInput -> 422 with details.field)."""
-    require_role(g.api_user, STAFF_ROLES, "read the provider's statistics")
+    access.require(g.api_user, "stats.read")
     return dashboard.parse_period(query.from_, query.to, utcnow())
 
 

@@ -20,7 +20,7 @@ from app.api.dispatch_schemas import (
 )
 from app.domain.timeutil import utcnow
 from app.services.dispatch import technicians as service
-from app.services.incidents.queries import decode_cursor, encode_cursor
+from app.services.paging import decode_cursor, encode_cursor
 
 TAG = Tag(name="technicians", description="Technicians and their on-call shifts")
 

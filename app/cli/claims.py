@@ -5,6 +5,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from app.services.claims.packets import verify_packet
+
 
 @click.group("claims", cls=AppGroup)
 def claims():
@@ -18,8 +20,6 @@ def claims():
                    "(default: the key named in its manifest).")
 def claims_verify(packet, public_key):
     """Check a claim packet ZIP: say OK, or name each changed, added or missing file."""
-    from app.services.claims.packets import verify_packet
-
     problems = verify_packet(packet, public_key=public_key)
     if not problems:
         how = "the expected key" if public_key else "the key named in its manifest"

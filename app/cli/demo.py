@@ -13,12 +13,16 @@ import struct
 import zlib
 from datetime import date, datetime, time, timedelta
 
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from app.domain.phones import normalize_phone
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import (
+    Alert,
     Claim,
     Contract,
     CoverageHead,
@@ -38,6 +42,8 @@ from app.services.dispatch import visits as dispatch
 from app.services.incidents import leaks
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.lifecycle import fire_trigger
+from app.services.monitoring import ingest
+from app.services.reporting import monthly as reports
 
 DEMO_PASSWORD = "demo"
 PERIOD = (date(2026, 4, 1), date(2027, 3, 31))
@@ -125,7 +131,6 @@ def _organizations(insurer):
 
 
 def _e164(phone):
-    from app.domain.phones import normalize_phone
     return normalize_phone(phone)
 
 
@@ -233,10 +238,6 @@ HIGH_ALERT = ("edr", "edr-cloud-tenant-0042", "high", "EDR-CRED-002",
 
 def _monitoring(org, now):
     """Alerts through the real ingest (dedup, policy), then last month's report; once."""
-    from app.models import Alert
-    from app.services.monitoring import ingest
-    from app.services.reporting import monthly as reports
-
     if db.session.scalar(select(Alert.id).where(Alert.organization_id == org.id).limit(1)):
         return 0
     key = ingest.create_ingest_key(org, now=now - timedelta(days=43))
@@ -423,3 +424,14 @@ def _receipt(description, quantity, price):
     """A short receipt as UTF-8 text."""
     return (f"領収書\n東京セキュリティサービス株式会社\n但し {description}\n"
             f"数量 {quantity} × 単価 {price:,} 円（税抜）\n").encode()
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the demo organizations, contracts, policy, technicians and users (idempotent)."""
+    created = seed()
+    click.echo(f"Demo data ready ({created} new rows). Logins, password '{DEMO_PASSWORD}':")
+    for user in db.session.scalars(select(User).order_by(User.id)):
+        if user.email.endswith("@demo.example"):
+            click.echo(f"  {user.email:28} {user.role}")

@@ -1,23 +1,14 @@
 """Operator commands for customer organizations (the admin pages and API do the same)."""
 
-from dataclasses import dataclass
 
 import click
 from flask.cli import AppGroup
 
 from app.errors import AppError
+from app.services.actors import CommandLineOperator
 from app.services.directory import organizations as service
 
 org = AppGroup("org", help="Customer organizations.")
-
-
-@dataclass(frozen=True)
-class CommandLineOperator:
-    """Whoever runs `flask` on the server holds the database credentials: an administrator."""
-
-    role: str = "admin"
-    email: str = "command line"
-    id: None = None  # no User row
 
 
 @org.command("create")

@@ -1,11 +1,12 @@
-"""Japanese phone numbers in E.164, for caller-ID matching."""
+"""Phone numbers in E.164, for caller-ID matching and for the numbers people type in."""
 
 import re
 
-from sqlalchemy import select
+from app.errors import InvalidInput
 
-from app.extensions import db
-from app.models import Organization, OrganizationPhone
+PHONE_CHARS = re.compile(r"\+?[\d\s().-]+")
+JAPANESE_NUMBER = re.compile(r"\+81[1-9]\d{8,9}")
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def normalize_phone(raw):
@@ -22,21 +23,13 @@ def normalize_phone(raw):
     return "+" + digits
 
 
-def organization_by_phone(raw):
-    """The organization that registered this phone number, or None."""
-    number = normalize_phone(raw)
-    if not number:
-        return None
-    return db.session.scalars(
-        select(Organization).join(OrganizationPhone)
-        .where(OrganizationPhone.number == number)).first()
-
-
-def organization_by_code_or_phone(value):
-    """Find an organization by its customer number (code) or a registered phone number."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    by_code = db.session.scalars(
-        select(Organization).where(Organization.code == value.upper())).first()
-    return by_code or organization_by_phone(value)
+def clean_phone(raw):
+    """A phone number in E.164: Japanese numbers as dialled at home or with +81, others with +."""
+    raw = raw.strip() if isinstance(raw, str) else ""
+    number = normalize_phone(raw) if PHONE_CHARS.fullmatch(raw) else ""
+    if JAPANESE_NUMBER.fullmatch(number):
+        return number
+    if raw.startswith("+") and not number.startswith("+81") and E164.fullmatch(number):
+        return number
+    raise InvalidInput("Give the phone number as 090-1234-5678 or in international form, "
+                       "e.g. +81 90 1234 5678.", {"field": "phone", "reason": "invalid_phone"})

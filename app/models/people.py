@@ -12,7 +12,6 @@ from app.domain.timeutil import utcnow
 from app.extensions import db
 
 ROLES = ("customer", "desk", "dispatcher", "technician", "insurer", "admin")
-STAFF_ROLES = ("desk", "dispatcher", "admin")
 
 
 class Technician(db.Model):

@@ -1,7 +1,11 @@
 """Shared bits of the people's forms."""
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional
 
 
 def choices(pairs):
@@ -23,3 +27,21 @@ def attach_error(form, exc):
         form[field].errors.append(exc.message)
     else:
         form.form_errors.append(exc.message)
+
+
+class TriggerParamsForm(FlaskForm):
+    """A field for each parameter people give with an incident trigger (the `params` of
+    workflows/incident.py); a page shows those of its trigger (INCIDENT.params_of), and the
+    workflow's guards check that they are given."""
+
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
+    amount = IntegerField(_l("Amount (yen)"), validators=[Optional(), NumberRange(min=1)])
+    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+
+    def params(self, names):
+        """{name: value} of the named parameters, as the services take them (dates as ISO)."""
+        values = {name: self[name].data for name in names}
+        if values.get("paid_on") is not None:
+            values["paid_on"] = values["paid_on"].isoformat()
+        return values

@@ -4,9 +4,11 @@ import functools
 
 from flask import current_app, g, request
 from flask_babel import get_locale, get_translations
+from flask_login import current_user
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
+from app import access
 from app.domain import labels
 from app.domain.timeutil import to_jst
 from app.services.incidents.sla import as_running, running_by_urgency
@@ -114,8 +116,15 @@ def _install_gettext(env):
     env.globals["_"] = env.globals["gettext"] = _template_gettext
 
 
+def can(action):
+    """`can('action')` in templates: whether the signed-in user's role may take it
+    (app/access.py), so pages show exactly the links and buttons their user may use."""
+    return access.can(current_user, action)
+
+
 def init_app(app):
-    """Make labels and the JST filter available to every template (after Flask-Babel)."""
+    """Make labels, the JST filter and `can` available to every template (after
+    Flask-Babel)."""
     _install_gettext(app.jinja_env)
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["prefecture"] = labels.prefecture_name
@@ -126,6 +135,6 @@ def init_app(app):
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
         as_running=as_running, running_by_urgency=running_by_urgency, minutes_text=minutes_text,
-        time_left=time_left,
+        time_left=time_left, can=can,
     )
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.services.dispatch import delivery
+from app.services.dispatch import delivery, voice
 from app.services.dispatch.offers import offer_context
 from app.services.incidents import phone_line as calls
 from app.webhooks import bp
@@ -65,8 +65,8 @@ def _confirmation(outcome, dispatch):
 @twilio_webhook
 def voice_offer(dispatch_id):
     """The call to the technician connected: read the offer, gather 1 or 2."""
-    dispatch = calls.find_offer(dispatch_id)
-    state = calls.offer_state(dispatch, _field("To"))
+    dispatch = voice.find_offer(dispatch_id)
+    state = voice.offer_state(dispatch, _field("To"))
     if state != "open":
         return twiml(_confirmation(state, dispatch))
     return twiml(_gather_offer(dispatch))
@@ -76,7 +76,7 @@ def voice_offer(dispatch_id):
 @twilio_webhook
 def voice_offer_answer(dispatch_id):
     """The technician pressed a key: record the answer and confirm it by voice."""
-    outcome, dispatch = calls.answer_offer(dispatch_id, _field("To"), _field("Digits"))
+    outcome, dispatch = voice.answer_offer(dispatch_id, _field("To"), _field("Digits"))
     if outcome == "retry":
         attempt = request.args.get("attempt", 1, type=int) + 1
         if attempt > GATHER_ATTEMPTS:  # the timers go on: the next step will ask again

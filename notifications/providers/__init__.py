@@ -14,43 +14,15 @@ message over:
 the SMTP provider puts it into the Message-ID.
 """
 
-from dataclasses import dataclass
-
-
-class DeliveryError(Exception):
-    """A message was not handed over; `permanent` says whether a retry could ever help."""
-
-    def __init__(self, message, *, permanent):
-        super().__init__(message)
-        self.permanent = permanent
-
-
-class ProviderConfigError(Exception):
-    """The provider settings are incomplete or unknown (raised when the worker starts)."""
-
-
-@dataclass(frozen=True)
-class Providers:
-    """The provider for phone messages (SMS, voice), the one for e-mail, and webhooks."""
-
-    phone: object
-    mail: object
-    webhook: object = None
-
-    def for_channel(self, channel):
-        """The provider that carries `channel` (sms, voice, email or webhook)."""
-        if channel == "webhook":
-            return self.webhook
-        return self.mail if channel == "email" else self.phone
+from notifications.providers.base import DeliveryError, ProviderConfigError, Providers
+from notifications.providers.console import ConsoleProvider
+from notifications.providers.smtp import SmtpProvider
+from notifications.providers.twilio import TwilioProvider
+from notifications.providers.webhook import WebhookProvider
 
 
 def get_provider(config):
     """Build the providers from the app's config (NOTIFY_PROVIDER, TWILIO_*, SMTP_*)."""
-    from notifications.providers.console import ConsoleProvider
-    from notifications.providers.smtp import SmtpProvider
-    from notifications.providers.twilio import TwilioProvider
-    from notifications.providers.webhook import WebhookProvider
-
     name = config.get("NOTIFY_PROVIDER", "console")
     mail = SmtpProvider(config) if config.get("SMTP_HOST") else None
     if name == "console":

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from notifications.providers import DeliveryError
+from notifications.providers.base import DeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10
 

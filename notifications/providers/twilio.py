@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from notifications.providers import DeliveryError, ProviderConfigError
+from notifications.providers.base import DeliveryError, ProviderConfigError
 
 REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
 # Call progress events Twilio reports to the voice status callback.

@@ -11,7 +11,7 @@ import hmac
 import urllib.error
 import urllib.request
 
-from notifications.providers import DeliveryError
+from notifications.providers.base import DeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Kaketsuke-Signature"

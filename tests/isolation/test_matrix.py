@@ -287,9 +287,9 @@ def test_the_matrix_catches_a_hole_in_the_scoping(app, scene, monkeypatch):
     """A matrix that cannot fail proves nothing: let technicians see every incident, and
     the technician's run must report the other tenant's incident, in the API and pages.
     (Reads only: a write let through would change the module's shared world.)"""
-    from app.services.incidents import queries
+    from app import access
 
-    monkeypatch.setattr(queries, "scope_incidents", lambda stmt, user: stmt)
+    monkeypatch.setattr(access, "scope_incidents", lambda stmt, user: stmt)
     problems = "\n".join(matrix_problems(app, scene, "technician", reads_only=True))
     incident = scene.ids["incident_id"]
     for leak in (f"GET /api/v1/incidents/{incident} (api.get_incident",

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from app.access import get_incident_for
 from app.errors import NotFound
 from app.extensions import db
 from app.models import (
@@ -22,7 +23,8 @@ from app.models import (
     Organization,
     User,
 )
-from app.services.incidents.queries import get_incident_for, list_incidents, visible_organizations
+from app.services.directory.organizations import visible_organizations
+from app.services.incidents.queries import list_incidents
 from app.testkit import factories
 from tests.web.api.test_costs_api import counts as cost_rows
 from workflows.dispatch import STATES as DISPATCH_STATES

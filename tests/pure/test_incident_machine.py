@@ -1,9 +1,18 @@
 """The incident machine on its own: every legal and illegal trigger, guards and roles."""
 
+from types import SimpleNamespace
+
 import pytest
 
-from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
-from workflows.guards import Refusal, TriggerContext
+from workflows import (
+    INCIDENT,
+    GuardRefused,
+    IllegalTrigger,
+    TriggerForbidden,
+    UnknownTrigger,
+    Workflow,
+)
+from workflows.guards import GUARDS, ClaimReadiness, Refusal, TriggerContext
 from workflows.incident import STATES, TRANSITIONS, TRIGGERS
 
 fire = INCIDENT.fire
@@ -14,8 +23,15 @@ PASSING_PARAMS = {"reason": "duplicate", "message": "send the receipt", "amount"
                   "paid_on": "2026-12-01", "technician_id": 1, "work_report": "cleaned PC"}
 
 
+READY = ClaimReadiness(has_policy=True, cost_lines=1, not_approved=0, without_evidence=0,
+                       visits_without_report=0)
+PASSING_FACTS = {"onsite_contract_active": True, "technician_active": True,
+                 "assigned_technician_id": 1, "covering_policy_id": 7,
+                 "claim_readiness": READY, "has_claim": False}
+
+
 def passing_context():
-    return TriggerContext(params=dict(PASSING_PARAMS), assigned_technician_id=1)
+    return TriggerContext(params=dict(PASSING_PARAMS), facts=dict(PASSING_FACTS))
 
 
 LEGAL = [(src, t["trigger"], t["dest"]) for t in TRANSITIONS
@@ -122,24 +138,79 @@ def test_an_amount_must_be_a_positive_whole_number(amount):
     assert info.value.refusal.code == "amount_required"
 
 
-@pytest.mark.parametrize(("state", "trigger", "fact"), [
-    ("triaging", "request_dispatch", "onsite_contract"),
-    ("dispatch_requested", "assign_technician", "technician"),
-    ("resolved_remotely", "prepare_claim", "policy"),
-    ("claim_preparing", "submit_claim", "claim"),
-    ("resolved_remotely", "close", "open_claim"),
+@pytest.mark.parametrize(("state", "trigger", "fact", "value", "code"), [
+    ("triaging", "request_dispatch", "onsite_contract_active", False, "no_onsite_contract"),
+    ("dispatch_requested", "assign_technician", "technician_active", False,
+     "technician_unavailable"),
+    ("resolved_remotely", "prepare_claim", "covering_policy_id", None, "no_policy"),
+    ("claim_preparing", "submit_claim", "claim_readiness",
+     ClaimReadiness(True, 0, 0, 0, 0), "no_cost_lines"),
+    ("claim_preparing", "submit_claim", "claim_readiness",
+     ClaimReadiness(True, 2, 1, 0, 0), "cost_lines_not_approved"),
+    ("claim_preparing", "submit_claim", "claim_readiness",
+     ClaimReadiness(True, 2, 0, 1, 0), "cost_lines_without_evidence"),
+    ("claim_preparing", "submit_claim", "claim_readiness",
+     ClaimReadiness(True, 2, 0, 0, 1), "work_report_missing"),
+    ("claim_preparing", "submit_claim", "claim_readiness",
+     ClaimReadiness(False, 2, 0, 0, 0), "no_policy"),
+    ("resolved_remotely", "close", "has_claim", True, "claim_open"),
 ])
-def test_guards_refuse_with_the_reason_the_service_found(state, trigger, fact):
+def test_guards_refuse_on_the_facts_the_service_found(state, trigger, fact, value, code):
     ctx = passing_context()
-    setattr(ctx, fact, Refusal("because", "The reason."))
+    ctx.facts[fact] = value
     with pytest.raises(GuardRefused) as info:
         fire(state, trigger, "system", ctx)
-    assert info.value.refusal == Refusal("because", "The reason.")
+    assert info.value.refusal.code == code
+
+
+def test_closing_after_a_settled_claim_passes():
+    ctx = passing_context()
+    ctx.facts["has_claim"] = True
+    assert fire("claim_paid", "close", "system", ctx) == "closed"
+    assert fire("claim_denied", "close", "system", passing_context()) == "closed"
+
+
+@pytest.mark.parametrize("trigger", [t for t in TRIGGERS if INCIDENT.facts_of(t)])
+def test_a_guard_whose_fact_was_not_looked_up_refuses(trigger):
+    """Guards fail closed: a fact nobody provided never lets a trigger through."""
+    state = INCIDENT.sources_of(trigger)[0]
+    for fact in INCIDENT.facts_of(trigger):
+        ctx = passing_context()
+        del ctx.facts[fact]
+        with pytest.raises(GuardRefused) as info:
+            fire(state, trigger, "system", ctx)
+        assert info.value.refusal.code == "fact_unavailable"
+        assert fact in info.value.refusal.message
+
+
+def test_a_guard_reading_a_fact_it_did_not_declare_refuses(monkeypatch):
+    def sneaky(ctx):
+        return None if ctx.fact("undeclared") else Refusal("no", "No.")
+
+    sneaky.facts = ()
+    monkeypatch.setitem(GUARDS, "sneaky", sneaky)
+    workflow = Workflow(SimpleNamespace(
+        STATES=["a", "b"], INITIAL_STATE="a", TRIGGERS=["go"],
+        TRANSITIONS=[{"trigger": "go", "source": "a", "dest": "b", "roles": ("desk",),
+                      "conditions": ["sneaky"]}]))
+    with pytest.raises(GuardRefused) as info:
+        workflow.fire("a", "go", "desk", TriggerContext(facts={"other": True}))
+    assert info.value.refusal.code == "fact_unavailable"
+
+
+def test_each_transition_names_the_facts_of_its_guards_and_its_effects():
+    assert INCIDENT.facts_of("request_dispatch") == ["onsite_contract_active"]
+    assert INCIDENT.facts_of("start_triage") == []
+    assert INCIDENT.effects_of("assign_technician") == ["hold_for_technician",
+                                                        "send_early_notice"]
+    assert INCIDENT.effects_of("start_triage") == []
+    assert INCIDENT.params_of("record_payment") == ["amount", "paid_on"]
+    assert INCIDENT.person_params() == ["message", "amount", "reason", "paid_on"]
 
 
 def test_arriving_needs_a_technician_holding_the_incident():
     ctx = passing_context()
-    ctx.assigned_technician_id = None
+    ctx.facts["assigned_technician_id"] = None
     with pytest.raises(GuardRefused) as info:
         fire("en_route", "arrive", "system", ctx)
     assert info.value.refusal.code == "no_technician"

@@ -1,9 +1,9 @@
 """Insurance claims: preparing, submitting (payout and a signed packet), the insurer's answers.
 
 A claim follows its incident's claim_* states: the workflow triggers move the incident
-(app/services/incidents/lifecycle.py) and call on_trigger() here in the same transaction, so a
-claim and its incident never disagree. Submitting computes the payable amount from the
-policy (app.services.payout) and builds a new packet version (app.services.packets);
+(app/services/incidents/lifecycle.py) and run the side effects here that they name, in the
+same transaction, so a claim and its incident never disagree. Submitting computes the payable
+amount from the policy (app/domain/payout.py) and builds a new packet version (packets.py);
 earlier versions stay. Insurers see only claims of their own policies (404 otherwise).
 """
 
@@ -11,22 +11,26 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app import access
 from app.domain.timeutil import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Claim, ClaimPacket, Incident, InsurancePolicy
-from app.services.actors import label_for, require_role
+from app.models import Claim, ClaimPacket, Incident
+from app.services.actors import label_for
 from app.services.claims import notices as claim_notices
 from app.services.claims.coverage import covering_policy
+from app.services.claims.packets import build_packet, compute_for, packet_path, verify_packet
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict, fire_trigger
-from workflows.guards import Refusal
+from app.services.incidents.lifecycle import fire_trigger
+from app.services.transaction import commit_or_conflict
+from workflows import INCIDENT
+from workflows.guards import ClaimReadiness
+from workflows.incident import CLAIM_OPEN_STATES
 
-SETTLED_STATES = ("claim_paid", "claim_denied")
-INSURER_TRIGGERS = ("request_info", "approve_claim", "deny_claim", "record_payment")
+# The insurer's decisions (the API's and the portal's words) and the trigger each fires;
+# acknowledging changes no state.
 ACTIONS = {"acknowledge": None, "request_info": "request_info", "approve": "approve_claim",
            "deny": "deny_claim", "record_payment": "record_payment"}
-STAFF_ROLES = ("desk", "dispatcher", "admin")
 
 
 # ---------------------------------------------------------------- facts for the guards
@@ -37,24 +41,15 @@ def claimable_lines(incident):
     return [c for c in incident.cost_items if c.status != "rejected"]
 
 
-def submit_refusal(incident):
-    """Why the claim cannot be submitted yet, or None (the submit_claim guard's facts)."""
+def claim_readiness(incident, params, now):
+    """The fact `claim_readiness` of submit_claim's guard: what the claim still lacks."""
     lines = claimable_lines(incident)
-    if incident.claim is None and covering_policy(incident) is None:
-        return Refusal("no_policy", "No insurance policy of the organization covers the "
-                                    "incident.")
-    if not lines:
-        return Refusal("no_cost_lines", "A claim needs at least one cost line.")
-    if any(c.status != "approved" for c in lines):
-        return Refusal("cost_lines_not_approved",
-                       "Every cost line must be approved (or rejected) before submitting.")
-    if any(not c.evidence for c in lines):
-        return Refusal("cost_lines_without_evidence",
-                       "Every cost line needs at least one piece of evidence.")
-    if any(not _visit_reported(d) for d in incident.dispatches if d.arrived_at is not None):
-        return Refusal("work_report_missing",
-                       "A visit needs a completed work report signed off by the customer.")
-    return None
+    return ClaimReadiness(
+        has_policy=incident.claim is not None or covering_policy(incident) is not None,
+        cost_lines=len(lines), not_approved=sum(c.status != "approved" for c in lines),
+        without_evidence=sum(not c.evidence for c in lines),
+        visits_without_report=sum(not _visit_reported(d) for d in incident.dispatches
+                                  if d.arrived_at is not None))
 
 
 def _visit_reported(dispatch):
@@ -62,35 +57,25 @@ def _visit_reported(dispatch):
         and bool(dispatch.signoff_name.strip())
 
 
-def open_claim_refusal(incident):
-    """Closing after a claim needs it settled (paid or denied); None when it may close."""
-    if incident.claim is not None and incident.state not in SETTLED_STATES:
-        return Refusal("claim_open", "The claim is not settled (paid or denied) yet.")
-    return None
+def has_claim(incident, params, now):
+    """The fact `has_claim` of close's guard."""
+    return incident.claim is not None
+
+
+def covering_policy_id(incident, params, now):
+    """The fact `covering_policy_id` of prepare_claim's guard (None: no policy covers it)."""
+    policy = covering_policy(incident)
+    return policy.id if policy is not None else None
 
 
 # ---------------------------------------------------------------- what the triggers change
+# Each is a side effect named in workflows/incident.py, run in the trigger's transaction
+# (no commit) after the state has changed; bound by name in app/services/wiring.py.
 
 
-def on_trigger(incident, trigger, params, actor, now):
-    """The claim side of a claim trigger, in the trigger's transaction (no commit)."""
-    handler = _HANDLERS.get(trigger)
-    if handler is None:
-        return None
-    claim = incident.claim
-    if trigger in INSURER_TRIGGERS and claim is not None:
-        _check_insurer(actor, claim)
-    return handler(incident, claim, params, actor, now)
-
-
-def _check_insurer(actor, claim):
-    if actor is not None and actor.role == "insurer" and \
-            claim.policy.insurer_id != actor.insurer_id:
-        raise NotFound("Claim not found.")
-
-
-def _prepare(incident, claim, params, actor, now):
-    return claim or _new_claim(incident, now)
+def open_claim(step):
+    """prepare_claim: the incident's claim, under the policy covering it."""
+    return step.incident.claim or _new_claim(step.incident, step.now)
 
 
 def _new_claim(incident, now):
@@ -103,17 +88,17 @@ def _new_claim(incident, now):
     return claim
 
 
-def _submit(incident, claim, params, actor, now):
-    from app.services.claims.packets import build_packet, compute_for  # they build on claims' rows
-
-    claim = claim or _new_claim(incident, now)
+def submit_claim(step):
+    """submit_claim: the payout computed and a new signed packet version, told the insurer."""
+    incident, now = step.incident, step.now
+    claim = incident.claim or _new_claim(incident, now)
     computation = compute_for(claim)  # as the packet shows it
     claim.claimed_amount, claim.payable_amount = computation.claimed_total, computation.payable
     claim.computation = computation.as_dict()
     db.session.flush()  # the packet names the claim's id
     version = (db.session.scalar(select(func.max(ClaimPacket.version)).where(
         ClaimPacket.claim_id == claim.id)) or 0) + 1
-    packet = build_packet(claim, version, label_for(actor, "system"), now)
+    packet = build_packet(claim, version, label_for(step.actor, "system"), now)
     payload = {**claim_notices.incident_facts(incident, claim.policy),
                "claim": claim_summary(claim, packet, computation.customer_share)}
     claim_notices.notify_insurer(incident, claim.policy, f"claim_submitted:{version}", payload,
@@ -138,15 +123,19 @@ def _event(incident, claim, kind, now, extra):
                                  payload, now, email=False)
 
 
-def _request_info(incident, claim, params, actor, now):
-    message = params["message"].strip()
+def ask_desk_for_information(step):
+    """request_info: the desk is e-mailed the insurer's question."""
+    incident, claim, now = step.incident, step.incident.claim, step.now
+    message = step.params["message"].strip()
     claim_notices.tell_desk(incident, "claim_info_requested", {"message": message}, now,
                             dedupe=f"claim_info:{incident.id}:{incident.event_count}")
     _event(incident, claim, "claim_info_requested", now, {"message": message})
 
 
-def _approve(incident, claim, params, actor, now):
-    amount = params["amount"]
+def approve_claim(step):
+    """approve_claim: the approved amount, at most the claimed one."""
+    incident, claim, now = step.incident, step.incident.claim, step.now
+    amount = step.params["amount"]
     if claim is not None:
         if amount > claim.claimed_amount:
             raise InvalidInput("The approved amount cannot exceed the claimed amount.",
@@ -155,12 +144,16 @@ def _approve(incident, claim, params, actor, now):
     _event(incident, claim, "claim_approved", now, {"approved_amount": amount})
 
 
-def _deny(incident, claim, params, actor, now):
-    _event(incident, claim, "claim_denied", now, {"reason": params["reason"].strip()})
+def deny_claim(step):
+    """deny_claim: the insurer's portal and webhook are told the reason."""
+    _event(step.incident, step.incident.claim, "claim_denied", step.now,
+           {"reason": step.params["reason"].strip()})
 
 
-def _record_payment(incident, claim, params, actor, now):
-    amount, paid_on = params["amount"], _date(params["paid_on"])
+def record_payment(step):
+    """record_payment: the amount paid (at most the approved one) and the date."""
+    incident, claim, now = step.incident, step.incident.claim, step.now
+    amount, paid_on = step.params["amount"], _date(step.params["paid_on"])
     if claim is not None:
         if claim.approved_amount is not None and amount > claim.approved_amount:
             raise InvalidInput("The payment cannot exceed the approved amount.",
@@ -179,35 +172,12 @@ def _date(value):
         raise InvalidInput("Give the payment date as YYYY-MM-DD.", {"field": "paid_on"}) from exc
 
 
-_HANDLERS = {"prepare_claim": _prepare, "submit_claim": _submit, "request_info": _request_info,
-             "approve_claim": _approve, "deny_claim": _deny, "record_payment": _record_payment}
-
-
 # ---------------------------------------------------------------- reading and the insurer's hand
-
-
-def scope_claims(stmt, user):
-    """Restrict a claim query to what `user` may see (insurers: their policies' claims)."""
-    if user.role == "insurer":
-        return stmt.join(InsurancePolicy, Claim.policy_id == InsurancePolicy.id).where(
-            InsurancePolicy.insurer_id == user.insurer_id)
-    if user.role in STAFF_ROLES:
-        return stmt
-    return stmt.where(False)  # customers and technicians see claims through the incident
-
-
-def get_claim_for(user, claim_id):
-    """The claim if `user` may see it, else NotFound (never a hint that it exists)."""
-    claim = db.session.scalars(scope_claims(select(Claim).where(Claim.id == claim_id),
-                                            user)).first()
-    if claim is None:
-        raise NotFound("Claim not found.")
-    return claim
 
 
 def list_claims(user, state=None, limit=100):
     """Claims `user` may see, newest first (optionally in one incident state)."""
-    stmt = scope_claims(select(Claim), user).join(Incident, Claim.incident_id == Incident.id)
+    stmt = access.scope_claims(select(Claim), user).join(Incident, Claim.incident_id == Incident.id)
     if state:
         stmt = stmt.where(Incident.state == state)
     return db.session.scalars(stmt.order_by(Claim.id.desc()).limit(limit)).all()
@@ -225,8 +195,6 @@ def get_packet(claim, version=None):
 
 def verify(claim, version=None):
     """(packet, problems) of a packet version, checked against the key it was signed with."""
-    from app.services.claims.packets import packet_path, verify_packet
-
     packet = get_packet(claim, version)
     return packet, verify_packet(packet_path(packet), public_key=packet.public_key)
 
@@ -234,10 +202,9 @@ def verify(claim, version=None):
 def acknowledge(claim_id, actor, now=None):
     """The insurer confirms it received the claim (once; later calls change nothing)."""
     now = now or utcnow()
-    require_role(actor, ("insurer", "admin"), "acknowledge claims")
-    claim = get_claim_for(actor, claim_id)
-    if claim.incident.state not in ("claim_submitted", "claim_info_requested",
-                                    "claim_approved"):
+    access.require(actor, "claims.acknowledge")
+    claim = access.get_claim_for(actor, claim_id)
+    if claim.incident.state not in CLAIM_OPEN_STATES:
         raise Conflict("Only a submitted claim can be acknowledged.",
                        {"state": claim.incident.state})
     if claim.acknowledged_at is None:
@@ -249,13 +216,27 @@ def acknowledge(claim_id, actor, now=None):
     return claim
 
 
+def actions_now(claim):
+    """The decisions the insurer can take on the claim now, in the order of ACTIONS."""
+    allowed = INCIDENT.allowed_triggers(claim.incident.state, "insurer")
+    open_ = claim.incident.state in CLAIM_OPEN_STATES and claim.acknowledged_at is None
+    return [action for action, trigger in ACTIONS.items()
+            if (trigger is None and open_) or (trigger is not None and trigger in allowed)]
+
+
+def action_params(action):
+    """What a decision needs besides the claim, e.g. ["amount", "paid_on"] (workflow data)."""
+    trigger = ACTIONS[action]
+    return INCIDENT.params_of(trigger) if trigger else []
+
+
 def insurer_action(claim_id, actor, action, *, amount=None, reason=None, message=None,
                    paid_on=None, note="", now=None):
     """acknowledge, request_info, approve, deny or record_payment on a claim you may see."""
     if action not in ACTIONS:
         raise InvalidInput(f"Unknown action; use one of {', '.join(ACTIONS)}.",
                            {"field": "action"})
-    claim = get_claim_for(actor, claim_id)
+    claim = access.get_claim_for(actor, claim_id)
     if action == "acknowledge":
         return acknowledge(claim_id, actor, now)
     params = {"amount": amount, "reason": reason, "message": message,

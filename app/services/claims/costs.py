@@ -13,21 +13,17 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
+from app import access
 from app.domain.payout import line_amount
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CostItem, CoverageHead, Dispatch, Evidence
-from app.services.actors import label_for, require_role
+from app.services.actors import label_for
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
-from app.services.incidents.queries import get_incident_for
+from app.services.transaction import commit_or_conflict
+from workflows.incident import COSTS_FROZEN_STATES
 
-APPROVER_ROLES = ("desk", "dispatcher", "admin")
-ENTRY_ROLES = ("technician", *APPROVER_ROLES)
-VISIT_STATES = ("accepted", "en_route", "on_site", "completed")
-FROZEN_STATES = ("claim_submitted", "claim_approved", "claim_paid", "claim_denied", "closed",
-                 "cancelled")
 TAX_RATES = (10, 8, 0)  # Japan's standard, reduced and no consumption tax
 MAX_UNIT_PRICE = 100_000_000
 MAX_QUANTITY = Decimal("99999999.99")
@@ -73,21 +69,12 @@ def _clean(head_code, description, quantity, unit_price, tax_rate, incurred_on, 
                 incurred_on=incurred_on)
 
 
-def visit_of(actor, incident):
-    """A technician's visit on the incident; NotFound when they have none (or no business)."""
-    for dispatch in incident.dispatches:
-        if dispatch.technician_id == actor.technician_id and dispatch.state in VISIT_STATES:
-            return dispatch
-    raise NotFound("Incident not found.")
-
-
 def _editable_incident(actor, incident_id):
     """The incident if the actor may enter costs on it and its lines are not frozen."""
-    require_role(actor, ENTRY_ROLES, "enter costs")
-    incident = get_incident_for(actor, incident_id)
-    if actor.role == "technician":
-        visit_of(actor, incident)
-    if incident.state in FROZEN_STATES:
+    access.require(actor, "costs.enter")
+    incident = access.get_incident_for(actor, incident_id)
+    access.require_visit_if_technician(actor, incident)
+    if incident.state in COSTS_FROZEN_STATES:
         raise Conflict(f"Costs cannot change while the incident is {incident.state}.",
                        {"state": incident.state, "reason": "costs_frozen"})
     return incident
@@ -95,10 +82,10 @@ def _editable_incident(actor, incident_id):
 
 def _dispatch_on(actor, incident, dispatch_id):
     if dispatch_id is None:
-        return visit_of(actor, incident) if actor.role == "technician" else None
+        return access.default_visit(actor, incident)
     dispatch = db.session.get(Dispatch, dispatch_id)
-    if dispatch is None or dispatch.incident_id != incident.id or (
-            actor.role == "technician" and dispatch.technician_id != actor.technician_id):
+    if dispatch is None or dispatch.incident_id != incident.id or \
+            not access.may_use_dispatch(actor, dispatch):
         raise _field_error("dispatch_id", "That dispatch is not one of this incident's.")
     return dispatch
 
@@ -112,17 +99,6 @@ def _evidence_of(incident, evidence_ids):
     if len(rows) != len(ids):
         raise _field_error("evidence_ids", "Evidence can only be linked from the same incident.")
     return rows
-
-
-def get_cost_for(actor, cost_id):
-    """A cost line the actor may see (through its incident), else NotFound."""
-    item = db.session.get(CostItem, cost_id)
-    if item is None:
-        raise NotFound("Cost line not found.")
-    incident = get_incident_for(actor, item.incident_id)
-    if actor.role == "technician":
-        visit_of(actor, incident)
-    return item
 
 
 def _record(incident, actor, now, action, item):
@@ -157,7 +133,7 @@ def add_cost_line(incident_id, actor, head_code, description, quantity, unit_pri
 def update_cost_line(cost_id, actor, now=None, **fields):
     """Change a draft (or rejected) line of one's own; it is a draft again afterwards."""
     now = now or utcnow()
-    item = get_cost_for(actor, cost_id)
+    item = access.get_cost_for(actor, cost_id)
     incident = _editable_incident(actor, item.incident_id)
     if item.entered_by_id is None or item.entered_by_id != actor.id:
         raise Forbidden("Only the person who entered a line may change it.")
@@ -185,7 +161,7 @@ def labour_line(dispatch_id, actor, now=None):
     now = now or utcnow()
     # The role first: a 403 for an existing dispatch and a 404 for a missing one would
     # tell a customer or an insurer which dispatch ids exist.
-    require_role(actor, ENTRY_ROLES, "enter costs")
+    access.require(actor, "costs.enter")
     dispatch = db.session.get(Dispatch, dispatch_id)
     if dispatch is None:
         raise NotFound("Dispatch not found.")
@@ -211,9 +187,9 @@ def labour_line(dispatch_id, actor, now=None):
 
 
 def _decide(cost_id, actor, status, now):
-    require_role(actor, APPROVER_ROLES, "approve or reject costs")
+    access.require(actor, "costs.decide")
     now = now or utcnow()
-    item = get_cost_for(actor, cost_id)
+    item = access.get_cost_for(actor, cost_id)
     incident = _editable_incident(actor, item.incident_id)
     if item.status != "draft":
         raise Conflict(f"Only a draft line can be decided; this one is {item.status}.",
@@ -239,7 +215,7 @@ def reject(cost_id, actor, now=None):
 def link_evidence(cost_id, evidence_ids, actor, now=None):
     """Link evidence files of the same incident to a cost line (links already there stay)."""
     now = now or utcnow()
-    item = get_cost_for(actor, cost_id)
+    item = access.get_cost_for(actor, cost_id)
     incident = _editable_incident(actor, item.incident_id)
     if not evidence_ids:
         raise _field_error("evidence_ids", "Choose at least one evidence file.")

@@ -5,14 +5,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app import access
 from app.domain import payout
 from app.domain.timeutil import to_jst
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, CoverageHead, InsurancePolicy, PolicyCoverage
-from app.services.actors import require_role
 
-ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
@@ -69,7 +68,7 @@ def _yen(field, value):
 
 def create_head(actor, code, name_ja, name_en):
     """Add a coverage head (admin); codes are unique lowercase words."""
-    require_role(actor, ADMIN_ROLES, "add coverage heads")
+    access.require(actor, "coverage_heads.add")
     code = (code or "").strip()
     if not CODE.match(code):
         raise InvalidInput("The code is 2 to 32 lowercase letters, digits or _.",
@@ -88,7 +87,7 @@ def create_head(actor, code, name_ja, name_en):
 
 def get_policy(actor, policy_id):
     """A policy for the admin, else NotFound."""
-    require_role(actor, ADMIN_ROLES, "manage policies")
+    access.require(actor, "policies.manage")
     policy = db.session.get(InsurancePolicy, policy_id)
     if policy is None:
         raise NotFound("Policy not found.")
@@ -97,7 +96,7 @@ def get_policy(actor, policy_id):
 
 def list_policies(actor):
     """Every policy by number (admin)."""
-    require_role(actor, ADMIN_ROLES, "manage policies")
+    access.require(actor, "policies.manage")
     return db.session.scalars(select(InsurancePolicy).order_by(InsurancePolicy.number)).all()
 
 

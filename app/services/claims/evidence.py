@@ -13,28 +13,22 @@ import uuid
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
 
+from app import access
 from app.domain.filetypes import TypeSniffer
 from app.domain.timeutil import utcnow
-from app.errors import AppError, Forbidden, InvalidInput, NotFound
+from app.errors import AppError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence
-from app.services.actors import label_for, require_role
-from app.services.claims.costs import visit_of
+from app.services.actors import label_for
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
-from app.services.incidents.queries import get_incident_for
-from workflows.dispatch import HOLDING_STATES
+from app.services.transaction import commit_or_conflict
 
 CHUNK = 64 * 1024
 KINDS = ("receipt", "photo", "log", "work_report", "other")
-UPLOAD_ROLES = ("desk", "dispatcher", "admin", "technician")
 ACCESS_ACTIONS = ("view", "download")
 NAME_MAX = 255
 DESCRIPTION_MAX = 500
-# A technician may add evidence to an incident while holding it or after finishing the visit.
-TECHNICIAN_DISPATCH_STATES = (*HOLDING_STATES, "completed")
 
 
 class EvidenceTooLarge(AppError):
@@ -80,19 +74,12 @@ def _check_fields(kind, description):
 
 def _check_uploader(incident_id, actor, dispatch_id):
     """The incident and dispatch the actor may add evidence to, else 403/404."""
-    require_role(actor, UPLOAD_ROLES, "upload evidence")
-    incident = get_incident_for(actor, incident_id)
+    access.require(actor, "evidence.upload")
+    incident = access.get_incident_for(actor, incident_id)
     dispatch = db.session.get(Dispatch, dispatch_id) if dispatch_id is not None else None
     if dispatch_id is not None and (dispatch is None or dispatch.incident_id != incident.id):
         raise NotFound("Dispatch not found.")
-    if actor.role == "technician":
-        mine = select(Dispatch.id).where(
-            Dispatch.incident_id == incident.id, Dispatch.technician_id == actor.technician_id,
-            Dispatch.state.in_(TECHNICIAN_DISPATCH_STATES))
-        if dispatch is not None and dispatch.technician_id != actor.technician_id:
-            raise NotFound("Dispatch not found.")
-        if db.session.scalars(mine).first() is None:
-            raise Forbidden("Only the technician holding the incident may add evidence.")
+    access.require_evidence_upload(actor, incident, dispatch)
 
 
 def _stream_to_disk(stream, max_bytes, now):
@@ -137,7 +124,7 @@ def store_upload(incident_id, actor, stream, filename, kind, description, dispat
         stream, current_app.config["EVIDENCE_MAX_BYTES"], now)
     try:
         _check_uploader(incident_id, actor, dispatch_id)  # again: streaming may have been long
-        incident = get_incident_for(actor, incident_id)
+        incident = access.get_incident_for(actor, incident_id)
         label = label_for(actor, "")
         evidence = Evidence(
             incident_id=incident.id, dispatch_id=dispatch_id, kind=kind, original_name=name,
@@ -158,23 +145,9 @@ def store_upload(incident_id, actor, stream, filename, kind, description, dispat
     return evidence
 
 
-def get_evidence_for(actor, evidence_id):
-    """An evidence row whose incident the actor may see, else NotFound (no hint it exists)."""
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound("Evidence not found.")
-    try:
-        incident = get_incident_for(actor, evidence.incident_id)
-        if actor.role == "technician":  # an open offer is not yet a look at the files
-            visit_of(actor, incident)
-    except NotFound:
-        raise NotFound("Evidence not found.") from None
-    return evidence
-
-
 def list_evidence(incident_id, actor):
     """The evidence of an incident the actor may see, oldest first."""
-    return list(get_incident_for(actor, incident_id).evidence)
+    return list(access.get_incident_for(actor, incident_id).evidence)
 
 
 def open_evidence(evidence_id, actor, action="download", *, remote_addr="", now=None):
@@ -182,7 +155,7 @@ def open_evidence(evidence_id, actor, action="download", *, remote_addr="", now=
     if action not in ACCESS_ACTIONS:
         raise InvalidInput(f"The action must be one of: {', '.join(ACCESS_ACTIONS)}.",
                            {"field": "action"})
-    evidence = get_evidence_for(actor, evidence_id)
+    evidence = access.get_evidence_for(actor, evidence_id)
     try:
         handle = open(evidence_path(evidence), "rb")
     except FileNotFoundError:

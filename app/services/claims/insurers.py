@@ -10,20 +10,19 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import access
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, InsurancePolicy, Insurer, Organization, User
-from app.services.actors import require_role
 from app.services.claims.coverage import get_policy
+from app.services.directory import users
 
-ADMIN_ROLES = ("admin",)
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")  # plain http only for a receiver on this machine
 MAX_URL = 254
-MIN_PASSWORD = 10
 INSURER_FIELDS = ("code", "name", "notice_email", "webhook_url")
 POLICY_FIELDS = ("number", "insurer_id", "organization_id", "starts_on", "ends_on",
                  "per_incident_limit", "annual_aggregate", "deductible")
@@ -110,13 +109,13 @@ def _date(field, value):
 
 def list_insurers(actor):
     """Every insurer by code (admin)."""
-    require_role(actor, ADMIN_ROLES, "manage insurers")
+    access.require(actor, "insurers.manage")
     return db.session.scalars(select(Insurer).order_by(Insurer.code)).all()
 
 
 def get_insurer(actor, insurer_id):
     """One insurer for the admin, else NotFound."""
-    require_role(actor, ADMIN_ROLES, "manage insurers")
+    access.require(actor, "insurers.manage")
     insurer = db.session.get(Insurer, insurer_id)
     if insurer is None:
         raise NotFound("Insurer not found.")
@@ -150,7 +149,7 @@ def _commit(message, field):
 
 def create_insurer(actor, fields):
     """Add an insurer with a fresh webhook secret: returns (insurer, secret to show once)."""
-    require_role(actor, ADMIN_ROLES, "manage insurers")
+    access.require(actor, "insurers.manage")
     fields = {"notice_email": "", "webhook_url": "", **fields}
     if "code" not in fields or "name" not in fields:
         raise _refuse("code" if "code" not in fields else "name", "Code and name are needed.")
@@ -194,19 +193,10 @@ def list_users(actor, insurer_id):
 
 
 def create_user(insurer_id, actor, *, email, name, password):
-    """A user with role insurer for the insurer; the admin sets the initial password."""
+    """A portal user (role insurer) of the insurer; the admin sets the initial password."""
     insurer = get_insurer(actor, insurer_id)
-    email = clean_email(email).lower()
-    name = clean_name(name, max_length=100)
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 200:
-        raise _refuse("password", f"The password needs {MIN_PASSWORD} to 200 characters.")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        raise Conflict("A user with that e-mail exists.", {"field": "email"})
-    user = User(email=email, name=name, role="insurer", insurer_id=insurer.id)
-    user.set_password(password)
-    db.session.add(user)
-    _commit("A user with that e-mail exists.", "email")
-    return user
+    return users.create_user(actor, email=email, name=name, role="insurer",
+                             password=password, insurer=insurer)
 
 
 # ---------------------------------------------------------------- policies
@@ -249,7 +239,7 @@ def _check_policy(values, policy_id=None):
 
 def create_policy(actor, fields):
     """Add a policy; its per-head terms are set afterwards (coverage.set_terms)."""
-    require_role(actor, ADMIN_ROLES, "manage policies")
+    access.require(actor, "policies.manage")
     missing = [f for f in POLICY_FIELDS if f not in fields and f != "deductible"]
     if missing:
         raise _refuse(missing[0], f"{missing[0]} is needed.")

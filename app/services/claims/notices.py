@@ -7,11 +7,14 @@ written in the caller's transaction, so they exist exactly when the change does.
 
 import json
 
+from flask import current_app
 from sqlalchemy import select
 
+from app import access
 from app.domain.timeutil import isoformat_utc, to_jst
 from app.extensions import db
 from app.models import InsurerNotice, User
+from app.services.claims.coverage import covering_policy
 from notifications.outbox import enqueue
 from notifications.providers.webhook import sign
 
@@ -43,8 +46,6 @@ def actions_so_far(incident):
 
 def early_notice(incident, now):
     """事故報告 to the covering policy's insurer when an on-site dispatch is accepted (once)."""
-    from app.services.claims.coverage import covering_policy
-
     policy = covering_policy(incident)
     if policy is None:
         return None
@@ -53,6 +54,11 @@ def early_notice(incident, now):
                "technician": {"name": technician.name, "company": technician.company}
                if technician else None}
     return notify_insurer(incident, policy, "early_notice", payload, now)
+
+
+def send_early_notice(step):
+    """assign_technician's side effect: the early notice, in the accept's commit."""
+    early_notice(step.incident, step.now)
 
 
 def notify_insurer(incident, policy, kind, payload, now, *, email=True):
@@ -76,8 +82,6 @@ def notify_insurer(incident, policy, kind, payload, now, *, email=True):
 
 
 def _email_context(incident, payload):
-    from flask import current_app
-
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return {**payload, "reference": incident.reference,
             "discovered_jst": to_jst(incident.discovered_at).strftime("%Y-%m-%d %H:%M"),
@@ -107,8 +111,6 @@ def post_webhook(insurer, event, payload, incident, dedupe, now):
 
 def tell_desk(incident, template, context, now, dedupe):
     """E-mail every active desk user about the incident (e.g. the insurer asks for more)."""
-    from flask import current_app
-
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     context = {**context, "reference": incident.reference,
                "organization": incident.organization.name,
@@ -123,6 +125,4 @@ def tell_desk(incident, template, context, now, dedupe):
 def notices_for(user, limit=100):
     """The notices an insurer received (every insurer's for an admin), newest first."""
     stmt = select(InsurerNotice).order_by(InsurerNotice.id.desc()).limit(limit)
-    if user.role != "admin":
-        stmt = stmt.where(InsurerNotice.insurer_id == user.insurer_id)
-    return db.session.scalars(stmt).all()
+    return db.session.scalars(access.scope_notices(stmt, user)).all()

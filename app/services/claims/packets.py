@@ -31,7 +31,9 @@ from app.errors import Conflict
 from app.extensions import db
 from app.files import keep_only_if_committed
 from app.models import ClaimPacket
+from app.rendering.claim_pdf import render_pdf
 from app.services.claims.coverage import prior_paid
+from app.services.claims.evidence import evidence_path, record_custody
 from app.services.claims.packet_data import claim_document, evidence_member
 
 log = logging.getLogger(__name__)
@@ -102,8 +104,6 @@ def packet_path(packet):
 
 def build_packet(claim, version, actor_label, now):
     """Write the claim's signed packet ZIP and add its ClaimPacket row (the caller commits)."""
-    from app.services.claims.evidence import evidence_path, record_custody
-
     now = to_utc_naive(now)
     lines = _claimed_lines(claim)
     evidence = list(claim.incident.evidence)
@@ -152,8 +152,6 @@ def compute_for(claim, lines=None):
 
 def _write_members(archive, document, evidence, evidence_path, now):
     """claim.json, claim.pdf and the evidence files; returns [(name, sha256, size)]."""
-    from app.rendering.claim_pdf import render_pdf
-
     files = []
     claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
     for name, data in (("claim.json", claim_json), ("claim.pdf", render_pdf(document))):

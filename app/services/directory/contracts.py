@@ -14,15 +14,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app import access
 from app.domain.alerts.normalized import SEVERITIES
+from app.domain.timeutil import to_jst
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Contract, InsurancePolicy, Organization
 from app.models.organization import PLANS
-from app.services.actors import require_role
 
-WRITE_ROLES = ("admin",)
-READ_ROLES = ("admin", "desk", "dispatcher")
 NETWORK_CAP = 10_000  # yen a month, excluding tax
 ENDPOINT_CAP_PER_DEVICE = 2_000  # yen per device a month, excluding tax
 CLASS_2_MIN_ENDPOINTS = 50
@@ -181,12 +180,24 @@ def _check_policy(values, organization_id):
                       reason="policy_not_of_organization")
 
 
+# ---------------------------------------------------------------- facts
+
+
+def onsite_contract_active(incident, params, now):
+    """The fact `onsite_contract_active` of request_dispatch's guard: a contract active on
+    now's Japan date includes on-site support."""
+    today = to_jst(now).date()
+    contracts = db.session.scalars(
+        select(Contract).where(Contract.organization_id == incident.organization_id)).all()
+    return any(c.active_on(today) and c.onsite_support for c in contracts)
+
+
 # ---------------------------------------------------------------- use cases
 
 
 def get_organization(actor, organization_id):
     """An organization whose contracts the actor may see."""
-    require_role(actor, READ_ROLES, "see contracts")
+    access.require(actor, "contracts.read")
     organization = db.session.get(Organization, organization_id)
     if organization is None:
         raise NotFound("Organization not found.")
@@ -202,7 +213,7 @@ def list_contracts(actor, organization_id):
 
 def get_contract(actor, contract_id):
     """One contract."""
-    require_role(actor, READ_ROLES, "see contracts")
+    access.require(actor, "contracts.read")
     contract = db.session.get(Contract, contract_id)
     if contract is None:
         raise NotFound("Contract not found.")
@@ -211,7 +222,7 @@ def get_contract(actor, contract_id):
 
 def create_contract(actor, organization_id, fields):
     """Add a contract after checking it against the standard."""
-    require_role(actor, WRITE_ROLES, "manage contracts")
+    access.require(actor, "contracts.manage")
     get_organization(actor, organization_id)
     missing = [f for f in ("plan", "monthly_fee", "starts_on") if f not in fields]
     if missing:
@@ -227,7 +238,7 @@ def create_contract(actor, organization_id, fields):
 
 def update_contract(actor, contract_id, fields):
     """Change the fields given; the whole contract must still meet the standard."""
-    require_role(actor, WRITE_ROLES, "manage contracts")
+    access.require(actor, "contracts.manage")
     contract = get_contract(actor, contract_id)
     values = _clean(fields)
     merged = {f: values.get(f, getattr(contract, f)) for f in FIELDS}

@@ -12,15 +12,13 @@ import re
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import access
 from app.domain.labels import PREFECTURES
+from app.domain.phones import clean_phone, normalize_phone
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Organization, OrganizationPhone, User
-from app.services.actors import require_role
-from app.services.dispatch.technicians import clean_phone
 
-READ_ROLES = ("desk", "dispatcher", "admin")
-WRITE_ROLES = ("admin",)
 FIELDS = ("code", "name", "address", "prefecture", "industry", "employees")
 REQUIRED = ("code", "name", "prefecture")
 DEFAULTS = {"address": "", "industry": "", "employees": 0}
@@ -174,7 +172,7 @@ def _organization(organization_id):
 
 def get_organization(actor, organization_id):
     """One organization, for the desk, dispatchers and admins."""
-    require_role(actor, READ_ROLES, "see organizations")
+    access.require(actor, "organizations.read")
     return _organization(organization_id)
 
 
@@ -201,7 +199,7 @@ def search_text(text, field="q"):
 def search_organizations(actor, text="", page=1, per_page=PAGE_SIZE):
     """Organizations whose code or name contains `text`, by code, a page at a time
     (Flask-SQLAlchemy's Pagination: items, pages, has_next, ...)."""
-    require_role(actor, READ_ROLES, "see organizations")
+    access.require(actor, "organizations.read")
     text = search_text(text)
     stmt = select(Organization).order_by(Organization.code)
     if text:
@@ -211,7 +209,7 @@ def search_organizations(actor, text="", page=1, per_page=PAGE_SIZE):
 
 def list_users(actor, organization_id):
     """The organization's logins (its customers), by e-mail (admin)."""
-    require_role(actor, WRITE_ROLES, "see an organization's users")
+    access.require(actor, "organizations.users")
     organization = _organization(organization_id)
     return db.session.scalars(select(User).where(User.organization_id == organization.id)
                               .order_by(User.email)).all()
@@ -227,7 +225,7 @@ def phones_of(organization):
 
 def create_organization(actor, fields, phones=()):
     """Add an organization (code, name and prefecture are required) with its phones."""
-    require_role(actor, WRITE_ROLES, "manage organizations")
+    access.require(actor, "organizations.manage")
     missing = [name for name in REQUIRED if name not in fields]
     if missing:
         raise _invalid(missing[0], "required", f"'{missing[0]}' is required.")
@@ -259,7 +257,7 @@ def _replace_phones(organization, entries):
 
 def update_organization(organization_id, actor, changes, phones=None):
     """Change the fields given; `phones`, when given, becomes the whole list of numbers."""
-    require_role(actor, WRITE_ROLES, "manage organizations")
+    access.require(actor, "organizations.manage")
     organization = _organization(organization_id)
     values = clean_fields(changes)
     entries = None if phones is None else clean_phones(phones)
@@ -281,7 +279,7 @@ def update_organization(organization_id, actor, changes, phones=None):
 
 def add_phone(organization_id, actor, number, label=""):
     """Register one more phone number for the organization."""
-    require_role(actor, WRITE_ROLES, "manage organizations")
+    access.require(actor, "organizations.manage")
     organization = _organization(organization_id)
     entry = clean_phone_entry({"number": number, "label": label})
 
@@ -297,7 +295,7 @@ def add_phone(organization_id, actor, number, label=""):
 
 def remove_phone(organization_id, phone_id, actor):
     """Unregister one of the organization's phone numbers; returns the number."""
-    require_role(actor, WRITE_ROLES, "manage organizations")
+    access.require(actor, "organizations.manage")
     organization = _organization(organization_id)
     phone = db.session.get(OrganizationPhone, phone_id) if isinstance(phone_id, int) else None
     if phone is None or phone.organization_id != organization.id:
@@ -306,3 +304,40 @@ def remove_phone(organization_id, phone_id, actor):
     db.session.delete(phone)
     db.session.commit()
     return number
+
+
+# ---------------------------------------------------------------- finding and choosing
+
+
+def organization_by_phone(raw):
+    """The organization that registered this phone number, or None."""
+    number = normalize_phone(raw)
+    if not number:
+        return None
+    return db.session.scalars(
+        select(Organization).join(OrganizationPhone)
+        .where(OrganizationPhone.number == number)).first()
+
+
+def organization_by_code_or_phone(value):
+    """Find an organization by its customer number (code) or a registered phone number."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    by_code = db.session.scalars(
+        select(Organization).where(Organization.code == value.upper())).first()
+    return by_code or organization_by_phone(value)
+
+
+def visible_organizations(user):
+    """Organizations `user` may see, by name."""
+    return db.session.scalars(access.scope_organizations(
+        select(Organization).order_by(Organization.name), user)).all()
+
+
+def organization_choices(user):
+    """(id, code, name) rows of the organizations `user` may see, by name: what a picker
+    shows, without loading whole organizations (a provider serves thousands)."""
+    return db.session.execute(access.scope_organizations(
+        select(Organization.id, Organization.code, Organization.name)
+        .order_by(Organization.name), user)).all()

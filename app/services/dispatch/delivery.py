@@ -7,14 +7,12 @@ step forward to now, so the worker acts at once instead of waiting out the timer
 """
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.timeutil import utcnow
-from app.errors import ConcurrentUpdate
 from app.extensions import db
 from app.models import EscalationStep, Notification
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.transaction import commit_or_conflict, retry_on_conflict
 from notifications.outbox import wake_worker
 
 # Twilio's MessageStatus / CallStatus → our Notification.status.
@@ -30,21 +28,6 @@ STATUSES = {
 NOT_REACHED = {"sms": {"failed", "undelivered"}, "voice": {"busy", "no-answer", "failed"}}
 RANK = {"pending": 0, "sending": 1, "sent": 2}  # every other status is final
 TWILIO = "Twilio"
-
-
-def retry_on_conflict(use_case, attempts=3):
-    """Run `use_case` (which commits) again when a concurrent writer got in first.
-
-    Twilio does not retry its callbacks, so a lost race would lose the update.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return use_case()
-        except (StaleDataError, ConcurrentUpdate):
-            db.session.rollback()
-            if attempt == attempts:
-                raise
-    return None
 
 
 def record_status(channel, provider_id, provider_status, error_code="", now=None):

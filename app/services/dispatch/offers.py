@@ -2,7 +2,7 @@
 
 An incident in `dispatch_requested` has offers (Dispatch rows in `offered`), each with
 escalation timers (EscalationStep rows, fired by the worker through
-`run_escalation_step`). Answering offers and the visit are in app/services/dispatch/visits.py.
+timers.py). Answering offers and the visit are in visits.py.
 These functions work inside the caller's transaction; they never commit.
 """
 
@@ -18,12 +18,7 @@ from app.services.actors import label_for
 from app.services.dispatch.links import offer_link
 from app.services.incidents.audit import append_event
 from notifications.outbox import enqueue, page_role
-from workflows import DISPATCH
-from workflows.dispatch import HOLDING_STATES
-from workflows.guards import TriggerContext
-
-ASKED_STATES = ("offered", "declined", "expired")
-
+from workflows.dispatch import ASKED_STATES, HOLDING_STATES, OPEN_STATES
 
 # ---------------------------------------------------------------- choosing technicians
 
@@ -118,7 +113,7 @@ def offer(incident, technician, *, actor_label, now, first_of_request=False, act
         if action == "page_dispatcher" and not first_of_request:
             continue  # the dispatcher is paged once per request, counted from its start
         if minutes == 0 and action in ("sms", "voice"):
-            _contact(dispatch, action, step, now)
+            contact(dispatch, action, step, now)
             dispatch.escalation_step = step
             continue
         db.session.add(EscalationStep(dispatch=dispatch, step=step, action=action,
@@ -149,7 +144,7 @@ def offer_context(dispatch):
     }
 
 
-def _contact(dispatch, channel, step, now):
+def contact(dispatch, channel, step, now):
     """Send the offer by SMS (with the one-tap link) or by a voice call."""
     technician = dispatch.technician
     context = offer_context(dispatch)
@@ -190,46 +185,32 @@ def cancel_timers(dispatches, keep_page=False):
         "synchronize_session": False})
 
 
-def run_escalation_step(step, now):
-    """Carry out a due timer (the worker holds its row lock); the caller commits."""
-    dispatch = step.dispatch
-    incident = dispatch.incident
-    step.status, step.done_at = "done", now
-    if step.action == "page_dispatcher":
-        if incident.state == "dispatch_requested":
-            page_dispatchers(incident, "no_acceptance", now, dedupe=f"step:{step.id}")
-            step.outcome = "paged"
-        else:
-            step.outcome = "not needed"
-        return
-    if dispatch.state != "offered":
-        step.outcome = f"not needed: offer {dispatch.state}"
-        return
-    dispatch.escalation_step = step.step
-    if step.action in ("sms", "voice"):
-        _contact(dispatch, step.action, step.step, now)
-        step.outcome = f"{step.action} queued"
-        timeline(incident, f"{step.action}_sent", now, dispatch_id=dispatch.id,
-                  technician=dispatch.technician.name, step=step.step)
-    elif step.action == "next_candidate":
-        _close_offer(dispatch, "expire", now)
-        timeline(incident, "expired", now, dispatch_id=dispatch.id,
-                  technician=dispatch.technician.name)
-        following = offer_to_best_candidate(incident, actor_label="system", now=now)
-        step.outcome = f"offered to {following.technician.name}" if following else \
-            "no candidate left"
+# ---------------------------------------------------------------- side effects and hooks
 
 
-def _close_offer(dispatch, trigger, now, reason=""):
-    dispatch.state = DISPATCH.fire(dispatch.state, trigger, "system",
-                                   TriggerContext(params={"reason": reason or trigger}))
-    dispatch.responded_at = now
-    cancel_timers([dispatch], keep_page=True)
+def offer_first_candidate(step):
+    """request_dispatch: the best candidate is offered the incident and the escalation
+    policy's timers start (the dispatchers are paged at once when nobody fits)."""
+    offer_to_best_candidate(step.incident, actor_label=label_for(step.actor, "system"),
+                            now=step.now, first_of_request=True)
 
 
-def cancel_all(incident, reason, now):
-    """The incident was cancelled: close its open offers and visit, stop every timer."""
-    for dispatch in incident.dispatches:
-        if dispatch.state in ("offered", *HOLDING_STATES):
-            dispatch.state, dispatch.cancel_reason = "cancelled", reason
-    cancel_timers(incident.dispatches)
+def withdraw_dispatches(step):
+    """cancel: the incident's open offers and visit are closed and every timer stops."""
+    for dispatch in step.incident.dispatches:
+        if dispatch.state in (*OPEN_STATES, *HOLDING_STATES):
+            dispatch.state, dispatch.cancel_reason = "cancelled", step.params["reason"]
+    cancel_timers(step.incident.dispatches)
+
+
+def page_about_failed_message(message, now):
+    """The worker gave up on a message: the dispatchers are paged about its incident (a
+    failed page to them is only logged: paging again would fail alike)."""
+    if message.template == "dispatcher_page":
+        current_app.logger.error("dispatcher page #%s failed: %s", message.id,
+                                 message.last_error)
+    elif message.incident is not None:
+        page_dispatchers(message.incident, "notification_failed", now,
+                         dedupe=f"failed:{message.id}",
+                         details={"notification_id": message.id, "channel": message.channel,
+                                  "recipient": message.recipient, "error": message.last_error})

@@ -4,29 +4,23 @@ The API and the admin pages both come here, so a rule (E.164 phone, JIS prefectu
 codes, no overlapping shifts) is written once. Every refusal names its field.
 """
 
-import re
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
+from app import access
 from app.domain.labels import PREFECTURES
-from app.domain.phones import normalize_phone
+from app.domain.phones import clean_phone
 from app.domain.timeutil import isoformat_utc, to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import OnCallShift, Technician
 from app.models.incident import CATEGORIES
-from app.services.actors import require_role
 
-READ_ROLES = ("desk", "dispatcher", "admin")
-WRITE_ROLES = ("dispatcher", "admin")
 MAX_SHIFT = timedelta(days=7)
 MAX_HOURLY_RATE = 1_000_000  # yen; anything above is a typing error
-PHONE_CHARS = re.compile(r"\+?[\d\s().-]+")
-JAPANESE_NUMBER = re.compile(r"\+81[1-9]\d{8,9}")
-E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class ShiftOverlap(Conflict):
@@ -40,18 +34,6 @@ def _invalid(field, reason, message):
 
 
 # ---------------------------------------------------------------- field rules
-
-
-def clean_phone(raw):
-    """A phone number in E.164: Japanese numbers as dialled at home or with +81, others with +."""
-    raw = raw.strip() if isinstance(raw, str) else ""
-    number = normalize_phone(raw) if PHONE_CHARS.fullmatch(raw) else ""
-    if JAPANESE_NUMBER.fullmatch(number):
-        return number
-    if raw.startswith("+") and not number.startswith("+81") and E164.fullmatch(number):
-        return number
-    raise _invalid("phone", "invalid_phone", "Give the phone number as 090-1234-5678 or in "
-                                             "international form, e.g. +81 90 1234 5678.")
 
 
 def _text(field, max_length, required=False):
@@ -142,7 +124,7 @@ def _technician(technician_id, lock=False):
 
 def create_technician(actor, fields):
     """Add a technician (name and phone are required)."""
-    require_role(actor, WRITE_ROLES, "manage technicians")
+    access.require(actor, "technicians.manage")
     for required in ("name", "phone"):
         if required not in fields:
             raise _invalid(required, "required", f"'{required}' is required.")
@@ -154,7 +136,7 @@ def create_technician(actor, fields):
 
 def update_technician(technician_id, actor, changes):
     """Change some fields of a technician."""
-    require_role(actor, WRITE_ROLES, "manage technicians")
+    access.require(actor, "technicians.manage")
     technician = _technician(technician_id)
     for name, value in clean_technician_fields(changes).items():
         setattr(technician, name, value)
@@ -164,13 +146,13 @@ def update_technician(technician_id, actor, changes):
 
 def get_technician(actor, technician_id):
     """One technician, for the desk, dispatchers and admins."""
-    require_role(actor, READ_ROLES, "see technicians")
+    access.require(actor, "technicians.read")
     return _technician(technician_id)
 
 
 def list_technicians(actor, *, active=None, after_id=None, limit=100):
     """Technicians in id order, a page at a time (`after_id` is the last one seen)."""
-    require_role(actor, READ_ROLES, "see technicians")
+    access.require(actor, "technicians.read")
     stmt = select(Technician).order_by(Technician.id).limit(limit)
     if active is not None:
         stmt = stmt.where(Technician.active.is_(active))
@@ -205,7 +187,7 @@ def _overlapping(technician_id, starts, ends):
 
 def add_shift(technician_id, actor, starts_at, ends_at, note="", *, now=None):
     """Put a technician on call from `starts_at` to `ends_at` (aware datetimes)."""
-    require_role(actor, WRITE_ROLES, "manage shifts")
+    access.require(actor, "shifts.manage")
     starts, ends = _clean_period(starts_at, ends_at, now or utcnow())
     note = _text("note", 200)(note)
     technician = _technician(technician_id, lock=True)  # serialises overlap checks per person
@@ -222,7 +204,7 @@ def add_shift(technician_id, actor, starts_at, ends_at, note="", *, now=None):
 
 def delete_shift(shift_id, actor):
     """Remove a shift; returns the technician's id."""
-    require_role(actor, WRITE_ROLES, "manage shifts")
+    access.require(actor, "shifts.manage")
     shift = db.session.get(OnCallShift, shift_id) if isinstance(shift_id, int) else None
     if shift is None:
         raise NotFound("Shift not found.")

@@ -1,34 +1,41 @@
 """On-site dispatch: answering offers, the visit, and the dispatcher's hand.
 
-The first accept wins the incident; the technician's later steps (depart, arrive,
-complete) move their dispatch and, in the same commit, the incident (its system
-triggers). Each use case locks the incident row first and commits once. Making
-offers and their escalation timers is app/services/dispatch/offers.py.
+Every dispatch trigger (accept, decline, depart, arrive, complete, cancel) goes through
+`fire`, the one entry point of the API, the technician's pages, the SMS link and the
+voice call. It locks the incident row first, finds the dispatch the actor may act on
+(app/access.py), fires the dispatch machine, then runs the side effects its transition
+names (workflows/dispatch.py), each bound by name in app/services/wiring.py; the
+technician's steps move the incident in the same commit (its system triggers). The first
+accept wins the incident. Making offers and their timers is offers.py and timers.py.
 """
 
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import access
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Dispatch, Incident, Technician, UsedLink
+from app.services import bindings
 from app.services.actors import label_for
-from app.services.claims.notices import early_notice
 from app.services.dispatch.offers import cancel_timers, offer, offer_to_best_candidate, timeline
 from app.services.incidents.audit import append_event
 from app.services.incidents.lifecycle import apply_trigger
 from notifications.outbox import enqueue
-from workflows import DISPATCH, GuardRefused, IllegalTrigger, TriggerForbidden
-from workflows.dispatch import HOLDING_STATES, INCIDENT_TRIGGER
+from workflows import DISPATCH, INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden
+from workflows.dispatch import HOLDING_STATES
 from workflows.guards import TriggerContext
+from workflows.incident import AWAITING_TECHNICIAN
 
-DISPATCH_ROLES = ("dispatcher", "admin")
-
-
+# The technician's steps on a visit they hold: depart, arrive, complete.
+VISIT_STEPS = tuple(t for t in DISPATCH.triggers
+                    if set(DISPATCH.sources_of(t)) <= set(HOLDING_STATES))
 TAKEN = "The incident has been taken by another technician."
 CHANGED = "The dispatch changed meanwhile; reload and try again."
 
@@ -39,20 +46,80 @@ class OfferClosed(Conflict):
     code = "offer_closed"
 
 
-# ---------------------------------------------------------------- answering an offer
+@dataclass
+class VisitStep:
+    """One dispatch trigger being fired: what its side effects read."""
+
+    dispatch: Dispatch
+    trigger: str
+    from_state: str
+    params: dict
+    actor: object
+    now: datetime
+    via: str = ""  # how the technician answered: page, api, SMS link, voice
 
 
-def get_dispatch_for(user, dispatch_id):
-    """A dispatch the user may act on: their own (technician), or any (dispatcher, admin)."""
-    dispatch = db.session.get(Dispatch, dispatch_id)
-    if dispatch is None or (user.role == "technician"
-                            and dispatch.technician_id != user.technician_id) \
-            or user.role not in ("technician", *DISPATCH_ROLES):
-        raise NotFound("Dispatch not found.")
+# ---------------------------------------------------------------- firing a dispatch trigger
+
+
+def fire(dispatch_id, trigger, actor, *, params=None, via="page", link_nonce=None, now=None):
+    """Fire `trigger` on a dispatch as `actor`, with its side effects, in one commit.
+
+    `link_nonce` spends a one-tap link in the same commit; a concurrent change to the
+    incident is a 409 (`offer_closed`), never a lost update.
+    """
+    now = now or utcnow()
+    params = {name: value.strip() if isinstance(value, str) else value
+              for name, value in (params or {}).items() if value is not None}
+    takes_incident = DISPATCH.incident_trigger_of(trigger) == "assign_technician"
+    with _conflicts_as(TAKEN if takes_incident else CHANGED):
+        _lock_incident_of(dispatch_id)
+        dispatch = access.get_dispatch_for(actor, dispatch_id)
+        _use_link(link_nonce)
+        apply_dispatch_trigger(dispatch, trigger, actor, params=params, now=now, via=via)
     return dispatch
 
 
+def apply_dispatch_trigger(dispatch, trigger, actor, *, params, now, via=""):
+    """Fire a dispatch trigger and run its side effects; the caller locks and commits."""
+    handlers = bindings.current().dispatch_effects
+    unbound = [name for name in DISPATCH.effects_of(trigger) if name not in handlers]
+    if unbound:
+        raise Conflict("This step cannot be carried out now; nothing was changed.",
+                       {"trigger": trigger, "reason": "effect_unbound", "effects": unbound})
+    step = VisitStep(dispatch, trigger, dispatch.state, params, actor, now, via)
+    dispatch.state = _fire(dispatch, trigger, actor.role if actor else "system", params)
+    for name in DISPATCH.effects_of(trigger):
+        handlers[name](step)
+    return dispatch
+
+
+def accept(dispatch_id, actor, *, now=None, via="page", link_nonce=None):
+    """The technician takes the incident: the first accept wins, every other one is a 409."""
+    return fire(dispatch_id, "accept", actor, now=now, via=via, link_nonce=link_nonce)
+
+
+def decline(dispatch_id, actor, reason, *, now=None, via="page", link_nonce=None):
+    """The technician declines; the next candidate gets the offer."""
+    return fire(dispatch_id, "decline", actor, params={"reason": reason}, now=now, via=via,
+                link_nonce=link_nonce)
+
+
+def advance(dispatch_id, actor, trigger, *, params=None, now=None):
+    """Depart, arrive or complete: the dispatch and the incident move together."""
+    if trigger not in VISIT_STEPS:
+        raise InvalidInput("Use depart, arrive or complete.", {"field": "trigger"})
+    return fire(dispatch_id, trigger, actor, params=params, now=now)
+
+
+def cancel_dispatch(dispatch_id, actor, reason, *, now=None):
+    """Withdraw an offer or a visit; a visit's incident goes back to dispatch_requested."""
+    access.require(actor, "dispatch.direct")
+    return fire(dispatch_id, "cancel", actor, params={"reason": reason}, now=now)
+
+
 def _fire(dispatch, trigger, role, params):
+    """The dispatch machine's answer, as the API's errors."""
     try:
         return DISPATCH.fire(dispatch.state, trigger, role, TriggerContext(params=params))
     except TriggerForbidden as exc:
@@ -124,73 +191,88 @@ def _use_link(nonce):
     db.session.add(UsedLink(nonce=nonce))
 
 
-def accept(dispatch_id, actor, *, now=None, via="page", link_nonce=None):
-    """The technician takes the incident: the first accept wins, every other one is a 409."""
-    now = now or utcnow()
-    with _conflicts_as(TAKEN):
-        _lock_incident_of(dispatch_id)
-        dispatch = get_dispatch_for(actor, dispatch_id)
-        _use_link(link_nonce)
-        dispatch.state = _fire(dispatch, "accept", actor.role, {})
-        incident = dispatch.incident
-        if incident.state != "dispatch_requested":
-            raise OfferClosed(TAKEN, {"reason": "taken"})
-        dispatch.responded_at = now
-        others = [d for d in incident.dispatches if d.id != dispatch.id and d.state == "offered"]
-        for other in others:
+# ---------------------------------------------------------------- the side effects
+# Named in workflows/dispatch.py, bound in app/services/wiring.py; each gets the VisitStep.
+
+
+def record_answer(step):
+    """accept, decline, expire: when the offer was answered."""
+    step.dispatch.responded_at = step.now
+
+
+def take_incident(step):
+    """accept: the incident is the technician's; the other offers and every timer end."""
+    dispatch, incident = step.dispatch, step.dispatch.incident
+    if incident.state != "dispatch_requested":
+        raise OfferClosed(TAKEN, {"reason": "taken"})
+    for other in incident.dispatches:
+        if other.id != dispatch.id and other.state == "offered":
             other.state, other.cancel_reason = "cancelled", "taken by another technician"
-        cancel_timers(incident.dispatches)
-        apply_trigger(incident, "assign_technician", role="system", actor=actor,
-                      params={"technician_id": dispatch.technician_id},
-                      note=f"accepted via {via}", now=now)
-        early_notice(incident, now)  # 事故報告 to the insurer, in the accept's commit
-    return dispatch
+    cancel_timers(incident.dispatches)
+    apply_trigger(incident, DISPATCH.incident_trigger_of(step.trigger), role="system",
+                  actor=step.actor, params={"technician_id": dispatch.technician_id},
+                  note=f"accepted via {step.via}", now=step.now)
 
 
-def decline(dispatch_id, actor, reason, *, now=None, via="page", link_nonce=None):
-    """The technician declines; the next candidate gets the offer."""
-    now = now or utcnow()
-    with _conflicts_as(CHANGED):
-        _lock_incident_of(dispatch_id)
-        dispatch = get_dispatch_for(actor, dispatch_id)
-        _use_link(link_nonce)
-        dispatch.state = _fire(dispatch, "decline", actor.role, {"reason": reason})
-        dispatch.responded_at, dispatch.decline_reason = now, reason.strip()
-        cancel_timers([dispatch], keep_page=True)
-        incident = dispatch.incident
-        timeline(incident, "declined", now, actor=actor, note=reason, dispatch_id=dispatch.id,
-                  technician=dispatch.technician.name, via=via)
-        offer_to_best_candidate(incident, actor_label="system", now=now)
-    return dispatch
+def record_decline(step):
+    """decline: the reason, on the dispatch and the timeline; its timers stop."""
+    dispatch = step.dispatch
+    dispatch.decline_reason = step.params["reason"]
+    cancel_timers([dispatch], keep_page=True)
+    timeline(dispatch.incident, "declined", step.now, actor=step.actor,
+             note=step.params["reason"], dispatch_id=dispatch.id,
+             technician=dispatch.technician.name, via=step.via)
 
 
-# ---------------------------------------------------------------- the visit
+def offer_next_candidate(step):
+    """decline: the next best candidate is asked (the dispatchers paged if none is left)."""
+    offer_to_best_candidate(step.dispatch.incident, actor_label="system", now=step.now)
 
-VISIT_TIMES = {"depart": "departed_at", "arrive": "arrived_at", "complete": "completed_at"}
-CUSTOMER_MESSAGES = {"depart": "customer_en_route", "arrive": "customer_arrived"}
+
+def stop_offer_timers(step):
+    """expire, cancel: the offer's timers stop (the dispatcher's page stays)."""
+    cancel_timers([step.dispatch], keep_page=True)
 
 
-def advance(dispatch_id, actor, trigger, *, params=None, now=None):
-    """Depart, arrive or complete: the dispatch and the incident move together."""
-    if trigger not in VISIT_TIMES:
-        raise InvalidInput("Use depart, arrive or complete.", {"field": "trigger"})
-    now = now or utcnow()
-    params = {k: (v.strip() if isinstance(v, str) else v) for k, v in (params or {}).items()}
-    with _conflicts_as(CHANGED):
-        _lock_incident_of(dispatch_id)
-        dispatch = get_dispatch_for(actor, dispatch_id)
-        dispatch.state = _fire(dispatch, trigger, actor.role, params)
-        setattr(dispatch, VISIT_TIMES[trigger], now)
-        if trigger == "complete":
-            dispatch.work_report, dispatch.signoff_name = params["work_report"], \
-                params["signoff_name"]
-        incident_params = {"work_report": params["work_report"]} if trigger == "complete" \
-            else {}
-        apply_trigger(dispatch.incident, INCIDENT_TRIGGER[trigger], role="system", actor=actor,
-                      params=incident_params, now=now)
-        if trigger in CUSTOMER_MESSAGES:
-            _tell_customer(dispatch, CUSTOMER_MESSAGES[trigger], now)
-    return dispatch
+def stamp_departure(step):
+    """depart: when the technician set off."""
+    step.dispatch.departed_at = step.now
+
+
+def stamp_arrival(step):
+    """arrive: when the technician arrived."""
+    step.dispatch.arrived_at = step.now
+
+
+def stamp_completion(step):
+    """complete: when the visit was completed."""
+    step.dispatch.completed_at = step.now
+
+
+def record_work_report(step):
+    """complete: the work report and who signed it off."""
+    step.dispatch.work_report = step.params["work_report"]
+    step.dispatch.signoff_name = step.params["signoff_name"]
+
+
+def move_incident(step):
+    """depart, arrive, complete: the incident takes the same step (its system trigger),
+    with the parameters that trigger takes."""
+    trigger = DISPATCH.incident_trigger_of(step.trigger)
+    params = {name: step.params[name] for name in INCIDENT.params_of(trigger)
+              if name in step.params}
+    apply_trigger(step.dispatch.incident, trigger, role="system", actor=step.actor,
+                  params=params, now=step.now)
+
+
+def tell_customer_en_route(step):
+    """depart: the customer is told the technician is on the way."""
+    _tell_customer(step.dispatch, "customer_en_route", step.now)
+
+
+def tell_customer_arrived(step):
+    """arrive: the customer is told the technician is there."""
+    _tell_customer(step.dispatch, "customer_arrived", step.now)
 
 
 def _tell_customer(dispatch, template, now):
@@ -207,44 +289,58 @@ def _tell_customer(dispatch, template, now):
                 dispatch=dispatch, dedupe_key=f"{template}:{dispatch.id}:email", now=now)
 
 
+def record_withdrawal(step):
+    """cancel: why the dispatcher withdrew the offer or visit."""
+    step.dispatch.cancel_reason = step.params["reason"]
+
+
+def release_or_note_withdrawal(step):
+    """cancel: a withdrawn visit sends the incident back to dispatch_requested; a
+    withdrawn offer is only noted on the timeline."""
+    dispatch = step.dispatch
+    if step.from_state in HOLDING_STATES:
+        apply_trigger(dispatch.incident, "release_technician", role="system", actor=step.actor,
+                      params={"reason": step.params["reason"]}, now=step.now)
+    else:
+        timeline(dispatch.incident, "offer_cancelled", step.now, actor=step.actor,
+                 note=step.params["reason"], dispatch_id=dispatch.id,
+                 technician=dispatch.technician.name)
+
+
+# ---------------------------------------------------------------- the incident's hold
+
+
+def hold_for_technician(step):
+    """assign_technician: the technician who accepted holds the incident."""
+    step.incident.assigned_technician_id = step.params["technician_id"]
+
+
+def release_from_technician(step):
+    """release_technician: nobody holds the incident any more."""
+    step.incident.assigned_technician_id = None
+
+
+def technician_active(incident, params, now):
+    """The fact `technician_active` of assign_technician's guard."""
+    technician_id = params.get("technician_id")
+    technician = db.session.get(Technician, technician_id) \
+        if isinstance(technician_id, int) else None
+    return technician is not None and technician.active
+
+
 # ---------------------------------------------------------------- the dispatcher's hand
 
 
-def _require_dispatcher(actor):
-    if actor.role not in DISPATCH_ROLES:
-        raise Forbidden("Only a dispatcher may do this.")
-
-
 def _incident_for_dispatcher(incident_id, actor):
-    _require_dispatcher(actor)
+    access.require(actor, "dispatch.direct")
     _lock_incident(incident_id)
     incident = db.session.get(Incident, incident_id)
     if incident is None:
         raise NotFound("Incident not found.")
-    if incident.state not in ("dispatch_requested", "technician_assigned"):
+    if incident.state not in AWAITING_TECHNICIAN:
         raise Conflict("The incident is not waiting for a technician.",
                        {"state": incident.state})
     return incident
-
-
-def cancel_dispatch(dispatch_id, actor, reason, *, now=None):
-    """Withdraw an offer or a visit; a visit's incident goes back to dispatch_requested."""
-    now = now or utcnow()
-    _require_dispatcher(actor)
-    with _conflicts_as(CHANGED):
-        _lock_incident_of(dispatch_id)
-        dispatch = get_dispatch_for(actor, dispatch_id)
-        was_holding = dispatch.state in HOLDING_STATES
-        dispatch.state = _fire(dispatch, "cancel", actor.role, {"reason": reason})
-        dispatch.cancel_reason = reason.strip()
-        cancel_timers([dispatch], keep_page=True)
-        if was_holding:
-            apply_trigger(dispatch.incident, "release_technician", role="system", actor=actor,
-                          params={"reason": reason}, now=now)
-        else:
-            timeline(dispatch.incident, "offer_cancelled", now, actor=actor, note=reason,
-                      dispatch_id=dispatch.id, technician=dispatch.technician.name)
-    return dispatch
 
 
 def override(incident_id, technician_id, actor, *, reason="", now=None):

@@ -3,17 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from app import access
 from app.domain.timeutil import to_utc_naive, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Incident, Organization
-from app.services.actors import label_for, require_role
+from app.services.actors import label_for
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
 from app.services.incidents.references import number_incident
 from workflows.incident import INITIAL_STATE
-
-INTAKE_ROLES = ("customer", "desk", "dispatcher", "admin")
 
 
 @dataclass
@@ -61,7 +60,7 @@ def report_incident(request, actor=None, actor_label="web form", now=None, commi
     before committing (the API's answer).
     """
     if actor is not None:
-        require_role(actor, INTAKE_ROLES, "report incidents")
+        access.require(actor, "incidents.report")
     now = now or utcnow()
     organization = _organization_for(request, actor)
     contract = sla.contract_active_at(organization.id, now)

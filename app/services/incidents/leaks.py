@@ -17,22 +17,22 @@ Every change is a "leak" event on the timeline, with the incident's optimistic v
 a stale `expected_version` or a concurrent writer is a 409.
 """
 
+from app import access
+from app.access import get_incident_for
 from app.domain.timeutil import isoformat_utc, to_utc_naive, utcnow
 from app.errors import ConcurrentUpdate, Conflict, InvalidInput
-from app.services.actors import label_for, require_role
+from app.services.actors import label_for
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
-from app.services.incidents.queries import get_incident_for
+from app.services.transaction import commit_or_conflict
 
-LEAK_ROLES = ("desk", "dispatcher", "admin")
 REPORT_KINDS = ("preliminary", "final")
 
 
 def _load(actor, incident_id, expected_version):
     """The incident, if the actor may see it and record leaks, at the version they saw."""
     incident = get_incident_for(actor, incident_id)
-    require_role(actor, LEAK_ROLES, "record personal-data leaks")
+    access.require(actor, "incidents.leaks")
     if expected_version is not None and expected_version != incident.version:
         raise ConcurrentUpdate(incident.reference)
     return incident

@@ -1,10 +1,20 @@
-"""Firing a workflow trigger on an incident, with optimistic locking and audit."""
+"""Firing a workflow trigger on an incident, with optimistic locking and audit.
 
-from sqlalchemy import select
+In order, in one transaction: the actor's right to act on this incident's objects
+(app/access.py), the facts the trigger's guards read (providers bound by name), the
+workflow's answer (workflows/), the timeline event, the SLA clocks, then the side effects
+the trigger names, each looked up by name in the bindings. A fact or an effect with no
+binding refuses the trigger before anything changes.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain.timeutil import to_jst, utcnow
+from app import access
+from app.domain.timeutil import utcnow
 from app.errors import (
     ConcurrentUpdate,
     Forbidden,
@@ -13,58 +23,43 @@ from app.errors import (
     InvalidInput,
 )
 from app.extensions import db
-from app.models import Contract, Technician
+from app.services import bindings
 from app.services.actors import label_for
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
-from app.services.incidents.queries import get_incident_for
 from workflows import INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden, UnknownTrigger
-from workflows.guards import Refusal, TriggerContext
+from workflows.guards import TriggerContext
 
 
-def _onsite_contract(incident, today):
-    contracts = db.session.scalars(
-        select(Contract).where(Contract.organization_id == incident.organization_id)).all()
-    if any(c.active_on(today) and c.onsite_support for c in contracts):
-        return None
-    return Refusal("no_onsite_contract",
-                   "The organization has no active contract that covers on-site support.")
+@dataclass
+class Step:
+    """One incident trigger being fired: what its side effects read."""
+
+    incident: object
+    trigger: str
+    from_state: str
+    params: dict
+    actor: object
+    now: datetime
 
 
-def _technician(params):
-    technician_id = params.get("technician_id")
-    if technician_id is None:
-        return None  # the guard asks for it
-    technician = db.session.get(Technician, technician_id) if isinstance(
-        technician_id, int) else None
-    if technician is None or not technician.active:
-        return Refusal("technician_unavailable", "The technician is unknown or inactive.")
-    return None
+def _facts(incident, trigger, params, now):
+    """The facts the trigger's guards read, from their bound providers (only those)."""
+    providers = bindings.current().facts
+    return {name: providers[name](incident, params, now)
+            for name in INCIDENT.facts_of(trigger) if name in providers}
 
 
-def _policy(incident):
-    from app.services.claims.coverage import covering_policy
-
-    if covering_policy(incident) is not None:
-        return None
-    return Refusal("no_policy", "No insurance policy of the organization covers the incident.")
-
-
-def _context(incident, trigger, params, now):
-    """Facts the trigger's guards read; only those it needs are looked up."""
-    from app.services.claims import claims  # claims build on this module
-    ctx = TriggerContext(params=params, assigned_technician_id=incident.assigned_technician_id)
-    if trigger == "request_dispatch":
-        ctx.onsite_contract = _onsite_contract(incident, to_jst(now).date())
-    elif trigger == "assign_technician":
-        ctx.technician = _technician(params)
-    elif trigger == "prepare_claim":
-        ctx.policy = _policy(incident)
-    elif trigger == "submit_claim":
-        ctx.claim = claims.submit_refusal(incident)
-    elif trigger == "close":
-        ctx.open_claim = claims.open_claim_refusal(incident)
-    return ctx
+def _effects(trigger):
+    """The trigger's side-effect handlers, in order; a name with no handler refuses."""
+    handlers = bindings.current().incident_effects
+    names = INCIDENT.effects_of(trigger)
+    unbound = [name for name in names if name not in handlers]
+    if unbound:
+        raise GuardConflict("This step cannot be carried out now; nothing was changed.",
+                            {"trigger": trigger, "reason": "effect_unbound",
+                             "effects": unbound})
+    return [handlers[name] for name in names]
 
 
 def _next_state(incident, trigger, role, ctx):
@@ -86,44 +81,31 @@ def _next_state(incident, trigger, role, ctx):
         raise GuardConflict(exc.refusal.message, details) from exc
 
 
-def _apply_side_effects(incident, trigger, params, actor, now):
-    """What else a trigger changes; dispatch follows the incident in the same commit."""
-    from app.services.claims import claims
-    from app.services.dispatch import offers  # both build on this module
-
-    if trigger == "assign_technician":
-        incident.assigned_technician_id = params["technician_id"]
-    elif trigger == "release_technician":
-        incident.assigned_technician_id = None
-    elif trigger == "request_dispatch":
-        offers.offer_to_best_candidate(incident, actor_label=label_for(actor, "system"),
-                                         now=now, first_of_request=True)
-    elif trigger == "cancel":
-        offers.cancel_all(incident, reason=params["reason"], now=now)
-    else:
-        claims.on_trigger(incident, trigger, params, actor, now)  # claim_* triggers
-
-
 def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, params=None,
                   note="", now):
     """Fire `trigger` on a loaded incident and record it; the caller commits."""
     params = {k: v for k, v in (params or {}).items() if v is not None}
+    access.require_trigger_scope(actor, incident, trigger)
     from_state = incident.state
-    incident.state = _next_state(incident, trigger, role, _context(
-        incident, trigger, params, now))
+    ctx = TriggerContext(params=params, facts=_facts(incident, trigger, params, now))
+    to_state = _next_state(incident, trigger, role, ctx)
+    effects = _effects(trigger)
+    incident.state = to_state
     append_event(incident, kind="transition", actor=actor,
                  actor_label=actor_label or label_for(actor, "system"), now=now,
                  trigger=trigger, from_state=from_state, to_state=incident.state, note=note,
                  data=params)
     sla.on_transition(incident, from_state, incident.state, now)
-    _apply_side_effects(incident, trigger, params, actor, now)  # their events follow
+    step = Step(incident, trigger, from_state, params, actor, now)
+    for effect in effects:  # their timeline events follow the transition's
+        effect(step)
     return incident
 
 
 def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_version=None,
                  now=None):
     """Move the incident by `trigger`; a concurrent change is a 409, never a lost update."""
-    incident = get_incident_for(actor, incident_id)
+    incident = access.get_incident_for(actor, incident_id)
     reference = incident.reference
     if expected_version is not None and expected_version != incident.version:
         raise ConcurrentUpdate(reference)
@@ -138,13 +120,3 @@ def fire_trigger(incident_id, trigger, actor, params=None, note="", expected_ver
         db.session.rollback()
         raise
     return incident
-
-
-def commit_or_conflict(incident):
-    """Commit; a clash with a concurrent writer (version or timeline seq) becomes a 409."""
-    reference = incident.reference
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
-        db.session.rollback()
-        raise ConcurrentUpdate(reference) from exc

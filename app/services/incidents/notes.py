@@ -1,11 +1,11 @@
 """Notes on an incident's timeline."""
 
+from app.access import get_incident_for
 from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
-from app.services.incidents.queries import get_incident_for
+from app.services.transaction import commit_or_conflict
 
 NOTE_MAX = 5000
 

@@ -1,85 +1,26 @@
-"""Phone calls: answering an offer by keypress, intake at the desk number, voicemail."""
+"""The desk's phone number: a call from a registered number becomes an incident; voicemail."""
 
 from dataclasses import asdict, dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain.phones import normalize_phone, organization_by_phone
+from app.domain.phones import normalize_phone
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Dispatch, Incident, User
-from app.services.actors import ActingTechnician
-from app.services.dispatch.delivery import retry_on_conflict
-from app.services.dispatch.visits import OfferClosed, accept, decline
+from app.models import Incident, User
+from app.services.directory.organizations import organization_by_phone
 from app.services.incidents.audit import append_event
 from app.services.incidents.intake import IntakeRequest, report_incident
-from app.services.incidents.lifecycle import commit_or_conflict
+from app.services.transaction import commit_or_conflict, retry_on_conflict
 from notifications.outbox import enqueue, render_message
-from workflows.dispatch import HOLDING_STATES
 
 PHONE_LINE = "phone line"  # the actor label of what the phone line records
-DECLINE_REASON = "declined by phone"
 DESK_LOCALE = "ja"  # the desk's notes and e-mails, and what callers hear
 # What Twilio puts in From for a withheld number: ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED
 # spelt on a keypad ("anonymous" and the like normalise to "").
 WITHHELD = {"", "+266696687", "+7378742833", "+86282452253", "+2562533"}
-
-
-# ---------------------------------------------------------------- an offer by voice call
-
-
-def find_offer(dispatch_id):
-    """The dispatch a call is about, or None."""
-    return db.session.get(Dispatch, dispatch_id)
-
-
-def offer_state(dispatch, called_number):
-    """'open', or why the call cannot answer: wrong_phone, yours, declined, taken, closed.
-
-    Only the technician the offer went to may hear or answer it: the number the
-    call was placed to must be theirs.
-    """
-    if dispatch is None:
-        return "closed"
-    if normalize_phone(called_number) != normalize_phone(dispatch.technician.phone):
-        return "wrong_phone"
-    if dispatch.state in HOLDING_STATES:
-        return "yours"
-    if dispatch.state == "declined":
-        return "declined"
-    holder = dispatch.incident.assigned_technician_id
-    if holder is not None and holder != dispatch.technician_id:
-        return "taken"
-    return "open" if dispatch.state == "offered" else "closed"
-
-
-def answer_offer(dispatch_id, called_number, digits, now=None):
-    """A keypress: 1 accepts, 2 declines. Returns (outcome, dispatch) for the confirmation.
-
-    Outcomes: accepted, declined, retry (another key), or the offer_state refusal.
-    """
-    dispatch = find_offer(dispatch_id)
-    state = offer_state(dispatch, called_number)
-    if state != "open":
-        return state, dispatch
-    if digits not in ("1", "2"):
-        return "retry", dispatch
-    actor = ActingTechnician(technician_id=dispatch.technician_id,
-                             email=f"{dispatch.technician.name} (voice)")
-    try:
-        if digits == "1":
-            return "accepted", accept(dispatch_id, actor, now=now, via="voice")
-        return "declined", decline(dispatch_id, actor, DECLINE_REASON, now=now, via="voice")
-    # Someone else got in first; a stale row can also surface from an autoflush mid-service.
-    except (OfferClosed, StaleDataError, IntegrityError):
-        db.session.rollback()
-        dispatch = find_offer(dispatch_id)
-        state = offer_state(dispatch, called_number)
-        return ("retry" if state == "open" else state), dispatch
 
 
 # ---------------------------------------------------------------- the desk number

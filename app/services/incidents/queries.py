@@ -1,71 +1,26 @@
-"""Reading incidents as a given user may see them (tenant scoping lives here only)."""
-
-import base64
-from dataclasses import dataclass
+"""Lists of incidents and alerts as a given user may see them (scoped by app/access.py),
+a page at a time."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
+from app import access
 from app.domain.alerts.normalized import SEVERITIES as ALERT_SEVERITIES
 from app.domain.timeutil import utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import (
     Alert,
-    Claim,
-    Dispatch,
     Incident,
-    InsurancePolicy,
-    InsurerNotice,
     Notification,
     Organization,
 )
-from app.models.people import STAFF_ROLES
-from app.services.actors import require_role
 from app.services.directory import organizations
 from app.services.incidents import sla
+from app.services.paging import Page, decode_cursor, encode_cursor
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
 SLA_FILTERS = ("breached", "near")  # the `sla` filter: the worst running clock's status
-# A technician's declined, expired or withdrawn offers give no access to the incident.
-LIVE_DISPATCH = ("offered", "accepted", "en_route", "on_site", "completed")
-
-
-def scope_incidents(stmt, user):
-    """Restrict an incident query to what `user` may see."""
-    if user.role == "customer":
-        return stmt.where(Incident.organization_id == user.organization_id)
-    if user.role == "technician":  # incidents offered to them now, or their visits
-        live = select(Dispatch.incident_id).where(
-            Dispatch.technician_id == user.technician_id, Dispatch.state.in_(LIVE_DISPATCH))
-        return stmt.where(Incident.id.in_(live))
-    if user.role == "insurer":  # incidents it was given notice of, or claimed under its policy
-        noticed = select(InsurerNotice.incident_id).where(
-            InsurerNotice.insurer_id == user.insurer_id)
-        claimed = select(Claim.incident_id).join(InsurancePolicy).where(
-            InsurancePolicy.insurer_id == user.insurer_id)
-        return stmt.where(Incident.id.in_(noticed.union(claimed)))
-    return stmt
-
-
-def get_incident_for(user, incident_id):
-    """The incident if `user` may see it, else NotFound (never a hint that it exists)."""
-    stmt = scope_incidents(select(Incident).where(Incident.id == incident_id), user)
-    incident = db.session.scalars(stmt).first()
-    if incident is None:
-        raise NotFound("Incident not found.")
-    return incident
-
-
-def get_dispatch_visible_to(user, dispatch_id):
-    """A dispatch the user may see: a technician their own, others through its incident."""
-    dispatch = db.session.get(Dispatch, dispatch_id)
-    if dispatch is None or (user.role == "technician"
-                            and dispatch.technician_id != user.technician_id):
-        raise NotFound("Dispatch not found.")
-    if user.role != "technician":
-        get_incident_for(user, dispatch.incident_id)  # 404 unless the incident is visible
-    return dispatch
 
 
 def notifications_by_dispatch(dispatches):
@@ -77,65 +32,6 @@ def notifications_by_dispatch(dispatches):
     for row in rows:
         grouped.setdefault(row.dispatch_id, []).append(row)
     return grouped
-
-
-def scope_organizations(stmt, user):
-    """Restrict an organization query to what `user` may see: staff every organization, a
-    customer its own, a technician or insurer those of the incidents it may see."""
-    if user.role == "customer":
-        return stmt.where(Organization.id == user.organization_id)
-    if user.role in ("technician", "insurer"):
-        return stmt.where(Organization.id.in_(
-            scope_incidents(select(Incident.organization_id), user)))
-    return stmt
-
-
-def visible_organizations(user):
-    """Organizations `user` may see, by name."""
-    return db.session.scalars(scope_organizations(
-        select(Organization).order_by(Organization.name), user)).all()
-
-
-def organization_choices(user):
-    """(id, code, name) rows of the organizations `user` may see, by name: what a picker
-    shows, without loading whole organizations (a provider serves thousands)."""
-    return db.session.execute(scope_organizations(
-        select(Organization.id, Organization.code, Organization.name)
-        .order_by(Organization.name), user)).all()
-
-
-def get_organization_for(user, organization_id):
-    """The organization if `user` may see it, else NotFound (never a hint that it exists)."""
-    organization = db.session.scalars(scope_organizations(
-        select(Organization).where(Organization.id == organization_id), user)).first()
-    if organization is None:
-        raise NotFound("Organization not found.")
-    return organization
-
-
-@dataclass
-class Page:
-    """One page of a newest-first list and the cursor of the next page."""
-
-    items: list
-    next_cursor: str | None
-
-
-def encode_cursor(last_id):
-    """An opaque cursor for the page after the incident `last_id`."""
-    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor):
-    """The incident id a cursor points after; InvalidInput for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        if kind != "i":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not valid.", {"field": "cursor"}) from exc
 
 
 def _sla_filter(stmt, status, now):
@@ -165,7 +61,7 @@ def _filtered(stmt, user, filters, now):
     organizations, so a page stays one statement; the page's clocks are loaded in one
     more (sla.clocks_by_incident), never one per row.
     """
-    stmt = scope_incidents(stmt, user)
+    stmt = access.scope_incidents(stmt, user)
     for name in FILTERS:
         value = filters.get(name)
         if value not in (None, ""):
@@ -212,16 +108,6 @@ def _keyset_page(run, stmt, cursor, limit):
 # ---------------------------------------------------------------- monitoring alerts
 
 ALERT_FILTERS = ("organization_id", "severity", "source")
-ALERT_READERS = ("customer", *STAFF_ROLES)
-
-
-def scope_alerts(stmt, user):
-    """Restrict an alert query to what `user` may see: staff every alert, a customer its
-    organization's; any other role none (403)."""
-    require_role(user, ALERT_READERS, "see alerts")
-    if user.role == "customer":
-        return stmt.where(Alert.organization_id == user.organization_id)
-    return stmt
 
 
 def list_alerts(user, filters, cursor=None, limit=50):
@@ -231,7 +117,7 @@ def list_alerts(user, filters, cursor=None, limit=50):
     if filters.get("severity") not in (None, "", *ALERT_SEVERITIES):
         raise InvalidInput("The severity is critical, high, medium or low.",
                            {"field": "severity", "allowed": list(ALERT_SEVERITIES)})
-    stmt = scope_alerts(select(Alert, Organization.name.label("organization_name"),
+    stmt = access.scope_alerts(select(Alert, Organization.name.label("organization_name"),
                                Incident.reference.label("incident_reference"))
                         .join(Organization, Organization.id == Alert.organization_id)
                         .outerjoin(Incident, Incident.id == Alert.incident_id), user)

@@ -22,6 +22,7 @@ from app.domain.bizcal import add_business_minutes, minutes_per_day, parse_hours
 from app.domain.timeutil import to_jst
 from app.extensions import db
 from app.models import Contract, Incident, SlaClock
+from notifications.outbox import page_role
 from workflows.incident import FINAL_STATES
 
 DAY = 24 * 60
@@ -286,8 +287,6 @@ def page_due(now):
     takes (SKIP LOCKED), and the messages' dedupe keys name the clock, the level and the
     due instant, so even a repeated pass adds no second message for the same deadline.
     """
-    from notifications.outbox import page_role  # the outbox builds on the models only
-
     clocks = due_pages(now)
     for clock in clocks:
         level = "breached" if now >= clock.due_at else "near"

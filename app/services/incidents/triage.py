@@ -1,21 +1,19 @@
 """Recording remote-triage checklist ticks on the timeline."""
 
+from app import access
+from app.access import get_incident_for
 from app.domain.timeutil import utcnow
 from app.domain.triage import checklist_for
-from app.errors import Conflict, Forbidden, InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import commit_or_conflict
-from app.services.incidents.queries import get_incident_for
-
-TRIAGE_ROLES = ("desk", "dispatcher", "admin")
+from app.services.transaction import commit_or_conflict
 
 
 def record_check(incident_id, actor, item, checked, now=None):
     """Record that a checklist item was ticked (or unticked) during triage."""
     incident = get_incident_for(actor, incident_id)
-    if actor.role not in TRIAGE_ROLES:
-        raise Forbidden("Your role may not record triage checks.")
+    access.require(actor, "incidents.triage")
     if item not in dict(checklist_for(incident.category)):
         raise InvalidInput("That item is not on this category's checklist.", {"field": "item"})
     if incident.state != "triaging":

@@ -19,21 +19,19 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from app import access
 from app.domain.timeutil import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.files import keep_only_if_committed
 from app.models import Contract, MonthlyReport, Notification, Organization, User
-from app.models.people import STAFF_ROLES
 from app.rendering.report_pdf import render_pdf
-from app.services.actors import require_role
-from app.services.incidents.queries import Page, decode_cursor, encode_cursor
+from app.services.paging import Page, decode_cursor, encode_cursor
 from app.services.reporting import figures
 from app.services.reporting.figures import MONTH, parse_month
 from notifications.outbox import enqueue
 
 SCHEMA = "monthly-report/1"
-VIEWER_ROLES = ("customer", *STAFF_ROLES)
 SAFE_FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
@@ -217,17 +215,9 @@ def _email_customers(report, organization, now):
 # ---------------------------------------------------------------- reading, as a user may
 
 
-def scope_reports(stmt, user):
-    """Restrict a report query to what `user` may see; 403 for roles that see none."""
-    require_role(user, VIEWER_ROLES, "see monthly reports")
-    if user.role == "customer":
-        return stmt.where(MonthlyReport.organization_id == user.organization_id)
-    return stmt
-
-
 def list_reports(user, organization_id=None, month=None, cursor=None, limit=50):
     """Reports `user` may see, newest first, optionally of one organization and month."""
-    stmt = scope_reports(select(MonthlyReport), user)
+    stmt = access.scope_reports(select(MonthlyReport), user)
     if organization_id is not None:
         stmt = stmt.where(MonthlyReport.organization_id == organization_id)
     if month:
@@ -240,22 +230,13 @@ def list_reports(user, organization_id=None, month=None, cursor=None, limit=50):
     return Page(rows, encode_cursor(rows[-1].id) if more else None)
 
 
-def get_report_for(user, report_id):
-    """The report if `user` may see it, else NotFound (never a hint that it exists)."""
-    report = db.session.scalars(scope_reports(
-        select(MonthlyReport).where(MonthlyReport.id == report_id), user)).first()
-    if report is None:
-        raise NotFound("Report not found.")
-    return report
-
-
 def find_report_for(user, month, organization_id=None):
     """A month's report of the user's organization (customers) or of the one named (staff)."""
     if MONTH.fullmatch(str(month)) is None:
         raise NotFound("Report not found.")
-    if user.role == "customer" and organization_id is None:
-        organization_id = user.organization_id
-    report = db.session.scalars(scope_reports(select(MonthlyReport).where(
+    if organization_id is None:
+        organization_id = access.own_organization_id(user)
+    report = db.session.scalars(access.scope_reports(select(MonthlyReport).where(
         MonthlyReport.organization_id == organization_id, MonthlyReport.month == month),
         user)).first()
     if report is None:

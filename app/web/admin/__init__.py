@@ -2,13 +2,13 @@
 
 from flask import Blueprint
 
-from app.auth import roles_required
+from app.auth import permission_required
 
 bp = Blueprint("admin", __name__)
 
 
 @bp.before_request
-@roles_required("admin", "dispatcher")
+@permission_required("admin.pages")
 def _admin_roles():
     """The role check for every administration page."""
     return None

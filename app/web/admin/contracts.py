@@ -17,11 +17,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app import access
 from app.domain.labels import SEVERITY_LABELS
 from app.errors import AppError
-from app.services.actors import require_role
 from app.services.directory import contracts as service
-from app.services.incidents.queries import organization_choices
+from app.services.directory.organizations import organization_choices
 from app.web.admin import bp
 from app.web.formutil import choices, flash_form_errors
 
@@ -144,7 +144,7 @@ def contracts(organization_id):
 @bp.route("/organizations/<int:organization_id>/contracts/new", methods=["GET", "POST"])
 def new_contract(organization_id):
     """Add a contract to an organization (admin)."""
-    require_role(current_user, service.WRITE_ROLES, "manage contracts")
+    access.require(current_user, "contracts.manage")
     organization = service.get_organization(current_user, organization_id)
     if request.method == "GET":
         form = _form(organization, formdata=None)
@@ -159,7 +159,7 @@ def new_contract(organization_id):
 @bp.route("/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
 def edit_contract(contract_id):
     """Change a contract (admin); the whole contract is checked again."""
-    require_role(current_user, service.WRITE_ROLES, "manage contracts")
+    access.require(current_user, "contracts.manage")
     contract = service.get_contract(current_user, contract_id)
     organization = contract.organization
     if request.method == "GET":

@@ -12,14 +12,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
+from app import access
 from app.errors import AppError
-from app.services.actors import require_role
 from app.services.directory import contracts
 from app.services.monitoring import ingest as service
 from app.web.admin import bp
 from app.web.formutil import flash_form_errors
 
-KEY_ROLES = ("admin",)
 FORM_REFUSED = 422
 
 
@@ -36,7 +35,7 @@ class RevokeKeyForm(FlaskForm):
 
 def _organization(organization_id):
     """The organization whose keys an admin manages (403 for others, 404 if unknown)."""
-    require_role(current_user, KEY_ROLES, "manage ingest keys")
+    access.require(current_user, "ingest_keys.manage")
     return contracts.get_organization(current_user, organization_id)
 
 
@@ -67,7 +66,7 @@ def create_ingest_key(organization_id):
 @bp.post("/ingest-keys/<int:key_id>/revoke")
 def revoke_ingest_key(key_id):
     """Revoke a key once the admin has confirmed it."""
-    require_role(current_user, KEY_ROLES, "manage ingest keys")
+    access.require(current_user, "ingest_keys.manage")
     form = RevokeKeyForm()
     key = service.find_ingest_key(key_id)
     if not form.validate():

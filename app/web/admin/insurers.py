@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.errors import AppError
 from app.services.claims import coverage
 from app.services.claims import insurers as service
-from app.services.incidents.queries import organization_choices
+from app.services.directory.organizations import organization_choices
 from app.web.admin import bp
 from app.web.admin.policies import TermsForm
 from app.web.formutil import choices, flash_form_errors

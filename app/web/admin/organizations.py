@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth import roles_required
+from app.auth import permission_required
 from app.errors import AppError
 from app.services.directory import organizations as service
 from app.web.admin import bp
@@ -31,7 +31,7 @@ def _submit(form, save):
 
 
 @bp.get("/organizations")
-@roles_required("admin")
+@permission_required("organizations.manage")
 def organizations():
     """Organizations by code, searched by code or name, a page at a time."""
     search = request.args.get("q", "")
@@ -49,7 +49,7 @@ def _form_page(form, status=200):
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("organizations.manage")
 def new_organization():
     """Add an organization; its phone numbers are added on its page next."""
     form = OrganizationForm()
@@ -73,7 +73,7 @@ def _organization_page(organization, form=None, phone_form=None, status=200):
 
 
 @bp.route("/organizations/<int:organization_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required("organizations.manage")
 def organization(organization_id):
     """An organization's details form, its phone numbers, its users and its contracts."""
     item = service.get_organization(current_user, organization_id)
@@ -89,7 +89,7 @@ def organization(organization_id):
 
 
 @bp.post("/organizations/<int:organization_id>/phones")
-@roles_required("admin")
+@permission_required("organizations.manage")
 def add_organization_phone(organization_id):
     """Register one more caller-ID number (a number of another organization is refused)."""
     item = service.get_organization(current_user, organization_id)
@@ -103,7 +103,7 @@ def add_organization_phone(organization_id):
 
 
 @bp.post("/organizations/<int:organization_id>/phones/remove")
-@roles_required("admin")
+@permission_required("organizations.manage")
 def remove_organization_phone(organization_id):
     """Unregister one of the organization's numbers (another's is a 404)."""
     item = service.get_organization(current_user, organization_id)

@@ -2,14 +2,13 @@
 
 from flask import Blueprint
 
-from app.auth import roles_required
-from app.models.people import STAFF_ROLES
+from app.auth import permission_required
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.before_request
-@roles_required(*STAFF_ROLES)
+@permission_required("dashboard.read")
 def _staff_only():
     """The role check for every page: desk, dispatchers and admins."""
     return None

@@ -1,19 +1,18 @@
 """The desk console: incident list, incident page with triage, notes and triggers, phone intake.
 
 Staff see every incident; technicians and insurers see only theirs (scoped in
-app/services/incidents/queries.py) and get only the buttons their role may press.
+app/access.py) and get only the buttons their role may press.
 """
 
 from flask import Blueprint
 
-from app.auth import roles_required
+from app.auth import permission_required
 
 bp = Blueprint("desk", __name__)
-CONSOLE_ROLES = ("desk", "dispatcher", "admin", "technician", "insurer")
 
 
 @bp.before_request
-@roles_required(*CONSOLE_ROLES)
+@permission_required("console.use")
 def _console_roles():
     """The role check for every page of the console."""
     return None

@@ -6,10 +6,9 @@ Staff only: technicians and insurers use the console too, but alerts are none of
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import access
 from app.domain.alerts.normalized import SEVERITIES
 from app.errors import AppError
-from app.models.people import STAFF_ROLES
-from app.services.actors import require_role
 from app.services.incidents.queries import ALERT_FILTERS, list_alerts
 from app.services.monitoring.ingest import recent_refusals
 from app.web.desk import bp
@@ -30,7 +29,7 @@ def _filters():
 @bp.get("/alerts")
 def alerts():
     """Recent alerts, newest first: count, first and last sighting, host, rule, incident."""
-    require_role(current_user, STAFF_ROLES, "see alerts")
+    access.require(current_user, "alerts.read")
     filters = _filters()
     try:
         page = list_alerts(current_user, filters, cursor=request.args.get("cursor"),
@@ -45,6 +44,6 @@ def alerts():
 @bp.get("/alerts/refused")
 def refused_alerts():
     """Bodies the ingest refused, newest first, with the reason: to fix a sensor's settings."""
-    require_role(current_user, STAFF_ROLES, "see refused alert payloads")
+    access.require(current_user, "alerts.refused")
     return render_template("desk/refused_alerts.html", refusals=recent_refusals(PAGE_SIZE),
                            shown_bytes=REFUSED_SHOWN_BYTES)

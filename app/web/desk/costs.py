@@ -13,11 +13,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app import access
+from app.access import get_dispatch_visible_to
 from app.errors import AppError
 from app.services.claims import costs, coverage
-from app.services.incidents.queries import get_dispatch_visible_to
 from app.web.desk import bp
 from app.web.formutil import choices, flash_form_errors
+from workflows.incident import COSTS_FROZEN_STATES
 
 
 class CostForm(FlaskForm):
@@ -49,8 +51,7 @@ def cost_page_context():
     """What the cost partials need: the forms, the heads, the payout preview."""
     return {"cost_form": CostForm(formdata=None), "link_form": EvidenceLinkForm(formdata=None),
             "button_form": ButtonForm(formdata=None), "coverage_heads": costs.list_heads,
-            "cost_preview": coverage.preview, "cost_approvers": costs.APPROVER_ROLES,
-            "costs_frozen_states": costs.FROZEN_STATES}
+            "cost_preview": coverage.preview, "costs_frozen_states": COSTS_FROZEN_STATES}
 
 
 def flash_outcome(action, success):
@@ -91,7 +92,7 @@ def run_button(action, incident_id, success):
 
 
 def _incident_of(cost_id):
-    return costs.get_cost_for(current_user, cost_id).incident_id
+    return access.get_cost_for(current_user, cost_id).incident_id
 
 
 @bp.post("/incidents/<int:incident_id>/costs")

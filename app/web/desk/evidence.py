@@ -24,8 +24,8 @@ INLINE_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
 @bp.app_context_processor
 def _evidence_context():
-    """What the evidence partials need: who may upload, and the kinds of evidence."""
-    return {"evidence_upload_roles": service.UPLOAD_ROLES, "evidence_kinds": service.KINDS}
+    """What the evidence partials need: the kinds of evidence."""
+    return {"evidence_kinds": service.KINDS}
 
 
 def read_upload():

@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -13,25 +12,18 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS
-from app.web.formutil import choices
+from app.web.formutil import TriggerParamsForm, choices
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(TriggerParamsForm):
     """One trigger button; the fields a trigger needs are shown beside it."""
 
     trigger = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
-    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
-    amount = IntegerField(_l("Amount (yen)"), validators=[Optional(), NumberRange(min=1)])
-    paid_on = DateField(_l("Paid on"), validators=[Optional()])
-    technician_id = SelectField(_l("Technician"), coerce=int, validate_choice=False,
-                                validators=[Optional()])
-    work_report = TextAreaField(_l("Work report"), validators=[Optional(), Length(max=20000)])
 
 
 class NoteForm(FlaskForm):

@@ -3,28 +3,24 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
+from app import access
+from app.access import get_incident_for
 from app.domain.labels import STATE_LABELS
-from app.domain.phones import normalize_phone, organization_by_phone
+from app.domain.phones import normalize_phone
 from app.domain.timeutil import JST, to_utc_naive, utcnow
 from app.domain.triage import checklist_for
 from app.errors import AppError
 from app.extensions import db
-from app.models import Organization, Technician
+from app.models import Organization
+from app.services.directory.organizations import organization_by_phone, organization_choices
 from app.services.incidents.intake import IntakeRequest, report_incident
-from app.services.incidents.leaks import LEAK_ROLES, mark_leak, record_leak_report, unmark_leak
+from app.services.incidents.leaks import mark_leak, record_leak_report, unmark_leak
 from app.services.incidents.lifecycle import fire_trigger
 from app.services.incidents.notes import add_note
-from app.services.incidents.queries import (
-    FILTERS,
-    get_incident_for,
-    list_incident_rows,
-    notifications_by_dispatch,
-    organization_choices,
-)
+from app.services.incidents.queries import FILTERS, list_incident_rows, notifications_by_dispatch
 from app.services.incidents.sla import clocks_by_incident
-from app.services.incidents.triage import TRIAGE_ROLES, checklist_state, record_check
+from app.services.incidents.triage import checklist_state, record_check
 from app.web.desk import bp
 from app.web.desk.costs import cost_page_context
 from app.web.desk.forms import (
@@ -41,12 +37,6 @@ from workflows import INCIDENT
 from workflows.incident import STATES
 
 PAGE_SIZE = 50
-TRIGGER_FIELDS = {
-    "cancel": ["reason"], "release_technician": ["reason"], "deny_claim": ["reason"],
-    "request_info": ["message"], "approve_claim": ["amount"],
-    "record_payment": ["amount", "paid_on"], "assign_technician": ["technician_id"],
-    "complete_onsite": ["work_report"],
-}
 
 
 @bp.get("/")
@@ -66,28 +56,19 @@ def incidents():
                            now=now, clocks=clocks_by_incident([i.id for i in page.items]))
 
 
-def _technician_choices():
-    technicians = db.session.scalars(
-        select(Technician).where(Technician.active).order_by(Technician.name)).all()
-    return choices((t.id, f"{t.name} ({t.company})") for t in technicians)
-
-
 @bp.get("/incidents/<int:incident_id>")
 def incident(incident_id):
     """One incident: details, triage checklist, timeline, notes, and the allowed triggers."""
     item = get_incident_for(current_user, incident_id)
     triggers = INCIDENT.allowed_triggers(item.state, current_user.role)
-    forms = {}
-    for trigger in triggers:
-        form = TransitionForm(formdata=None, trigger=trigger, version=item.version)
-        form.technician_id.choices = _technician_choices() if trigger == "assign_technician" \
-            else []
-        forms[trigger] = form
+    forms = {trigger: TransitionForm(formdata=None, trigger=trigger, version=item.version)
+             for trigger in triggers}
     return render_template(
-        "desk/incident.html", incident=item, forms=forms, trigger_fields=TRIGGER_FIELDS,
+        "desk/incident.html", incident=item, forms=forms,
+        trigger_fields={trigger: INCIDENT.params_of(trigger) for trigger in triggers},
         note_form=NoteForm(formdata=None), check_form=CheckForm(formdata=None),
         checklist=checklist_for(item.category), ticks=checklist_state(item),
-        can_check=current_user.role in TRIAGE_ROLES and item.state == "triaging",
+        can_check=access.can(current_user, "incidents.triage") and item.state == "triaging",
         dispatch_notifications=notifications_by_dispatch(item.dispatches),
         now=utcnow(), leak_forms=_leak_forms(item), **cost_page_context(),
     )
@@ -95,7 +76,7 @@ def incident(incident_id):
 
 def _leak_forms(item):
     """The leak forms the user may use on this incident (none for other roles)."""
-    if current_user.role not in LEAK_ROLES:
+    if not access.can(current_user, "incidents.leaks"):
         return {}
     forms = {"mark": LeakMarkForm(formdata=None, version=item.version)}
     if item.personal_data_leak:
@@ -112,14 +93,10 @@ def _back_to(incident_id):
 def transition(incident_id):
     """Press a trigger button."""
     form = TransitionForm()
-    form.technician_id.choices = _technician_choices()
     if not form.validate():
         flash_form_errors(form)
         return _back_to(incident_id)
-    params = {name: getattr(form, name).data for name in TRIGGER_FIELDS.get(form.trigger.data,
-                                                                              [])}
-    if params.get("paid_on") is not None:
-        params["paid_on"] = params["paid_on"].isoformat()
+    params = form.params(INCIDENT.params_of(form.trigger.data))
     try:
         item = fire_trigger(incident_id, form.trigger.data, current_user, params=params,
                             note=form.note.data or "", expected_version=form.version.data)
@@ -201,7 +178,7 @@ def check(incident_id):
 @bp.route("/phone-intake", methods=["GET", "POST"])
 def phone_intake():
     """Record a call: look the organization up by the caller's number, then the details."""
-    if current_user.role not in TRIAGE_ROLES:
+    if not access.can(current_user, "incidents.record_calls"):
         return redirect(url_for("desk.incidents"))
     form = PhoneIntakeForm()
     form.organization_id.choices = choices([(0, "—")] + [

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from flask import abort, current_app, render_template
 from sqlalchemy import select
 
-from app.auth import roles_required
+from app import access
+from app.auth import permission_required
 from app.extensions import db
 from app.models import Notification, Technician, User
-from app.models.people import STAFF_ROLES
 from app.web.devtools import bp
 
 PHONE_LIMIT = 500
@@ -45,7 +45,7 @@ def _directory():
         for address in (tech.phone, tech.email):
             if address:
                 directory[address] = ("technicians", tech.name)
-    for user in db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES))):
+    for user in db.session.scalars(select(User).where(User.role.in_(access.STAFF))):
         for address in (user.phone, user.email):
             if address:
                 directory.setdefault(address, ("dispatchers", user.name))
@@ -92,7 +92,7 @@ def body_parts(body):
 
 
 @bp.get("/phone")
-@roles_required(*STAFF_ROLES)  # every tenant's messages and the technicians' accept links
+@permission_required("devtools.phone")  # every tenant's messages and the technicians' accept links
 def phone():
     """Every message sent or queued, newest first, grouped by who receives it."""
     messages = db.session.scalars(

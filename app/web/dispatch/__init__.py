@@ -2,13 +2,13 @@
 
 from flask import Blueprint
 
-from app.auth import roles_required
+from app.auth import permission_required
 
 bp = Blueprint("dispatch", __name__)
 
 
 @bp.before_request
-@roles_required("dispatcher", "admin")
+@permission_required("dispatch.board")
 def _dispatcher_roles():
     """The role check for every page of the board."""
     return None

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, func, select
 
+from app.access import get_incident_for
 from app.domain.timeutil import utcnow
 from app.errors import AppError
 from app.extensions import db
@@ -25,18 +26,18 @@ from app.models import (
 )
 from app.services.dispatch.offers import candidates, candidates_by_incident
 from app.services.dispatch.visits import cancel_dispatch, override, reoffer
-from app.services.incidents.queries import get_incident_for
 from app.services.incidents.sla import clocks_by_incident
 from app.web.dispatch import bp
 from app.web.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
 from app.web.formutil import flash_form_errors
 from workflows import DISPATCH
-from workflows.dispatch import HOLDING_STATES
+from workflows.dispatch import HOLDING_STATES, OPEN_STATES
+from workflows.incident import ONSITE_STATES
 
-BOARD_STATES = ("dispatch_requested", "technician_assigned", "en_route", "on_site")
-LIVE_DISPATCH_STATES = ("offered", *HOLDING_STATES)
-# cancel_dispatch releases offers and accepted visits; one on the way or on site is not.
-CANCELLABLE_STATES = ("offered", "accepted")
+BOARD_STATES = ONSITE_STATES  # needing or holding a technician
+LIVE_DISPATCH_STATES = (*OPEN_STATES, *HOLDING_STATES)
+# A dispatcher withdraws offers and accepted visits; one on the way or on site is not.
+CANCELLABLE_STATES = DISPATCH.sources_of("cancel")
 # The board shows a page of the longest waiting incidents, as the lists do (DESIGN §8: 50 a
 # page); more pages follow. Each row offers the best few candidates; every other active
 # technician is on the incident's own override page, so that a row stays small.

@@ -2,13 +2,13 @@
 
 from flask import Blueprint
 
-from app.auth import roles_required
+from app.auth import permission_required
 
 bp = Blueprint("insurer", __name__)
 
 
 @bp.before_request
-@roles_required("insurer", "admin")
+@permission_required("insurer.portal")
 def _insurer_roles():
     """The role check for every page of the portal."""
     return None

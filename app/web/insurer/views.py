@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import access
 from app.domain.labels import STATE_LABELS
 from app.errors import AppError
 from app.services.claims import claims
@@ -11,12 +12,7 @@ from app.services.claims.notices import notices_for
 from app.services.claims.packets import packet_path
 from app.web.formutil import flash_form_errors
 from app.web.insurer import bp
-from app.web.insurer.forms import ACTION_FIELDS, ClaimActionForm, VerifyForm
-
-# Which decisions fit the incident's state (the workflow refuses the others anyway).
-ACTIONS_BY_STATE = {"claim_submitted": ["acknowledge", "request_info", "approve", "deny"],
-                    "claim_info_requested": ["acknowledge"],
-                    "claim_approved": ["acknowledge", "record_payment"]}
+from app.web.insurer.forms import ClaimActionForm, VerifyForm
 
 
 @bp.get("/")
@@ -30,15 +26,15 @@ def home():
 @bp.get("/claims/<int:claim_id>")
 def claim(claim_id):
     """One claim: the computation, packet versions, and the decisions possible now."""
-    return _claim_page(claims.get_claim_for(current_user, claim_id))
+    return _claim_page(access.get_claim_for(current_user, claim_id))
 
 
 def _claim_page(item, results=None):
     """The claim page, with the decisions possible now (also under a check's result)."""
-    actions = [a for a in ACTIONS_BY_STATE.get(item.incident.state, [])
-               if not (a == "acknowledge" and item.acknowledged_at)]
+    actions = claims.actions_now(item)
     return render_template(
-        "insurer/claim.html", claim=item, actions=actions, action_fields=ACTION_FIELDS,
+        "insurer/claim.html", claim=item, actions=actions,
+        action_fields={action: claims.action_params(action) for action in actions},
         form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
         results=results, heads=_head_names(item))
 
@@ -46,7 +42,7 @@ def _claim_page(item, results=None):
 @bp.get("/claims/<int:claim_id>/packets/<int:version>")
 def packet(claim_id, version):
     """Download one packet version (the ZIP as it was submitted)."""
-    item = claims.get_claim_for(current_user, claim_id)
+    item = access.get_claim_for(current_user, claim_id)
     found = claims.get_packet(item, version)
     return send_file(packet_path(found), mimetype="application/zip", as_attachment=True,
                      download_name=f"{item.incident.reference}-claim-v{version}.zip",
@@ -56,7 +52,7 @@ def packet(claim_id, version):
 @bp.post("/claims/<int:claim_id>/packets/<int:version>/verify")
 def verify(claim_id, version):
     """Check a packet version in the portal; each problem names its file."""
-    item = claims.get_claim_for(current_user, claim_id)
+    item = access.get_claim_for(current_user, claim_id)
     form = VerifyForm()
     if not form.validate():
         flash_form_errors(form)
@@ -82,7 +78,7 @@ def act(claim_id):
     if not form.validate():
         flash_form_errors(form)
         return redirect(url_for("insurer.claim", claim_id=claim_id))
-    fields = {name: getattr(form, name).data for name in ACTION_FIELDS[form.action.data]}
+    fields = {name: form[name].data for name in claims.action_params(form.action.data)}
     try:
         item = claims.insurer_action(claim_id, current_user, form.action.data, **fields)
     except AppError as exc:

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from app import access
 from app.domain.labels import CATEGORY_LABELS
-from app.domain.phones import organization_by_code_or_phone
 from app.errors import InvalidInput
 from app.extensions import db, limit_setting, limiter
 from app.models import User
-from app.models.people import STAFF_ROLES
+from app.services.directory.organizations import organization_by_code_or_phone
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.queries import list_incidents
 from app.web.i18n import LANG_COOKIE
@@ -26,7 +26,7 @@ SUMMARY_LENGTH = 80
 @bp.get("/")
 def home():
     """Staff go to their console; everyone else to the report form."""
-    if current_user.is_authenticated and current_user.role != "customer":
+    if access.can(current_user, "console.use"):
         return redirect(url_for("desk.incidents"))
     return redirect(url_for("public.report"))
 
@@ -39,8 +39,9 @@ def _summary(form):
 
 def _reporting_organization(form):
     """A logged-in customer reports for their own organization; others identify it."""
-    if current_user.is_authenticated and current_user.role == "customer":
-        return current_user.organization_id
+    own = access.own_organization_id(current_user)
+    if own is not None:
+        return own
     organization = organization_by_code_or_phone(form.customer.data)
     if organization is None:
         form.customer.errors.append(_(
@@ -71,12 +72,14 @@ def report():
                 form.customer.errors.append(exc.message)
             else:
                 return render_template("public/reported.html", incident=incident)
-    return render_template("public/report.html", form=form, my_incidents=_my_incidents()), \
+    return render_template(
+        "public/report.html", form=form, my_incidents=_my_incidents(),
+        for_own_organization=access.own_organization_id(current_user) is not None), \
         400 if form.errors else 200
 
 
 def _my_incidents():
-    if current_user.is_authenticated and current_user.role == "customer":
+    if access.own_organization_id(current_user) is not None:
         return list_incidents(current_user, {}, limit=20).items
     return []
 
@@ -112,8 +115,8 @@ def _after_login(user):
     target = local_path(request.args.get("next", ""))
     if target:
         return target
-    return url_for("desk.incidents") if user.role in STAFF_ROLES or user.role in (
-        "technician", "insurer") else url_for("public.report")
+    return url_for("desk.incidents") if access.can(user, "console.use") \
+        else url_for("public.report")
 
 
 @bp.post("/logout")

@@ -2,14 +2,13 @@
 
 from flask import Blueprint
 
-from app.auth import roles_required
-from app.services.reporting.monthly import VIEWER_ROLES
+from app.auth import permission_required
 
 bp = Blueprint("reports", __name__)
 
 
 @bp.before_request
-@roles_required(*VIEWER_ROLES)
+@permission_required("reports.read")
 def _report_roles():
     """The role check for every page: technicians and insurers see no reports."""
     return None

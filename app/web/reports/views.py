@@ -10,14 +10,14 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth import roles_required
+from app import access
+from app.auth import permission_required
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Organization
-from app.models.people import STAFF_ROLES
 from app.rendering.charts import to_svg
 from app.rendering.report_tables import sections
-from app.services.incidents.queries import organization_choices
+from app.services.directory.organizations import organization_choices
 from app.services.reporting import monthly as reports
 from app.web.formutil import choices, flash_form_errors
 from app.web.reports import bp
@@ -27,7 +27,7 @@ LIST_LIMIT = 200
 
 
 def _is_staff():
-    return current_user.role in STAFF_ROLES
+    return access.can(current_user, "reports.manage")
 
 
 def _build_form(**defaults):
@@ -101,7 +101,7 @@ def pdf(month):
 
 
 @bp.post("/build")
-@roles_required(*STAFF_ROLES)
+@permission_required("reports.manage")
 def build():
     """Build or rebuild one organization's report of a month (staff)."""
     form = _build_form()

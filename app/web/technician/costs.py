@@ -8,19 +8,21 @@ from flask import redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth import roles_required
+from app.access import get_dispatch_for
+from app.auth import permission_required
 from app.services.claims import costs
-from app.services.dispatch.visits import get_dispatch_for
 from app.web.desk.costs import ButtonForm, CostForm, add_line, flash_outcome
 from app.web.formutil import flash_form_errors
 from app.web.technician import bp
+from workflows.dispatch import VISIT_STATES
+from workflows.incident import COSTS_FROZEN_STATES
 
 
 def technician_cost_context():
     """What the cost partial needs: the form, the heads, which visits may take costs."""
     return {"cost_form": CostForm(formdata=None), "button_form": ButtonForm(formdata=None),
-            "coverage_heads": costs.list_heads, "cost_visit_states": costs.VISIT_STATES,
-            "costs_frozen_states": costs.FROZEN_STATES}
+            "coverage_heads": costs.list_heads, "cost_visit_states": VISIT_STATES,
+            "costs_frozen_states": COSTS_FROZEN_STATES}
 
 
 bp.context_processor(technician_cost_context)
@@ -35,7 +37,7 @@ def _run(dispatch_id, form, action, success):
 
 
 @bp.post("/tech/dispatches/<int:dispatch_id>/costs")
-@roles_required("technician")
+@permission_required("technician.pages")
 def add_cost(dispatch_id):
     """Enter a cost line on my visit (receipts, travel, parts)."""
     dispatch = get_dispatch_for(current_user, dispatch_id)  # 404 unless it is mine
@@ -45,7 +47,7 @@ def add_cost(dispatch_id):
 
 
 @bp.post("/tech/dispatches/<int:dispatch_id>/labour")
-@roles_required("technician")
+@permission_required("technician.pages")
 def labour(dispatch_id):
     """My visit's labour line from its recorded arrival and completion."""
     get_dispatch_for(current_user, dispatch_id)

@@ -13,19 +13,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.auth import roles_required
+from app.access import get_dispatch_for
+from app.auth import permission_required
 from app.errors import AppError, Conflict, InvalidInput
 from app.extensions import db
 from app.models import Dispatch, Incident, UsedLink
 from app.services.actors import ActingTechnician
 from app.services.dispatch.links import LinkInvalid, read_offer_token
-from app.services.dispatch.visits import OfferClosed, accept, advance, decline, get_dispatch_for
-from app.services.incidents.queries import LIVE_DISPATCH
+from app.services.dispatch.visits import OfferClosed, fire
 from app.web.formutil import flash_form_errors
 from app.web.technician import bp
 from app.web.technician.forms import LinkAcceptForm, LinkDeclineForm, StepForm
 from workflows import DISPATCH
-from workflows.dispatch import FINAL_STATES, HOLDING_STATES
+from workflows.dispatch import FINAL_STATES, HOLDING_STATES, LIVE_STATES
 
 RECENT_LIMIT = 10
 DONE = {
@@ -59,7 +59,7 @@ def _my_dispatches(states, limit=None):
 def _shows_incident(dispatch):
     """Whose incident it is (reference, organization, summary) shows only while the offer or
     visit is live: a declined, expired or withdrawn offer gives no access to the incident."""
-    return dispatch.state in LIVE_DISPATCH
+    return dispatch.state in LIVE_STATES
 
 
 def _render(template, **context):
@@ -69,7 +69,7 @@ def _render(template, **context):
 
 
 @bp.get("/tech/")
-@roles_required("technician")
+@permission_required("technician.pages")
 def home():
     """My open offers, the visit I hold, and my recent dispatches."""
     return _render("technician/home.html", offers=_my_dispatches(("offered",)),
@@ -78,20 +78,10 @@ def home():
 
 
 @bp.get("/tech/dispatches/<int:dispatch_id>")
-@roles_required("technician")
+@permission_required("technician.pages")
 def dispatch(dispatch_id):
     """One offer or visit of mine (anyone else's is a 404)."""
     return _render("technician/dispatch.html", d=get_dispatch_for(current_user, dispatch_id))
-
-
-def _run_step(dispatch_id, trigger, form):
-    if trigger == "accept":
-        return accept(dispatch_id, current_user, via="page")
-    if trigger == "decline":
-        return decline(dispatch_id, current_user, form.reason.data or "", via="page")
-    params = {"work_report": form.work_report.data or "",
-              "signoff_name": form.signoff_name.data or ""} if trigger == "complete" else {}
-    return advance(dispatch_id, current_user, trigger, params=params)
 
 
 def _closed_message(dispatch_id, exc):
@@ -105,7 +95,7 @@ def _closed_message(dispatch_id, exc):
 
 
 @bp.post("/tech/dispatches/<int:dispatch_id>/<trigger>")
-@roles_required("technician")
+@permission_required("technician.pages")
 def step(dispatch_id, trigger):
     """Press a button: accept, decline, depart, arrive or complete."""
     if trigger not in DONE:
@@ -115,7 +105,8 @@ def step(dispatch_id, trigger):
         flash_form_errors(form)
         return redirect(url_for("technician.dispatch", dispatch_id=dispatch_id))
     try:
-        _run_step(dispatch_id, trigger, form)
+        fire(dispatch_id, trigger, current_user, via="page",
+             params={name: form[name].data or "" for name in DISPATCH.params_of(trigger)})
     except OfferClosed as exc:
         db.session.rollback()
         flash(_closed_message(dispatch_id, exc), "error")
@@ -201,11 +192,9 @@ def _answer_by_link(token, trigger, form=None):
     if form is not None and not form.validate():
         return _link_page(dispatch, token, decline_form=form, status=422)
     dispatch_id, actor = dispatch.id, _acting(dispatch)
+    params = {name: form[name].data for name in DISPATCH.params_of(trigger)} if form else {}
     try:
-        if trigger == "accept":
-            accept(dispatch_id, actor, via="SMS link", link_nonce=nonce)
-        else:
-            decline(dispatch_id, actor, form.reason.data, via="SMS link", link_nonce=nonce)
+        fire(dispatch_id, trigger, actor, params=params, via="SMS link", link_nonce=nonce)
     except AppError as exc:
         db.session.rollback()
         return _refused(_refusal_from(exc, dispatch_id))

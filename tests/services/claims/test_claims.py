@@ -288,6 +288,24 @@ def test_an_insurer_of_the_organization_under_another_policy_cannot_decide_throu
     assert db.session.get(Claim, claim_id).incident.state == "claim_submitted"
 
 
+def test_whose_claim_it_is_is_checked_before_the_workflow_reads_the_request(ctx, world):
+    """The ownership check runs before the state changes, so another insurer learns
+    nothing from the workflow's answer either (no amount: still not found, not 422)."""
+    claim_id = submitted(world)
+    incident_id = db.session.get(Claim, claim_id).incident_id
+    other = user(world, "other_insurer")
+    db.session.add(InsurerNotice(insurer_id=other.insurer_id, incident_id=incident_id,
+                                 kind="early_notice", payload={}))
+    db.session.commit()
+    before = counts()
+    for trigger, params in [("approve_claim", {}), ("request_info", {}),
+                            ("deny_claim", {"reason": "x"})]:
+        with pytest.raises(NotFound):
+            fire_trigger(incident_id, trigger, other, params=params)
+    assert counts() == before
+    assert db.session.get(Claim, claim_id).incident.state == "claim_submitted"
+
+
 def test_customers_and_technicians_see_no_claims_list(ctx, world):
     submitted(world)
     for role in ("customer", "technician"):

@@ -4,12 +4,16 @@ and that a refused input changes nothing."""
 import pytest
 from sqlalchemy import select
 
-from app.domain.phones import organization_by_code_or_phone, organization_by_phone
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Organization, OrganizationPhone, User
 from app.services.directory import organizations as service
-from app.services.directory.organizations import CodeTaken, PhoneTaken
+from app.services.directory.organizations import (
+    CodeTaken,
+    PhoneTaken,
+    organization_by_code_or_phone,
+    organization_by_phone,
+)
 
 FIELDS = {"code": "tky-0002", "name": "株式会社東京精機", "address": "東京都港区芝公園1-1",
           "prefecture": 13, "industry": "製造業", "employees": 30}

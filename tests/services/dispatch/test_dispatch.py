@@ -9,7 +9,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Dispatch, EscalationStep, Incident, Notification
 from app.services.actors import ActingTechnician
-from app.services.dispatch import offers
+from app.services.dispatch import offers, timers
 from app.services.dispatch import visits as service
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
@@ -94,7 +94,7 @@ def test_escalation_no_answer_then_call_then_next_candidate_then_dispatcher(scen
     def run_due(now):
         for step in db.session.scalars(select(EscalationStep).where(
                 EscalationStep.status == "pending", EscalationStep.due_at <= now)).all():
-            offers.run_escalation_step(step, now)
+            timers.run_escalation_step(step, now)
         db.session.commit()
 
     run_due(T0 + timedelta(minutes=3))

@@ -7,11 +7,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EscalationStep, Incident, Organization, User
-from app.services.dispatch import offers
+from app.services.dispatch import timers
 from app.services.dispatch import visits as dispatch_service
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
-from notifications import worker
 from tests.scenes.notifications import T0, incident, outbox, work
 
 POLICY_MINUTES = (0, 3, 10, 13, 15, 20)  # when something is due for an unanswered request
@@ -102,12 +101,14 @@ def test_a_step_that_fails_is_rolled_back_and_retried_later_without_stopping_the
     broken_incident, healthy_incident = dispatch_requested.incident_id, second_request(world)
     work(clock)
 
+    run_step = timers.run_escalation_step
+
     def half_then_fail(step, now):
-        offers.run_escalation_step(step, now)  # queues a call, marks the step done
+        run_step(step, now)  # queues a call, marks the step done
         if step.dispatch.incident_id == broken_incident:
             raise RuntimeError("boom")
 
-    monkeypatch.setattr(worker, "run_escalation_step", half_then_fail)
+    monkeypatch.setattr(timers, "run_escalation_step", half_then_fail)
     clock.advance(minutes=3)
     work(clock)
     broken, healthy = voice_step(broken_incident), voice_step(healthy_incident)

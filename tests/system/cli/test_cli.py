@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.cli import DIAGRAM_PATH
 from app.cli.demo import CLAIM_STORIES
+from app.cli.workflow import DIAGRAM_PATH
 from app.domain.timeutil import to_jst, utcnow
 from app.extensions import db
 from app.models import (
@@ -126,7 +126,7 @@ def test_the_diagram_shows_every_state_and_trigger():
 def test_diagram_check_fails_when_stale(runner, tmp_path, monkeypatch):
     stale = tmp_path / "diagram.md"
     stale.write_text("old", encoding="utf-8")
-    monkeypatch.setattr("app.cli.DIAGRAM_PATH", stale)
+    monkeypatch.setattr("app.cli.workflow.DIAGRAM_PATH", stale)
     assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code != 0
     assert runner.invoke(args=["workflow", "diagram"]).exit_code == 0
     assert runner.invoke(args=["workflow", "diagram", "--check"]).exit_code == 0

@@ -11,7 +11,7 @@ import limits.storage.memory
 import limits.strategies
 import pytest
 
-import app.errors
+import app.web.errors
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
@@ -53,7 +53,7 @@ class FrozenClock:
 @pytest.fixture
 def clock(monkeypatch):
     frozen = FrozenClock()
-    for module in (limits.storage.memory, limits.strategies, app.errors):
+    for module in (limits.storage.memory, limits.strategies, app.web.errors):
         monkeypatch.setattr(module, "time", frozen)
     return frozen
 

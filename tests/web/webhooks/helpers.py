@@ -15,7 +15,7 @@ from app.models import (
     Notification,
     WebhookReceipt,
 )
-from app.services.dispatch.offers import run_escalation_step
+from app.services.dispatch.timers import run_escalation_step
 
 TOKEN = "test-twilio-auth-token"
 TWILIO_NUMBER = "+815012340000"

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Dispatch, Incident, Technician, User
 from app.services.actors import ActingTechnician
-from app.services.dispatch.visits import accept, reoffer
-from app.services.incidents import phone_line as calls
+from app.services.dispatch import voice
+from app.services.dispatch.visits import accept, fire, reoffer
 from tests.web.webhooks.helpers import call_params, sign, snapshot, spoken, twiml
 
 
@@ -161,13 +161,13 @@ def test_a_call_about_an_unknown_dispatch_says_the_offer_is_closed(twilio, world
 
 def test_an_accept_that_loses_the_race_hears_the_offer_is_taken(app, twilio, world, dispatched,
                                                                  monkeypatch):
-    def other_technician_first(dispatch_id, actor, **kwargs):
+    def other_technician_first(dispatch_id, trigger, actor, **kwargs):
         dispatcher = db.session.get(User, world.users["dispatcher"])
         second = reoffer(dispatched.incident, dispatcher)
         accept(second.id, ActingTechnician(technician_id=second.technician_id, email="other"))
-        return accept(dispatch_id, actor, **kwargs)  # raises OfferClosed now
+        return fire(dispatch_id, trigger, actor, **kwargs)  # raises OfferClosed now
 
-    monkeypatch.setattr(calls, "accept", other_technician_first)
+    monkeypatch.setattr(voice, "fire", other_technician_first)
     document = twiml(press(twilio, dispatched, "1"))
     assert "別の技術者が受諾しました" in spoken(document)
     with app.app_context():

@@ -1,0 +1,350 @@
+"""Who may do what: the permission table (role × action) and every tenant-scoping query.
+
+Two questions, answered here only:
+- May this role do this at all? `PERMISSIONS` maps each action to the roles that may, and
+  services call `require(user, action)` (a 403 naming what was refused); pages ask `can`
+  (templates through the `can(...)` helper, app/web/i18n.py).
+- Which rows are this user's? The scopes below restrict every query of tenants' rows: a
+  customer reaches its organization's, a technician what it was offered and its visits, an
+  insurer what it was told of and claims under its policies; staff reach everything.
+  Anything else is the same 404 as a missing row, never a hint that it exists.
+
+tests/isolation checks the outcome route by route, independently of this module.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.models import (
+    Alert,
+    Claim,
+    CostItem,
+    Dispatch,
+    Evidence,
+    Incident,
+    InsurancePolicy,
+    InsurerNotice,
+    MonthlyReport,
+    Organization,
+)
+from workflows import INCIDENT
+from workflows.dispatch import LIVE_STATES, VISIT_STATES
+
+STAFF = ("desk", "dispatcher", "admin")
+DISPATCHERS = ("dispatcher", "admin")
+ADMIN = ("admin",)
+CUSTOMER_AND_STAFF = ("customer", *STAFF)
+CONSOLE = (*STAFF, "technician", "insurer")  # the desk console's audience
+
+
+@dataclass(frozen=True)
+class Permission:
+    """The roles that may take an action, and the action in words for a refusal."""
+
+    roles: tuple
+    doing: str  # "Your role may not <doing>."
+
+
+PERMISSIONS = {
+    # the console and the people's pages
+    "console.use": Permission(CONSOLE, "use the desk console"),
+    "admin.pages": Permission(DISPATCHERS, "use the administration pages"),
+    "dashboard.read": Permission(STAFF, "see the provider dashboard"),
+    "devtools.phone": Permission(STAFF, "see every message of the outbox"),
+    "technician.pages": Permission(("technician",), "use the technician's pages"),
+    # incidents
+    "incidents.report": Permission(CUSTOMER_AND_STAFF, "report incidents"),
+    "incidents.record_calls": Permission(STAFF, "record phone calls"),
+    "incidents.triage": Permission(STAFF, "record triage checks"),
+    "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
+    "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),
+    # monitoring
+    "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
+    "alerts.refused": Permission(STAFF, "see refused alert payloads"),
+    "ingest_keys.manage": Permission(ADMIN, "manage ingest keys"),
+    # dispatch
+    "dispatch.board": Permission(DISPATCHERS, "use the dispatch board"),
+    "dispatch.direct": Permission(DISPATCHERS, "direct dispatches"),
+    "dispatches.list": Permission(("technician", "desk", *DISPATCHERS), "list dispatches"),
+    "dispatches.act": Permission(("technician", *DISPATCHERS), "act on dispatches"),
+    "dispatches.attempts": Permission((*STAFF, "technician"),
+                                      "see a dispatch's timers and messages"),
+    "technicians.read": Permission(STAFF, "see technicians"),
+    "technicians.manage": Permission(DISPATCHERS, "manage technicians"),
+    "shifts.manage": Permission(DISPATCHERS, "manage shifts"),
+    # claims
+    "costs.enter": Permission(("technician", *STAFF), "enter costs"),
+    "costs.decide": Permission(STAFF, "approve or reject costs"),
+    "evidence.upload": Permission((*STAFF, "technician"), "upload evidence"),
+    "evidence.upload_at_desk": Permission(STAFF, "upload evidence from the console"),
+    "claims.manage": Permission(STAFF, "prepare and submit claims"),
+    "claims.acknowledge": Permission(("insurer", "admin"), "acknowledge claims"),
+    "insurer.portal": Permission(("insurer", "admin"), "use the insurer portal"),
+    "insurers.manage": Permission(ADMIN, "manage insurers"),
+    "policies.manage": Permission(ADMIN, "manage policies"),
+    "coverage_heads.add": Permission(ADMIN, "add coverage heads"),
+    # directory
+    "organizations.read": Permission(STAFF, "see organizations"),
+    "organizations.manage": Permission(ADMIN, "manage organizations"),
+    "organizations.users": Permission(ADMIN, "see an organization's users"),
+    "contracts.read": Permission(STAFF, "see contracts"),
+    "contracts.manage": Permission(ADMIN, "manage contracts"),
+    "users.create": Permission(ADMIN, "create logins"),
+    # reporting
+    "reports.read": Permission(CUSTOMER_AND_STAFF, "see monthly reports"),
+    "reports.manage": Permission(STAFF, "build monthly reports"),
+    "stats.read": Permission(STAFF, "read the provider's statistics"),
+}
+
+
+def can(user, action):
+    """True when the user's role may take `action` (an anonymous user may not)."""
+    role = getattr(user, "role", None)
+    return role in PERMISSIONS[action].roles
+
+
+def require(user, action):
+    """Refuse with 403 unless the user's role may take `action`."""
+    if not can(user, action):
+        raise Forbidden(f"Your role may not {PERMISSIONS[action].doing}.")
+
+
+def roles_for(action):
+    """The roles that may take `action`."""
+    return PERMISSIONS[action].roles
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def scope_incidents(stmt, user):
+    """Restrict an incident query to what `user` may see."""
+    if user.role == "customer":
+        return stmt.where(Incident.organization_id == user.organization_id)
+    if user.role == "technician":  # incidents offered to them now, or their visits
+        live = select(Dispatch.incident_id).where(
+            Dispatch.technician_id == user.technician_id, Dispatch.state.in_(LIVE_STATES))
+        return stmt.where(Incident.id.in_(live))
+    if user.role == "insurer":  # incidents it was given notice of, or claimed under its policy
+        noticed = select(InsurerNotice.incident_id).where(
+            InsurerNotice.insurer_id == user.insurer_id)
+        claimed = select(Claim.incident_id).join(InsurancePolicy).where(
+            InsurancePolicy.insurer_id == user.insurer_id)
+        return stmt.where(Incident.id.in_(noticed.union(claimed)))
+    return stmt
+
+
+def get_incident_for(user, incident_id):
+    """The incident if `user` may see it, else NotFound (never a hint that it exists)."""
+    stmt = scope_incidents(select(Incident).where(Incident.id == incident_id), user)
+    incident = db.session.scalars(stmt).first()
+    if incident is None:
+        raise NotFound("Incident not found.")
+    return incident
+
+
+def require_trigger_scope(actor, incident, trigger):
+    """An insurer decides only on claims under its own policies (checked before anything
+    changes): any other claim is not found, though it may see the incident."""
+    if actor is None or actor.role != "insurer" or not INCIDENT.may_fire("insurer", trigger):
+        return
+    if incident.claim is not None:
+        require_own_claim(actor, incident.claim)
+
+
+# ---------------------------------------------------------------- dispatches and visits
+
+
+def get_dispatch_visible_to(user, dispatch_id):
+    """A dispatch the user may see: a technician their own, others through its incident."""
+    dispatch = db.session.get(Dispatch, dispatch_id)
+    if dispatch is None or (user.role == "technician"
+                            and dispatch.technician_id != user.technician_id):
+        raise NotFound("Dispatch not found.")
+    if user.role != "technician":
+        get_incident_for(user, dispatch.incident_id)  # 404 unless the incident is visible
+    return dispatch
+
+
+def get_dispatch_for(user, dispatch_id):
+    """A dispatch the user may act on: their own (technician), or any (dispatcher, admin)."""
+    dispatch = db.session.get(Dispatch, dispatch_id)
+    if dispatch is None or not can(user, "dispatches.act") or (
+            user.role == "technician" and dispatch.technician_id != user.technician_id):
+        raise NotFound("Dispatch not found.")
+    return dispatch
+
+
+def scope_dispatches(stmt, user):
+    """Restrict a dispatch query: a technician its own, staff every one."""
+    if user.role == "technician":
+        return stmt.where(Dispatch.technician_id == user.technician_id)
+    return stmt
+
+
+def dispatches_seen_by(user, incident):
+    """The incident's dispatches the user may see, by id: a technician only its own."""
+    dispatches = sorted(incident.dispatches, key=lambda d: d.id)
+    if user.role == "technician":
+        return [d for d in dispatches if d.technician_id == user.technician_id]
+    return dispatches
+
+
+def visit_of(user, incident):
+    """A technician's visit on the incident; NotFound when they have none (or no business)."""
+    for dispatch in incident.dispatches:
+        if dispatch.technician_id == user.technician_id and dispatch.state in VISIT_STATES:
+            return dispatch
+    raise NotFound("Incident not found.")
+
+
+def default_visit(user, incident):
+    """The visit a technician's entry belongs to (its own); None for staff."""
+    return visit_of(user, incident) if user.role == "technician" else None
+
+
+def may_use_dispatch(user, dispatch):
+    """A technician names only its own dispatches; staff any of the incident's."""
+    return user.role != "technician" or dispatch.technician_id == user.technician_id
+
+
+def require_visit_if_technician(user, incident):
+    """A technician reaches an incident's costs and files only through a visit of theirs
+    (an open offer is not yet a look at them); other roles through the incident alone."""
+    if user.role == "technician":
+        visit_of(user, incident)
+
+
+# ---------------------------------------------------------------- costs and evidence
+
+
+def get_cost_for(user, cost_id):
+    """A cost line the user may see (through its incident), else NotFound."""
+    item = db.session.get(CostItem, cost_id)
+    if item is None:
+        raise NotFound("Cost line not found.")
+    require_visit_if_technician(user, get_incident_for(user, item.incident_id))
+    return item
+
+
+def get_evidence_for(user, evidence_id):
+    """An evidence row whose incident the user may see, else NotFound (no hint it exists)."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound("Evidence not found.")
+    try:
+        require_visit_if_technician(user, get_incident_for(user, evidence.incident_id))
+    except NotFound:
+        raise NotFound("Evidence not found.") from None
+    return evidence
+
+
+def require_evidence_upload(user, incident, dispatch):
+    """A technician adds evidence only to its own visit (holding or completed)."""
+    if user.role != "technician":
+        return
+    if dispatch is not None and dispatch.technician_id != user.technician_id:
+        raise NotFound("Dispatch not found.")
+    mine = select(Dispatch.id).where(
+        Dispatch.incident_id == incident.id, Dispatch.technician_id == user.technician_id,
+        Dispatch.state.in_(VISIT_STATES))
+    if db.session.scalars(mine).first() is None:
+        raise Forbidden("Only the technician holding the incident may add evidence.")
+
+
+# ---------------------------------------------------------------- organizations
+
+
+def scope_organizations(stmt, user):
+    """Restrict an organization query to what `user` may see: staff every organization, a
+    customer its own, a technician or insurer those of the incidents it may see."""
+    if user.role == "customer":
+        return stmt.where(Organization.id == user.organization_id)
+    if user.role in ("technician", "insurer"):
+        return stmt.where(Organization.id.in_(
+            scope_incidents(select(Incident.organization_id), user)))
+    return stmt
+
+
+def get_organization_for(user, organization_id):
+    """The organization if `user` may see it, else NotFound (never a hint that it exists)."""
+    organization = db.session.scalars(scope_organizations(
+        select(Organization).where(Organization.id == organization_id), user)).first()
+    if organization is None:
+        raise NotFound("Organization not found.")
+    return organization
+
+
+def own_organization_id(user):
+    """The organization a customer acts for; None for every other role."""
+    return user.organization_id if getattr(user, "role", None) == "customer" else None
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def scope_alerts(stmt, user):
+    """Restrict an alert query to what `user` may see: staff every alert, a customer its
+    organization's; any other role none (403)."""
+    require(user, "alerts.read")
+    if user.role == "customer":
+        return stmt.where(Alert.organization_id == user.organization_id)
+    return stmt
+
+
+# ---------------------------------------------------------------- claims and notices
+
+
+def scope_claims(stmt, user):
+    """Restrict a claim query to what `user` may see (insurers: their policies' claims)."""
+    if user.role == "insurer":
+        return stmt.join(InsurancePolicy, Claim.policy_id == InsurancePolicy.id).where(
+            InsurancePolicy.insurer_id == user.insurer_id)
+    if user.role in STAFF:
+        return stmt
+    return stmt.where(False)  # customers and technicians see claims through the incident
+
+
+def get_claim_for(user, claim_id):
+    """The claim if `user` may see it, else NotFound (never a hint that it exists)."""
+    claim = db.session.scalars(scope_claims(select(Claim).where(Claim.id == claim_id),
+                                            user)).first()
+    if claim is None:
+        raise NotFound("Claim not found.")
+    return claim
+
+
+def require_own_claim(user, claim):
+    """An insurer's own claim (its policy's), else NotFound."""
+    if user.role == "insurer" and claim.policy.insurer_id != user.insurer_id:
+        raise NotFound("Claim not found.")
+
+
+def scope_notices(stmt, user):
+    """The notices an insurer received (every insurer's for an admin)."""
+    if user.role != "admin":
+        return stmt.where(InsurerNotice.insurer_id == user.insurer_id)
+    return stmt
+
+
+# ---------------------------------------------------------------- monthly reports
+
+
+def scope_reports(stmt, user):
+    """Restrict a report query to what `user` may see; 403 for roles that see none."""
+    require(user, "reports.read")
+    if user.role == "customer":
+        return stmt.where(MonthlyReport.organization_id == user.organization_id)
+    return stmt
+
+
+def get_report_for(user, report_id):
+    """The report if `user` may see it, else NotFound (never a hint that it exists)."""
+    report = db.session.scalars(scope_reports(
+        select(MonthlyReport).where(MonthlyReport.id == report_id), user)).first()
+    if report is None:
+        raise NotFound("Report not found.")
+    return report

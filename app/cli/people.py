@@ -1,0 +1,76 @@
+"""Commands for logins: API tokens and users (the first administrator, customers' logins)."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.auth import create_token
+from app.errors import AppError
+from app.extensions import db
+from app.models import Organization, Technician, User
+from app.models.people import ROLES
+from app.services.actors import CommandLineOperator
+from app.services.directory import users
+
+
+@click.group(cls=AppGroup)
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+def token_create(email):
+    """Print a new API token for the user with EMAIL, on one line."""
+    user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    click.echo(create_token(user))
+
+
+@click.group(cls=AppGroup)
+def user():
+    """People who log in."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True)
+@click.option("--organization", "organization_code", help="Customer's organization code.")
+@click.option("--technician", "technician_id", type=click.IntRange(1, 2**31 - 1),
+              help="The technician's id (role technician): the login acts for them.")
+@click.password_option(help="Prompted for (twice) when not given.")
+def user_create(email, role, name, organization_code, technician_id, password):
+    """Create a user who can log in (e.g. the first administrator); a customer's login
+    names its organization, a technician's the technician it acts for (the Technicians page
+    or GET /api/v1/technicians lists their ids)."""
+    organization = technician = None
+    if organization_code is not None:
+        organization = db.session.scalars(select(Organization).where(
+            Organization.code == organization_code.upper())).first()
+        if organization is None:
+            raise click.ClickException(f"No organization has the code {organization_code}.")
+    if technician_id is not None:
+        technician = db.session.get(Technician, technician_id)
+        if technician is None:
+            raise click.ClickException(f"No technician has the id {technician_id}.")
+    try:
+        created = users.create_user(CommandLineOperator(), email=email, name=name, role=role,
+                                    password=password, organization=organization,
+                                    technician=technician)
+    except AppError as error:
+        hint = OPTION_HINTS.get((error.details.get("field"), error.details.get("reason")))
+        raise click.ClickException(hint or error.message) from None
+    click.echo(f"Created {created.role} {created.email}.")
+
+
+# The service's refusals of a login's affiliation, in the words of this command's options.
+OPTION_HINTS = {
+    ("organization", "required"): "A customer needs --organization with a known code.",
+    ("organization", "not_allowed"): "--organization is only for --role customer.",
+    ("technician", "required"): "A technician's login needs --technician with the "
+                                "technician's id (the Technicians page or "
+                                "GET /api/v1/technicians lists them).",
+    ("technician", "not_allowed"): "--technician is only for --role technician.",
+}

@@ -1,0 +1,84 @@
+"""People who log in: one way to create a login, with one set of rules, whoever creates it
+(`flask user create` for the first administrator and customers' logins, the admin pages
+and the API for an insurer's portal users)."""
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import access
+from app.errors import Conflict, InvalidInput
+from app.extensions import db
+from app.models import User
+from app.models.people import ROLES
+
+MIN_PASSWORD, MAX_PASSWORD = 10, 200
+MAX_NAME = 100
+# Whom a login of each role acts for (the pages and scopes read it); other roles act for
+# no one.
+AFFILIATION = {"customer": "organization", "insurer": "insurer", "technician": "technician"}
+AFFILIATION_ROLE = {name: role for role, name in AFFILIATION.items()}
+
+
+def _refuse(field, message):
+    return InvalidInput(message, {"field": field})
+
+
+def clean_email(value, field="email"):
+    """An e-mail address as logins are kept: checked, normalized, in lower case."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > 254:
+        raise _refuse(field, "Give a valid e-mail address.")
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise _refuse(field, "Give a valid e-mail address.") from exc
+
+
+def check_password(password):
+    """The one password rule: MIN_PASSWORD to MAX_PASSWORD characters."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise _refuse("password", f"The password needs {MIN_PASSWORD} to {MAX_PASSWORD} "
+                                  "characters.")
+    return password
+
+
+def _check_affiliation(role, affiliations):
+    """A customer's login needs its organization, an insurer's its insurer, a technician's
+    the technician it acts for; any other login names none."""
+    needed = AFFILIATION.get(role)
+    for name, value in affiliations.items():
+        if name == needed and value is None:
+            raise InvalidInput(f"A {role}'s login needs its {name}.",
+                               {"field": name, "reason": "required"})
+        if name != needed and value is not None:
+            raise InvalidInput(f"Only a {AFFILIATION_ROLE[name]}'s login names a {name}.",
+                               {"field": name, "reason": "not_allowed"})
+
+
+def create_user(actor, *, email, name, role, password, organization=None, insurer=None,
+                technician=None):
+    """A login of `role` for the organization, insurer or technician it acts for; the
+    password is kept hashed. One commit; nothing is written for a refused input."""
+    access.require(actor, "users.create")
+    email = clean_email(email)
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > MAX_NAME:
+        raise _refuse("name", f"The name needs 1 to {MAX_NAME} characters.")
+    if role not in ROLES:
+        raise _refuse("role", f"The role is one of: {', '.join(ROLES)}.")
+    _check_affiliation(role, {"organization": organization, "insurer": insurer,
+                              "technician": technician})
+    check_password(password)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise Conflict("A user with that e-mail exists.", {"field": "email"})
+    user = User(email=email, name=name, role=role, organization=organization,
+                insurer=insurer, technician=technician)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # a parallel request took the address first
+        db.session.rollback()
+        raise Conflict("A user with that e-mail exists.", {"field": "email"}) from exc
+    return user
