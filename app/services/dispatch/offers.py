@@ -17,6 +17,7 @@ from app.models import Dispatch, EscalationStep, OnCallShift, Technician
 from app.services.actors import label_for
 from app.services.dispatch.links import offer_link
 from app.services.incidents.audit import append_event
+from app.services.incidents.sla import contract_active_at
 from notifications.outbox import enqueue, page_role
 from workflows.dispatch import ASKED_STATES, HOLDING_STATES, OPEN_STATES
 
@@ -91,10 +92,13 @@ def _ranked(prefecture, category, on_duty, asked):
 # ---------------------------------------------------------------- offers and escalation
 
 
-def _policy(incident):
-    contracts = [c for c in incident.organization.contracts if c.escalation_policy]
-    return contracts[-1].escalation_policy if contracts else \
-        current_app.config["ESCALATION_POLICY"]
+def _policy(incident, now):
+    """The escalation policy of the contract active now (the one SLA clocks follow: on-site
+    first, then the latest start), else the configured default."""
+    contract = contract_active_at(incident.organization_id, now)
+    if contract is not None and contract.escalation_policy:
+        return contract.escalation_policy
+    return current_app.config["ESCALATION_POLICY"]
 
 
 def timeline(incident, action, now, actor=None, actor_label=None, note="", **data):
@@ -109,7 +113,7 @@ def offer(incident, technician, *, actor_label, now, first_of_request=False, act
                         offered_at=now, offered_by=actor_label)
     db.session.add(dispatch)
     db.session.flush()
-    for step, (minutes, action) in enumerate(_policy(incident), start=1):
+    for step, (minutes, action) in enumerate(_policy(incident, now), start=1):
         if action == "page_dispatcher" and not first_of_request:
             continue  # the dispatcher is paged once per request, counted from its start
         if minutes == 0 and action in ("sms", "voice"):

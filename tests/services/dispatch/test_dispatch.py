@@ -1,13 +1,13 @@
 """Dispatch services: choosing technicians, offers with timers, answers, the visit, overrides."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Dispatch, EscalationStep, Incident, Notification
+from app.models import Contract, Dispatch, EscalationStep, Incident, Notification
 from app.services.actors import ActingTechnician
 from app.services.dispatch import offers, timers
 from app.services.dispatch import visits as service
@@ -85,6 +85,33 @@ def test_a_contracts_own_policy_replaces_the_default(scene):
     (offer,) = db.session.get(Incident, scene["incident"].id).dispatches
     assert pending_steps(offer) == [("page_dispatcher", T0 + timedelta(minutes=5))]
     assert [m.channel for m in messages("offer")] == ["voice"]
+
+
+def test_the_policy_is_the_active_contracts_not_the_newest_ones(scene):
+    """Bug: the newest contract with a policy was taken, even one not yet started."""
+    scene["org"].contracts[0].escalation_policy = [[0, "voice"], [5, "page_dispatcher"]]
+    db.session.add(Contract(
+        organization_id=scene["org"].id, plan="combined", service_class=1, devices=5,
+        monthly_fee=15000, onsite_support=True, starts_on=date(2027, 4, 1),
+        escalation_policy=[[0, "sms"], [1, "page_dispatcher"]]))  # from next April
+    db.session.commit()
+    request(scene)
+    (offer,) = db.session.get(Incident, scene["incident"].id).dispatches
+    assert pending_steps(offer) == [("page_dispatcher", T0 + timedelta(minutes=5))]
+    assert [m.channel for m in messages("offer")] == ["voice"]
+
+
+def test_an_active_contract_without_a_policy_takes_the_default(scene, app):
+    db.session.add(Contract(  # an old contract's policy does not outlive it
+        organization_id=scene["org"].id, plan="combined", service_class=1, devices=5,
+        monthly_fee=15000, onsite_support=True, starts_on=date(2019, 1, 1),
+        ends_on=date(2019, 12, 31), escalation_policy=[[0, "voice"]]))
+    db.session.commit()
+    request(scene)
+    (offer,) = db.session.get(Incident, scene["incident"].id).dispatches
+    default = app.config["ESCALATION_POLICY"]
+    assert [m.channel for m in messages("offer")] == [
+        action for minutes, action in default if minutes == 0 and action in ("sms", "voice")]
 
 
 def test_escalation_no_answer_then_call_then_next_candidate_then_dispatcher(scene):
