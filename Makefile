@@ -39,8 +39,10 @@ run: install
 ## test: lint, the suite on SQLite, then again on PostgreSQL when it is reachable
 test: install-dev lint test-sqlite test-postgres
 
+## lint: ruff, and the layering contracts of pyproject.toml (import-linter)
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test-sqlite:
 	$(BIN)/pytest
