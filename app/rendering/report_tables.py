@@ -14,6 +14,7 @@ from reportlab.graphics.shapes import Drawing
 
 from app.domain.labels import CATEGORY_LABELS, CHANNEL_LABELS, SEVERITY_LABELS
 from app.rendering.charts import bar_chart
+from app.rendering.formats import number, yen
 
 CLOCK_LABELS = {
     "first_response": _l("First response"),
@@ -45,16 +46,6 @@ class Section:
     chart: Drawing | None = None
     chart_label: str = ""
     note: str = ""
-
-
-def number(value):
-    """A count with thousands separators; a dash for no value."""
-    return "—" if value is None else f"{value:,}"
-
-
-def yen(value):
-    """Whole yen as shown on the page and in the PDF: ¥12,345."""
-    return f"¥{value:,}"
 
 
 def _label(labels, code):

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from app import access
 from app.domain import labels
 from app.domain.timeutil import to_jst
+from app.rendering.formats import yen
 from app.services.incidents.sla import as_running, running_by_urgency
 
 LANG_COOKIE = "lang"
@@ -135,6 +136,6 @@ def init_app(app):
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
         as_running=as_running, running_by_urgency=running_by_urgency, minutes_text=minutes_text,
-        time_left=time_left, can=can,
+        time_left=time_left, can=can, yen=yen,
     )
 

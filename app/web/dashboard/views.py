@@ -137,8 +137,8 @@ def liaison_export():
 
 @bp.context_processor
 def _formats():
-    """How the dashboard's templates show durations, days and yen."""
-    return {"duration": duration, "days": days, "yen": yen}
+    """How the dashboard's templates show durations and days (yen: a global of every page)."""
+    return {"duration": duration, "days": days}
 
 
 def duration(seconds):
@@ -154,6 +154,3 @@ def days(value):
     return "—" if value is None else _("%(days).1f days", days=value)
 
 
-def yen(value):
-    """e.g. ¥123,456."""
-    return "—" if value is None else f"¥{int(value):,}"
