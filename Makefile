@@ -48,7 +48,7 @@ test-sqlite:
 	$(BIN)/pytest
 
 test-postgres:
-	@if $(BIN)/python scripts/db_reachable.py "$(PG_TEST_URL)"; then \
+	@if $(BIN)/python -m scripts.db_reachable "$(PG_TEST_URL)"; then \
 		echo "== PostgreSQL pass ($(PG_TEST_URL)) =="; \
 		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then \

@@ -13,8 +13,8 @@ and pages the desk through the outbox. Each round measures the reference, then K
 each on a freshly created scratch database. After Kaketsuke's run the script checks the
 deduplication: the stored alerts' counts must add up to every alert answered 202.
 
-    .venv/bin/python bench/alert_ingest.py           # 10 s per app, 1 round (validation size)
-    .venv/bin/python bench/alert_ingest.py --full    # 60 s per app, 2 rounds
+    .venv/bin/python -m bench.alert_ingest           # 10 s per app, 1 round (validation size)
+    .venv/bin/python -m bench.alert_ingest --full    # 60 s per app, 2 rounds
 """
 
 import argparse
@@ -22,16 +22,11 @@ import json
 import random
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import serve  # noqa: E402
-from bench.common import (  # noqa: E402
+from bench import serve
+from bench.common import (
     Request,
     load_defaults,
     load_options,

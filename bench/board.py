@@ -24,10 +24,10 @@ The reference, in the same run and under the same gunicorn settings, is the bare
 (bench/reference_app.py) reading the same rows with one Core SELECT: (a) the board's states,
 50 rows; (b) and (c) `state=received`, 50 rows. The ratio is of the server-time medians.
 
-    .venv/bin/python bench/board.py                   # 100,000 incidents (validation size)
-    .venv/bin/python bench/board.py --full            # 1,000,000 incidents
-    .venv/bin/python bench/board.py --keep            # keep the loaded database, then ...
-    .venv/bin/python bench/board.py --reuse --keep    # ... measure it again without loading
+    .venv/bin/python -m bench.board                   # 100,000 incidents (validation size)
+    .venv/bin/python -m bench.board --full            # 1,000,000 incidents
+    .venv/bin/python -m bench.board --keep            # keep the loaded database, then ...
+    .venv/bin/python -m bench.board --reuse --keep    # ... measure it again without loading
 """
 
 import argparse
@@ -40,13 +40,9 @@ from pathlib import Path
 import requests
 from sqlalchemy import bindparam, text
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app.web.dispatch.views import BOARD_PAGE, BOARD_STATES  # noqa: E402
-from bench import incident_list, serve  # noqa: E402
-from bench.common import (  # noqa: E402
+from app.web.dispatch.views import BOARD_PAGE, BOARD_STATES
+from bench import incident_list, serve
+from bench.common import (
     ms,
     plain_url,
     print_json,

@@ -8,8 +8,8 @@ log, packed deflated), records them as evidence of an on-site incident with appr
 lines and a claim, then times build_packet (+ commit) and verify_packet and reports the
 process's peak RSS (ru_maxrss, the whole process: Python, Flask, reportlab included).
 
-    .venv/bin/python bench/claim_packet.py                           # 20 files / 50 MB
-    .venv/bin/python bench/claim_packet.py --files 200 --total-mb 500  # the size the target names
+    .venv/bin/python -m bench.claim_packet                           # 20 files / 50 MB
+    .venv/bin/python -m bench.claim_packet --files 200 --total-mb 500  # the size the target names
 """
 
 import argparse
@@ -29,16 +29,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Claim, CostItem, Evidence  # noqa: E402
-from app.services.claims import packets  # noqa: E402
-from app.testkit import factories  # noqa: E402
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from app.models import Claim, CostItem, Evidence
+from app.services.claims import packets
+from app.testkit import factories
 
 TARGET_SECONDS, TARGET_RSS_MB = 10.0, 150.0
 CHUNK = 1024 * 1024

@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 
 from app.config import normalize_database_url
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 HTTP_TIMEOUT_SECONDS = 30
 

@@ -16,8 +16,8 @@ Runs, each on a freshly created scratch database:
 (1)   one `flask worker` process; (2) two `flask worker` processes.
 Workers send through NOTIFY_PROVIDER=twilio at the fake Twilio server (bench/serve.py).
 
-    .venv/bin/python bench/escalation_timers.py          # 1,000 timers over 30 s (validation)
-    .venv/bin/python bench/escalation_timers.py --full   # 10,000 timers over 300 s
+    .venv/bin/python -m bench.escalation_timers          # 1,000 timers over 30 s (validation)
+    .venv/bin/python -m bench.escalation_timers --full   # 10,000 timers over 300 s
 
 Both sizes bring 33 timers due per second: three times the rate at which 10,000 pending
 timers of a 15-minute escalation policy would fall due if spread evenly. `--span` sets
@@ -30,16 +30,11 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import serve  # noqa: E402
-from bench.common import (  # noqa: E402
+from bench import serve
+from bench.common import (
     plain_url,
     print_json,
     scratch,

@@ -7,8 +7,8 @@ the API in-process with the Flask test client, times the same list query through
 SQLAlchemy Core as a reference, prints EXPLAIN (ANALYZE, BUFFERS) of each list query, and drops
 the database again (unless --keep).
 
-    .venv/bin/python bench/incident_list.py                  # 100,000 incidents, about a minute
-    .venv/bin/python bench/incident_list.py --rows 1000000   # the size the target names
+    .venv/bin/python -m bench.incident_list                  # 100,000 incidents, about a minute
+    .venv/bin/python -m bench.incident_list --rows 1000000   # the size the target names
 
 The database named by --database-url is DROPPED and recreated: its name must contain "bench".
 """
@@ -19,7 +19,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,19 +27,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.auth import create_token  # noqa: E402
-from app.config import TestConfig, normalize_database_url  # noqa: E402
-from app.domain.timeutil import utcnow  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Incident, Organization, User  # noqa: E402
-from app.services.incidents.queries import FILTERS  # noqa: E402
-from app.services.paging import decode_cursor, encode_cursor  # noqa: E402
-from workflows.incident import FINAL_STATES, STATES  # noqa: E402
+from app import create_app
+from app.auth import create_token
+from app.config import TestConfig, normalize_database_url
+from app.domain.timeutil import utcnow
+from app.extensions import db
+from app.models import Incident, Organization, User
+from app.services.incidents.queries import FILTERS
+from app.services.paging import decode_cursor, encode_cursor
+from workflows.incident import FINAL_STATES, STATES
 
 URL = "/api/v1/incidents"
 PAGE = 50

@@ -8,7 +8,7 @@ not the served throughput (bench/alert_ingest.py measures that). Two runs:
 - repeats: --distinct alerts sent over and over, most records counted on an existing alert
   (a fifth of the distinct ones are high: each opens an incident and pages the desk once).
 
-    .venv/bin/python bench/ingest_inprocess.py --database-url postgresql://.../kaketsuke_bench
+    .venv/bin/python -m bench.ingest_inprocess --database-url postgresql://.../kaketsuke_bench
 
 The tables of the database named by --database-url are DROPPED and created again: its name
 must contain "bench".
@@ -16,22 +16,16 @@ must contain "bench".
 
 import argparse
 import json
-import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.config import TestConfig, normalize_database_url  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Organization, User  # noqa: E402
-from app.services.monitoring import ingest  # noqa: E402
+from app import create_app
+from app.config import TestConfig, normalize_database_url
+from app.extensions import db
+from app.models import Organization, User
+from app.services.monitoring import ingest
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaketsuke_bench"
 NOW = datetime(2026, 11, 25, 3, 0)

@@ -8,8 +8,8 @@ started by bench/serve.py. The load is closed-loop (bench/common.py): `--clients
 each sending its next request when the previous one is answered; requests answered in the
 measuring window count, after a warm-up.
 
-    .venv/bin/python bench/intake.py           # 10 s per app, 1 round (validation size)
-    .venv/bin/python bench/intake.py --full    # 60 s per app, 2 rounds
+    .venv/bin/python -m bench.intake           # 10 s per app, 1 round (validation size)
+    .venv/bin/python -m bench.intake --full    # 60 s per app, 2 rounds
 
 --in-process sends the same requests through the Flask test client of each app instead (no
 gunicorn, no sockets), one at a time, and reports what one request costs in this process:
@@ -18,7 +18,7 @@ where the 2 cores go, which the served ratio follows; --profile FILE profiles Ka
 measured requests: pyinstrument (wall time, waits on PostgreSQL included) as HTML, or text
 when FILE ends in .txt; cProfile over this process's CPU time when it ends in .pstats.
 
-    .venv/bin/python bench/intake.py --in-process --requests 300 --profile /tmp/intake.html
+    .venv/bin/python -m bench.intake --in-process --requests 300 --profile /tmp/intake.html
 
 --cpu-split (served runs) also reads, over each measuring window, the CPU time of gunicorn's
 processes, of the PostgreSQL backends of the scratch database and of the whole machine
@@ -36,12 +36,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import serve  # noqa: E402
-from bench.common import (  # noqa: E402
+from bench import serve
+from bench.common import (
     Request,
     load_defaults,
     load_options,

@@ -14,9 +14,9 @@ gunicorn settings, the same for both apps (GUNICORN_SETTINGS below): `--workers 
 server time in microseconds, `%(D)s`). Sync workers close the connection after each
 response (no keep-alive), as they would behind a reverse proxy.
 
-    .venv/bin/python bench/serve.py --recreate --seed --worker-processes 2 --fake-twilio
+    .venv/bin/python -m bench.serve --recreate --seed --worker-processes 2 --fake-twilio
         # Kaketsuke on bench_serve (--database-url), serving until Ctrl-C
-    .venv/bin/python bench/serve.py --app reference --recreate  # the reference app
+    .venv/bin/python -m bench.serve --app reference --recreate  # the reference app
 
 As a library: `prepare_kaketsuke(url)` / `prepare_reference(url)`, `seed(url)`, then
 `with start(Layout(...)) as running: ... running.base_url, running.twilio ...`.
@@ -35,11 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import (  # noqa: E402
+from bench.common import (
     Request,
     bench_url,
     connection,
@@ -49,6 +45,7 @@ from bench.common import (  # noqa: E402
     send,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"kaketsuke": "wsgi:app", "reference": "bench.reference_app:create_app()"}
 HEALTH_PATHS = {"kaketsuke": "/login", "reference": "/health"}
 GUNICORN_SETTINGS = ["--worker-class", "sync", "--timeout", "30", "--graceful-timeout", "10",

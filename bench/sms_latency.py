@@ -16,23 +16,18 @@ clock as the client's). One sample at a time:
 (r) reference: a bare HTTP round trip from this process to the fake Twilio server (the same
     Messages.json request the provider sends), the floor any SMS latency sits on.
 
-    .venv/bin/python bench/sms_latency.py           # 100 samples per case (validation size)
-    .venv/bin/python bench/sms_latency.py --full    # 1,000 samples per case
+    .venv/bin/python -m bench.sms_latency           # 100 samples per case (validation size)
+    .venv/bin/python -m bench.sms_latency --full    # 1,000 samples per case
 """
 
 import argparse
 import base64
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import serve  # noqa: E402
-from bench.common import (  # noqa: E402
+from bench import serve
+from bench.common import (
     Request,
     connection,
     ms,

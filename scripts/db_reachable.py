@@ -7,8 +7,7 @@ import sys
 
 from sqlalchemy import create_engine, text
 
-sys.path.insert(0, ".")
-from app.config import normalize_database_url  # noqa: E402
+from app.config import normalize_database_url
 
 
 def main(url):

@@ -18,7 +18,7 @@ incident end to end:
 Every step is printed; the exit code is 0 only if every step passed. Everything started is
 stopped (process groups) and the database is dropped at the end (unless --keep).
 
-    .venv/bin/python scripts/production_smoke.py
+    .venv/bin/python -m scripts.production_smoke
 """
 
 import argparse
@@ -37,15 +37,12 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.testkit.fake_smtp import FakeSmtp
+from app.testkit.fake_twilio import FakeTwilio
+from bench import serve
+from bench.common import bench_url, drop_database, plain_url, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app.testkit.fake_smtp import FakeSmtp  # noqa: E402
-from app.testkit.fake_twilio import FakeTwilio  # noqa: E402
-from bench import serve  # noqa: E402
-from bench.common import bench_url, drop_database, plain_url, recreate_database  # noqa: E402
-
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_production_smoke"
 WEB_WORKERS = 3
 WORKERS = 2

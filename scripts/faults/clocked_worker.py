@@ -15,15 +15,9 @@ so every process given the same epoch and speed agrees on the time.
 """
 
 import os
-import sys
 from datetime import datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from app.domain.timeutil import utcnow  # noqa: E402
+from app.domain.timeutil import utcnow
 
 
 class FastClock:

@@ -10,8 +10,6 @@ from sqlalchemy.engine import make_url
 
 from app.config import normalize_database_url
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
 SCRATCH_WORD = "faults"  # a scratch database's name must contain it: it is dropped
 
 

@@ -25,8 +25,8 @@ What it does (results in docs/reliability.md):
    went away between the commit and the answer): the client saw an error for a recorded
    incident. Prints everything; exits 1 when a check fails.
 
-    .venv/bin/python scripts/faults/pg_outage.py
-    .venv/bin/python scripts/faults/pg_outage.py --threads 8 --down 10
+    .venv/bin/python -m scripts.faults.pg_outage
+    .venv/bin/python -m scripts.faults.pg_outage --threads 8 --down 10
 """
 
 import argparse
@@ -49,17 +49,13 @@ from pathlib import Path
 import requests
 from sqlalchemy import select, text
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-if str(ROOT) not in sys.path:  # run as a file: the project's packages are importable
-    sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.auth import create_token  # noqa: E402
-from app.config import Config  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Incident  # noqa: E402
-from app.services.incidents.audit import verify_chains  # noqa: E402
-from scripts.faults.common import (  # noqa: E402
+from app import create_app
+from app.auth import create_token
+from app.config import Config
+from app.extensions import db
+from app.models import Incident
+from app.services.incidents.audit import verify_chains
+from scripts.faults.common import (
     machine,
     migrate,
     plain_url,
@@ -67,6 +63,7 @@ from scripts.faults.common import (  # noqa: E402
     scratch_url,
 )
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 DATABASE = "kaketsuke_faults"
 HTTP_TIMEOUT_SECONDS = 15
 READY_TIMEOUT_SECONDS = 60

@@ -29,8 +29,8 @@ What it does (DESIGN §9 "no notification is lost"; results in docs/reliability.
    - no worker exited by itself, and the incident's hash-chained timeline verifies.
    Prints the counts, exits 1 when any check fails.
 
-    nice -n 10 .venv/bin/python scripts/faults/worker_kill.py               # 10,000 messages
-    .venv/bin/python scripts/faults/worker_kill.py --messages 500 --kill-every 3
+    nice -n 10 .venv/bin/python -m scripts.faults.worker_kill               # 10,000 messages
+    .venv/bin/python -m scripts.faults.worker_kill --messages 500 --kill-every 3
 
 The reduced test in tests/system/faults/test_worker_kill.py runs the same experiment with a few
 hundred messages and a worker clock 20 times as fast (scripts/faults/clocked_worker.py).
@@ -52,22 +52,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-if str(ROOT) not in sys.path:  # run as a file: the project's packages are importable
-    sys.path.insert(0, str(ROOT))
-
-from app import create_app  # noqa: E402
-from app.config import Config  # noqa: E402
-from app.domain.timeutil import utcnow  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Notification  # noqa: E402
-from app.services.incidents.audit import verify_chains  # noqa: E402
-from app.services.incidents.intake import IntakeRequest, report_incident  # noqa: E402
-from app.testkit.fake_smtp import FakeSmtp  # noqa: E402
-from app.testkit.fake_twilio import FakeTwilio  # noqa: E402
-from notifications.outbox import enqueue  # noqa: E402
-from scripts.faults.clocked_worker import FastClock  # noqa: E402
-from scripts.faults.common import (  # noqa: E402
+from app import create_app
+from app.config import Config
+from app.domain.timeutil import utcnow
+from app.extensions import db
+from app.models import Notification
+from app.services.incidents.audit import verify_chains
+from app.services.incidents.intake import IntakeRequest, report_incident
+from app.testkit.fake_smtp import FakeSmtp
+from app.testkit.fake_twilio import FakeTwilio
+from notifications.outbox import enqueue
+from scripts.faults.clocked_worker import FastClock
+from scripts.faults.common import (
     drop_database,
     machine,
     migrate,
@@ -76,6 +72,7 @@ from scripts.faults.common import (  # noqa: E402
     scratch_url,
 )
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaketsuke_faults"
 TEMPLATE = "customer_en_route"
 CONTEXT = {"reference": "INC-2026-000001", "organization": "甲商事", "technician": "技術者1",
