@@ -278,6 +278,11 @@ def get_organization_for(user, organization_id):
     return organization
 
 
+def is_another_technician(user, technician_id):
+    """A technician signed in as someone other than `technician_id` (whose link it is)."""
+    return getattr(user, "role", None) == "technician" and user.technician_id != technician_id
+
+
 def own_organization_id(user):
     """The organization a customer acts for; None for every other role."""
     return user.organization_id if getattr(user, "role", None) == "customer" else None

@@ -1,4 +1,5 @@
-"""Administration pages: technicians and their on-call shifts."""
+"""Administration pages: organizations, their contracts and ingest keys, technicians and their
+on-call shifts, insurers and their policies."""
 
 from flask import Blueprint
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import access
 from app.access import get_dispatch_for
 from app.auth import permission_required
 from app.errors import AppError, Conflict, InvalidInput
@@ -139,8 +140,7 @@ def _link_target(token):
     dispatch = db.session.get(Dispatch, dispatch_id)
     if dispatch is None or dispatch.technician_id != technician_id:
         raise LinkRefused("bad_signature", 403)
-    if current_user.is_authenticated and current_user.role == "technician" \
-            and current_user.technician_id != technician_id:
+    if access.is_another_technician(current_user, technician_id):
         raise LinkRefused("other_technician", 403)
     if db.session.get(UsedLink, nonce) is not None:
         raise LinkRefused("link_used", 409, dispatch)
