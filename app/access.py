@@ -137,13 +137,18 @@ def scope_incidents(stmt, user):
     return stmt
 
 
+def _one(scope, user, model, row_id, missing):
+    """The row of `model` with `row_id` if `scope` lets `user` see it, else NotFound with
+    the same words as for a row that does not exist."""
+    row = db.session.scalars(scope(select(model).where(model.id == row_id), user)).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def get_incident_for(user, incident_id):
     """The incident if `user` may see it, else NotFound (never a hint that it exists)."""
-    stmt = scope_incidents(select(Incident).where(Incident.id == incident_id), user)
-    incident = db.session.scalars(stmt).first()
-    if incident is None:
-        raise NotFound("Incident not found.")
-    return incident
+    return _one(scope_incidents, user, Incident, incident_id, "Incident not found.")
 
 
 def require_trigger_scope(actor, incident, trigger):
@@ -271,11 +276,8 @@ def scope_organizations(stmt, user):
 
 def get_organization_for(user, organization_id):
     """The organization if `user` may see it, else NotFound (never a hint that it exists)."""
-    organization = db.session.scalars(scope_organizations(
-        select(Organization).where(Organization.id == organization_id), user)).first()
-    if organization is None:
-        raise NotFound("Organization not found.")
-    return organization
+    return _one(scope_organizations, user, Organization, organization_id,
+                "Organization not found.")
 
 
 def is_another_technician(user, technician_id):
@@ -315,11 +317,7 @@ def scope_claims(stmt, user):
 
 def get_claim_for(user, claim_id):
     """The claim if `user` may see it, else NotFound (never a hint that it exists)."""
-    claim = db.session.scalars(scope_claims(select(Claim).where(Claim.id == claim_id),
-                                            user)).first()
-    if claim is None:
-        raise NotFound("Claim not found.")
-    return claim
+    return _one(scope_claims, user, Claim, claim_id, "Claim not found.")
 
 
 def require_own_claim(user, claim):
@@ -348,8 +346,4 @@ def scope_reports(stmt, user):
 
 def get_report_for(user, report_id):
     """The report if `user` may see it, else NotFound (never a hint that it exists)."""
-    report = db.session.scalars(scope_reports(
-        select(MonthlyReport).where(MonthlyReport.id == report_id), user)).first()
-    if report is None:
-        raise NotFound("Report not found.")
-    return report
+    return _one(scope_reports, user, MonthlyReport, report_id, "Report not found.")
