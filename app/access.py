@@ -285,9 +285,15 @@ def is_another_technician(user, technician_id):
     return getattr(user, "role", None) == "technician" and user.technician_id != technician_id
 
 
+def acts_for_own_organization_only(user):
+    """A customer acts for its own organization and no other (for none, if it has none)."""
+    return getattr(user, "role", None) == "customer"
+
+
 def own_organization_id(user):
-    """The organization a customer acts for; None for every other role."""
-    return user.organization_id if getattr(user, "role", None) == "customer" else None
+    """The organization a customer acts for; None for every other role (and for a customer
+    with no organization, who then reaches none: see acts_for_own_organization_only)."""
+    return user.organization_id if acts_for_own_organization_only(user) else None
 
 
 # ---------------------------------------------------------------- alerts

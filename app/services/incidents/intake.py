@@ -36,10 +36,10 @@ class IntakeRequest:
 def _organization_for(request, actor):
     """The reporting organization; a customer may only report for its own."""
     org_id = request.organization_id
-    own = access.own_organization_id(actor)
-    if own is not None:
+    if access.acts_for_own_organization_only(actor):
+        own = actor.organization_id
         org_id = own if org_id is None else org_id
-        if org_id != own:
+        if own is None or org_id != own:
             org_id = None  # answered exactly like an unknown organization
     organization = db.session.get(Organization, org_id) if org_id is not None else None
     if organization is None:

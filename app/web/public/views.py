@@ -39,9 +39,8 @@ def _summary(form):
 
 def _reporting_organization(form):
     """A logged-in customer reports for their own organization; others identify it."""
-    own = access.own_organization_id(current_user)
-    if own is not None:
-        return own
+    if access.acts_for_own_organization_only(current_user):
+        return access.own_organization_id(current_user)  # None: it may report for none
     organization = organization_by_code_or_phone(form.customer.data)
     if organization is None:
         form.customer.errors.append(_(
@@ -74,12 +73,12 @@ def report():
                 return render_template("public/reported.html", incident=incident)
     return render_template(
         "public/report.html", form=form, my_incidents=_my_incidents(),
-        for_own_organization=access.own_organization_id(current_user) is not None), \
+        for_own_organization=access.acts_for_own_organization_only(current_user)), \
         400 if form.errors else 200
 
 
 def _my_incidents():
-    if access.own_organization_id(current_user) is not None:
+    if access.acts_for_own_organization_only(current_user):
         return list_incidents(current_user, {}, limit=20).items
     return []
 

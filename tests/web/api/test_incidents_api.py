@@ -351,3 +351,23 @@ def test_references_start_again_each_japanese_year_and_ids_follow_on(ctx, world)
         "INC-2026-000001", "INC-2027-000001", "INC-2026-000002", "INC-2027-000002"]
     ids = [incident_id for incident_id, _ in made]
     assert ids == sorted(ids) and len(set(ids)) == 4
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_customer_of_no_organization_reports_for_none(app, ctx, world, named):
+    """A customer account not (or no longer) tied to an organization acts for none: naming
+    one is answered like an unknown organization, and nothing is written."""
+    from app.errors import InvalidInput
+    from app.extensions import db
+    from app.services.incidents.intake import IntakeRequest, report_incident
+    from app.testkit.factories import make_user
+
+    orphan = make_user("customer")
+    before = row_counts(app)
+    with pytest.raises(InvalidInput) as refused:
+        report_incident(IntakeRequest(
+            organization_id=world.org_a if named else None, channel="web", category="dos",
+            severity="low", summary="遅い"), actor=orphan, actor_label="test")
+    db.session.rollback()
+    assert refused.value.details["reason"] == "unknown_organization"
+    assert row_counts(app) == before
