@@ -69,6 +69,7 @@ def fire(dispatch_id, trigger, actor, *, params=None, via="page", link_nonce=Non
     incident is a 409 (`offer_closed`), never a lost update.
     """
     now = now or utcnow()
+    _require_role(actor, trigger)
     params = {name: value.strip() if isinstance(value, str) else value
               for name, value in (params or {}).items() if value is not None}
     takes_incident = DISPATCH.incident_trigger_of(trigger) == "assign_technician"
@@ -116,6 +117,14 @@ def cancel_dispatch(dispatch_id, actor, reason, *, now=None):
     """Withdraw an offer or a visit; a visit's incident goes back to dispatch_requested."""
     access.require(actor, "dispatch.direct")
     return fire(dispatch_id, "cancel", actor, params={"reason": reason}, now=now)
+
+
+def _require_role(actor, trigger):
+    """A role that may never fire the trigger is refused (403) before any dispatch is looked
+    up, so that a technician's cancel is a 403 whether or not the dispatch is theirs."""
+    role = actor.role if actor else "system"
+    if not DISPATCH.may_fire(role, trigger):
+        raise Forbidden(str(TriggerForbidden(trigger, role)))
 
 
 def _fire(dispatch, trigger, role, params):

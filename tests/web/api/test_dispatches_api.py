@@ -286,6 +286,18 @@ def test_a_technician_may_not_cancel_a_dispatch(app, api, world):
     assert counts(app) == before
 
 
+@pytest.mark.parametrize("whose", ["another", "missing"])
+def test_a_technicians_cancel_is_refused_by_role_before_any_lookup(app, api, world, whose):
+    """The refusal is the role's (403), the same for a dispatch they cannot see or that
+    does not exist: cancelling is never theirs to do."""
+    incident = requested(api, world)
+    offer = offer_of(api, incident) if whose == "another" else 999999
+    before = counts(app)
+    assert_error(fire(api, "other_technician", offer, trigger="cancel", reason="x"), 403,
+                 "forbidden")
+    assert counts(app) == before
+
+
 def test_unknown_dispatches_are_404_and_no_token_is_401(app, api, world):
     before = counts(app)
     assert_error(api("dispatcher").get("/api/v1/dispatches/999999"), 404, "not_found")
