@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.auth import create_token
 from app.errors import AppError
 from app.extensions import db
-from app.models import Organization, Technician, User
+from app.models import Insurer, Organization, Technician, User
 from app.models.people import ROLES
 from app.services.actors import CommandLineOperator
 from app.services.directory import users
@@ -38,19 +38,17 @@ def user():
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", required=True)
 @click.option("--organization", "organization_code", help="Customer's organization code.")
+@click.option("--insurer", "insurer_code", help="The insurer's code (role insurer).")
 @click.option("--technician", "technician_id", type=click.IntRange(1, 2**31 - 1),
               help="The technician's id (role technician): the login acts for them.")
 @click.password_option(help="Prompted for (twice) when not given.")
-def user_create(email, role, name, organization_code, technician_id, password):
+def user_create(email, role, name, organization_code, insurer_code, technician_id, password):
     """Create a user who can log in (e.g. the first administrator); a customer's login
-    names its organization, a technician's the technician it acts for (the Technicians page
-    or GET /api/v1/technicians lists their ids)."""
-    organization = technician = None
-    if organization_code is not None:
-        organization = db.session.scalars(select(Organization).where(
-            Organization.code == organization_code.upper())).first()
-        if organization is None:
-            raise click.ClickException(f"No organization has the code {organization_code}.")
+    names its organization, an insurer's its insurer, a technician's the technician it acts
+    for (the Technicians page or GET /api/v1/technicians lists their ids)."""
+    organization = _by_code(Organization, organization_code, "organization")
+    insurer = _by_code(Insurer, insurer_code, "insurer")
+    technician = None
     if technician_id is not None:
         technician = db.session.get(Technician, technician_id)
         if technician is None:
@@ -58,17 +56,29 @@ def user_create(email, role, name, organization_code, technician_id, password):
     try:
         created = users.create_user(CommandLineOperator(), email=email, name=name, role=role,
                                     password=password, organization=organization,
-                                    technician=technician)
+                                    insurer=insurer, technician=technician)
     except AppError as error:
         hint = OPTION_HINTS.get((error.details.get("field"), error.details.get("reason")))
         raise click.ClickException(hint or error.message) from None
     click.echo(f"Created {created.role} {created.email}.")
 
 
+def _by_code(model, code, kind):
+    """The organization or insurer with `code` (None when none is named)."""
+    if code is None:
+        return None
+    found = db.session.scalars(select(model).where(model.code == code.upper())).first()
+    if found is None:
+        raise click.ClickException(f"No {kind} has the code {code}.")
+    return found
+
+
 # The service's refusals of a login's affiliation, in the words of this command's options.
 OPTION_HINTS = {
     ("organization", "required"): "A customer needs --organization with a known code.",
     ("organization", "not_allowed"): "--organization is only for --role customer.",
+    ("insurer", "required"): "An insurer's login needs --insurer with a known code.",
+    ("insurer", "not_allowed"): "--insurer is only for --role insurer.",
     ("technician", "required"): "A technician's login needs --technician with the "
                                 "technician's id (the Technicians page or "
                                 "GET /api/v1/technicians lists them).",

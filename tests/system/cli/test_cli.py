@@ -19,6 +19,7 @@ from app.models import (
     Evidence,
     Incident,
     IncidentEvent,
+    Insurer,
     MonthlyReport,
     Notification,
     OnCallShift,
@@ -141,6 +142,18 @@ def test_user_create_makes_a_user_who_can_log_in(app, runner):
         assert created.role == "admin" and created.check_password("a-long-password")
 
 
+def test_user_create_makes_an_insurers_portal_login(app, runner, world):
+    with app.app_context():
+        code = db.session.get(Insurer, world.insurer).code
+    result = runner.invoke(args=["user", "create", "claims@sonpo.example", "--role", "insurer",
+                                 "--name", "損保 担当", "--insurer", code.lower(),
+                                 "--password", "a-long-password"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        created = db.session.scalars(select(User).filter_by(email="claims@sonpo.example")).one()
+        assert (created.role, created.insurer_id) == ("insurer", world.insurer)
+
+
 def test_user_create_refuses_bad_input_and_writes_nothing(app, runner, world):
     cases = [
         ["user", "create", world.emails["desk"], "--role", "desk", "--name", "x",
@@ -150,6 +163,12 @@ def test_user_create_refuses_bad_input_and_writes_nothing(app, runner, world):
         ["user", "create", "d@example.jp", "--role", "desk", "--name", "x", "--password", "short"],
         ["user", "create", "e@example.jp", "--role", "boss", "--name", "x",
          "--password", "a-long-password"],
+        ["user", "create", "f@example.jp", "--role", "insurer", "--name", "x",
+         "--password", "a-long-password"],
+        ["user", "create", "g@example.jp", "--role", "desk", "--name", "x",
+         "--insurer", "INS-1", "--password", "a-long-password"],
+        ["user", "create", "h@example.jp", "--role", "insurer", "--name", "x",
+         "--insurer", "NO-SUCH", "--password", "a-long-password"],
     ]
     with app.app_context():
         before = db.session.scalar(select(func.count(User.id)))
