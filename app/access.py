@@ -112,11 +112,6 @@ def require(user, action):
         raise Forbidden(f"Your role may not {PERMISSIONS[action].doing}.")
 
 
-def roles_for(action):
-    """The roles that may take `action`."""
-    return PERMISSIONS[action].roles
-
-
 # ---------------------------------------------------------------- incidents
 
 

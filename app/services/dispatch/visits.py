@@ -26,7 +26,7 @@ from app.services import bindings
 from app.services.actors import label_for
 from app.services.dispatch.offers import cancel_timers, offer, offer_to_best_candidate, timeline
 from app.services.incidents.audit import append_event
-from app.services.incidents.lifecycle import apply_trigger
+from app.services.incidents.lifecycle import apply_trigger, refusal_as_error
 from notifications.outbox import enqueue
 from workflows import DISPATCH, INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden
 from workflows.dispatch import HOLDING_STATES
@@ -83,15 +83,13 @@ def fire(dispatch_id, trigger, actor, *, params=None, via="page", link_nonce=Non
 
 def apply_dispatch_trigger(dispatch, trigger, actor, *, params, now, via=""):
     """Fire a dispatch trigger and run its side effects; the caller locks and commits."""
-    handlers = bindings.current().dispatch_effects
-    unbound = [name for name in DISPATCH.effects_of(trigger) if name not in handlers]
-    if unbound:
-        raise Conflict("This step cannot be carried out now; nothing was changed.",
-                       {"trigger": trigger, "reason": "effect_unbound", "effects": unbound})
+    effects = bindings.handlers_for(DISPATCH, trigger, bindings.current().dispatch_effects)
     step = VisitStep(dispatch, trigger, dispatch.state, params, actor, now, via)
-    dispatch.state = _fire(dispatch, trigger, actor.role if actor else "system", params)
-    for name in DISPATCH.effects_of(trigger):
-        handlers[name](step)
+    facts = bindings.facts_for(DISPATCH, trigger, dispatch.incident, params, now)
+    dispatch.state = _fire(dispatch, trigger, actor.role if actor else "system",
+                           TriggerContext(params=params, facts=facts))
+    for effect in effects:
+        effect(step)
     return dispatch
 
 
@@ -127,10 +125,10 @@ def _require_role(actor, trigger):
         raise Forbidden(str(TriggerForbidden(trigger, role)))
 
 
-def _fire(dispatch, trigger, role, params):
+def _fire(dispatch, trigger, role, ctx):
     """The dispatch machine's answer, as the API's errors."""
     try:
-        return DISPATCH.fire(dispatch.state, trigger, role, TriggerContext(params=params))
+        return DISPATCH.fire(dispatch.state, trigger, role, ctx)
     except TriggerForbidden as exc:
         raise Forbidden(str(exc)) from exc
     except IllegalTrigger as exc:
@@ -140,9 +138,7 @@ def _fire(dispatch, trigger, role, params):
                            "reason": "taken" if _taken_by_another(dispatch) else "closed"}
                           ) from exc
     except GuardRefused as exc:
-        raise InvalidInput(exc.refusal.message, {
-            "field": exc.refusal.code.removesuffix("_required"),
-            "reason": exc.refusal.code}) from exc
+        raise refusal_as_error(exc, trigger) from exc
 
 
 def _closed_message(dispatch, trigger):

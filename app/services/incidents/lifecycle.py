@@ -43,25 +43,6 @@ class Step:
     now: datetime
 
 
-def _facts(incident, trigger, params, now):
-    """The facts the trigger's guards read, from their bound providers (only those)."""
-    providers = bindings.current().facts
-    return {name: providers[name](incident, params, now)
-            for name in INCIDENT.facts_of(trigger) if name in providers}
-
-
-def _effects(trigger):
-    """The trigger's side-effect handlers, in order; a name with no handler refuses."""
-    handlers = bindings.current().incident_effects
-    names = INCIDENT.effects_of(trigger)
-    unbound = [name for name in names if name not in handlers]
-    if unbound:
-        raise GuardConflict("This step cannot be carried out now; nothing was changed.",
-                            {"trigger": trigger, "reason": "effect_unbound",
-                             "effects": unbound})
-    return [handlers[name] for name in names]
-
-
 def _next_state(incident, trigger, role, ctx):
     """The workflow's answer, as the API's errors."""
     try:
@@ -74,11 +55,18 @@ def _next_state(incident, trigger, role, ctx):
         raise IllegalTransition(str(exc), {"state": exc.state, "trigger": trigger,
                                            "allowed_triggers": exc.allowed}) from exc
     except GuardRefused as exc:
-        details = {"state": exc.state, "trigger": trigger, "reason": exc.refusal.code}
-        if exc.refusal.code.endswith("_required"):
-            details["field"] = exc.refusal.code.removesuffix("_required")
-            raise InvalidInput(exc.refusal.message, details) from exc
-        raise GuardConflict(exc.refusal.message, details) from exc
+        raise refusal_as_error(exc, trigger) from exc
+
+
+def refusal_as_error(refused, trigger):
+    """A guard's refusal as the API's error: a missing parameter is the caller's input
+    (422 naming the field); anything else a conflict with the case as it stands (409),
+    a fact no provider looked up included."""
+    details = {"state": refused.state, "trigger": trigger, "reason": refused.refusal.code}
+    if refused.refusal.code.endswith("_required"):
+        details["field"] = refused.refusal.code.removesuffix("_required")
+        return InvalidInput(refused.refusal.message, details)
+    return GuardConflict(refused.refusal.message, details)
 
 
 def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, params=None,
@@ -87,9 +75,10 @@ def apply_trigger(incident, trigger, *, role, actor=None, actor_label=None, para
     params = {k: v for k, v in (params or {}).items() if v is not None}
     access.require_trigger_scope(actor, incident, trigger)
     from_state = incident.state
-    ctx = TriggerContext(params=params, facts=_facts(incident, trigger, params, now))
+    ctx = TriggerContext(params=params, facts=bindings.facts_for(
+        INCIDENT, trigger, incident, params, now))
     to_state = _next_state(incident, trigger, role, ctx)
-    effects = _effects(trigger)
+    effects = bindings.handlers_for(INCIDENT, trigger, bindings.current().incident_effects)
     incident.state = to_state
     append_event(incident, kind="transition", actor=actor,
                  actor_label=actor_label or label_for(actor, "system"), now=now,

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, GuardConflict
 from app.extensions import db
-from app.models import Dispatch, Incident, IncidentEvent, Organization, User
+from app.models import Dispatch, Incident, IncidentEvent, Organization, Technician, User
 from app.services import bindings, wiring
+from app.services.dispatch import visits
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
 from workflows import DISPATCH, INCIDENT
@@ -92,4 +93,53 @@ def test_a_side_effect_with_no_handler_refuses_the_trigger_and_changes_nothing(
     assert refused.value.details == {"trigger": "request_dispatch", "reason": "effect_unbound",
                                      "effects": ["offer_to_best_candidate"]}
     assert db.session.get(Incident, incident_id).state == "triaging"
+    assert row_counts() == before
+
+
+def accepted_visit(world):
+    """A visit the technician accepted: (dispatch id, the technician's login)."""
+    organization = db.session.get(Organization, world.org_a)
+    technician = db.session.get(Technician, world.technician)
+    incident = factories.make_incident(organization, state="technician_assigned",
+                                       technician=technician)
+    dispatch_id = db.session.scalar(select(Dispatch.id).where(
+        Dispatch.incident_id == incident.id))
+    return dispatch_id, db.session.get(User, world.users["technician"])
+
+
+@pytest.fixture
+def depart_reads(monkeypatch):
+    """The dispatch workflow as if `depart` had a guard reading technician_active."""
+    monkeypatch.setattr(DISPATCH, "facts_of", lambda trigger: (
+        ["technician_active"] if trigger == "depart" else []))
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_a_dispatch_guard_gets_its_facts_from_the_same_table(
+        ctx, world, unbound, depart_reads, bound):
+    dispatch_id, technician = accepted_visit(world)
+    if not bound:
+        unbound(facts=["technician_active"])
+    before = row_counts()
+    if bound:
+        assert visits.fire(dispatch_id, "depart", technician).state == "en_route"
+        return
+    with pytest.raises(GuardConflict) as refused:
+        visits.fire(dispatch_id, "depart", technician)
+    assert refused.value.details["reason"] == "fact_unavailable"
+    db.session.rollback()
+    assert db.session.get(Dispatch, dispatch_id).state == "accepted"
+    assert row_counts() == before
+
+
+def test_a_dispatch_side_effect_with_no_handler_refuses_and_changes_nothing(
+        ctx, world, unbound):
+    dispatch_id, technician = accepted_visit(world)
+    unbound(effects=["stamp_departure"])
+    before = row_counts()
+    with pytest.raises(GuardConflict) as refused:
+        visits.fire(dispatch_id, "depart", technician)
+    assert refused.value.details["effects"] == ["stamp_departure"]
+    db.session.rollback()
+    assert db.session.get(Dispatch, dispatch_id).state == "accepted"
     assert row_counts() == before
