@@ -7,6 +7,8 @@ from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from app.models import MAX_INTEGER
+
 
 def choices(pairs):
     """(value, label) pairs as WTForms select/radio choices."""
@@ -36,7 +38,8 @@ class TriggerParamsForm(FlaskForm):
 
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
-    amount = IntegerField(_l("Amount (yen)"), validators=[Optional(), NumberRange(min=1)])
+    amount = IntegerField(_l("Amount (yen)"),
+                          validators=[Optional(), NumberRange(min=1, max=MAX_INTEGER)])
     paid_on = DateField(_l("Paid on"), validators=[Optional()])
 
     def params(self, names):
