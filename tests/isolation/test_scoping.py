@@ -1,4 +1,4 @@
-"""Which incidents a technician and an insurer see (app/services/incidents/queries.py), and the
+"""Which incidents a technician and an insurer see (the scopes of app/access.py), and the
 regressions of what the isolation matrix found.
 
 A technician sees the incidents of their live offers and visits only; an insurer the

@@ -6,7 +6,9 @@ voice call. It locks the incident row first, finds the dispatch the actor may ac
 (app/access.py), fires the dispatch machine, then runs the side effects its transition
 names (workflows/dispatch.py), each bound by name in app/services/wiring.py; the
 technician's steps move the incident in the same commit (its system triggers). The first
-accept wins the incident. Making offers and their timers is offers.py and timers.py.
+accept wins the incident. Making offers and their timers is offers.py and timers.py; an
+offer's expiry is fired by its timer (timers.py) through apply_dispatch_trigger, under the
+timer's own lock.
 """
 
 from contextlib import contextmanager

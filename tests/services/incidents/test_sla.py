@@ -16,14 +16,11 @@ from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.lifecycle import fire_trigger
 from app.testkit import factories
 from tests.scenes import claims as claim_scene
-from tests.scenes import notifications as notifying
+from tests.scenes.notifications import work
 
-# Fixtures shared with tests/services/notifications (a frozen clock, fake Twilio, test SMTP) and the
-# claim tests (evidence files and signing key of the test's own).
-clock, console_by_default = notifying.clock, notifying.console_by_default
-twilio_server, fake_twilio = notifying.twilio_server, notifying.fake_twilio
-smtp_server, smtp = notifying.smtp_server, notifying.smtp
-claim_files, costed, work = claim_scene.claim_files, claim_scene.costed, notifying.work
+# The claim tests' fixtures (evidence files and signing key of the test's own); the frozen
+# clock, fake Twilio and test SMTP come from tests/scenes/notifications.py (a plugin).
+claim_files, costed = claim_scene.claim_files, claim_scene.costed
 
 T0 = datetime(2026, 11, 25, 1, 0)  # Wednesday 10:00 JST
 MIN = timedelta(minutes=1)

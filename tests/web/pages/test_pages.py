@@ -327,3 +327,19 @@ def test_the_dev_phone_is_for_staff_only(client, world, login):
         client.post("/logout", data={"csrf_token": csrf_token(client, "/report")})
     login(world.emails["dispatcher"])
     assert client.get("/dev/phone").status_code == 200
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    ("desk", True), ("dispatcher", True), ("admin", True), ("customer", False),
+    ("technician", False), ("insurer", False)])
+def test_the_dev_phone_link_shows_only_to_those_who_may_open_it(app, world, role, shown,
+                                                                 monkeypatch):
+    """With the console provider, staff see the outbox page's link; any other role would
+    only meet a 403 there, so it sees no link."""
+    monkeypatch.setitem(app.config, "NOTIFY_PROVIDER", "console")
+    client = app.test_client()
+    client.post("/login", data={"email": world.emails[role], "password": factories.PASSWORD,
+                                "csrf_token": csrf_token(client, "/login")})
+    page = client.get("/report")
+    assert ('href="/dev/phone"' in page.text) is shown
+    assert (client.get("/dev/phone").status_code == 200) is shown
