@@ -5,13 +5,12 @@ token (X-Twilio-Signature). Behind a proxy `request.url` names the internal host
 so the URL checked is PUBLIC_BASE_URL + the path and query that reached us.
 
 A signature has no timestamp, so a captured request stays valid forever: each
-processed request leaves a WebhookReceipt (a digest of URL, parameters and
-signature), written in the same transaction as the request's effect. The same
-request again is a 409 and changes nothing.
+processed request leaves a WebhookReceipt (a digest of what the signature covers: the
+URL and the distinct parameters, as Twilio canonicalizes them), written in the same
+transaction as the request's effect. The same request again is a 409 and changes nothing.
 """
 
 import hashlib
-import json
 from functools import wraps
 
 from flask import Response, current_app, request
@@ -30,10 +29,24 @@ def public_url(path=None):
     return base + (path if path is not None else request.full_path.removesuffix("?"))
 
 
-def request_digest(url, params, signature):
-    """SHA-256 over the URL, the sorted parameters and the signature: one per request."""
-    content = [url, sorted(params.items(multi=True)), signature]
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+def signed_content(url, params):
+    """The string Twilio signs for a form POST: the URL, then for each distinct parameter
+    name in order each of its distinct values in order, as name + value (what
+    twilio.request_validator computes its HMAC over)."""
+    parts = [url]
+    for name in sorted(set(params)):
+        parts.extend(name + value for value in sorted(set(params.getlist(name))))
+    return "".join(parts)
+
+
+def request_digest(url, params):
+    """SHA-256 over exactly what the signature covers: one per signed request.
+
+    A copy with a parameter repeated (`&From=...` again) or an empty pair (`&=`) carries
+    the same valid signature, so its identity must not change either: hashing every item
+    as sent let each such copy act again.
+    """
+    return hashlib.sha256(signed_content(url, params).encode()).hexdigest()
 
 
 def _refuse(status, message):
@@ -90,8 +103,7 @@ def twilio_webhook(view):
         problem = _signature_problem()
         if problem:
             return _refuse(403, problem)
-        digest = request_digest(public_url(), request.form,
-                                request.headers[SIGNATURE_HEADER])
+        digest = request_digest(public_url(), request.form)
         if not _claim_receipt(digest):
             return _refuse(409, "This request has been processed already.")
         response = view(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote_plus, urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -90,6 +91,52 @@ def test_a_replayed_recording_callback_adds_no_second_note(app, twilio, world):
             "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"}
     assert twilio("/webhooks/twilio/recording/1", data).status_code == 204
     refused_unchanged(app, lambda: twilio("/webhooks/twilio/recording/1", data), status=409)
+
+
+# Copies of a signed request that Twilio's validator still accepts: a parameter sent
+# again, or an empty pair. The signature covers distinct (name, value) pairs only.
+BYPASSES = {"from_again": "&From={From}", "sid_again": "&{sid}={sid_value}", "empty_pair": "&=",
+            "both": "&=&From={From}&{sid}={sid_value}"}
+
+
+def raw_copy(client, app, path, data, extra, sid):
+    """Post the signed form body of `data` with `extra` appended, under data's signature."""
+    quoted = {name: quote_plus(value) for name, value in data.items()}
+    body = urlencode(data) + extra.format(sid=sid, sid_value=quoted[sid], **quoted)
+    return client.post(path, data=body, content_type="application/x-www-form-urlencoded",
+                       headers={"X-Twilio-Signature": sign(app, path, data)})
+
+
+@pytest.mark.parametrize("extra", BYPASSES.values(), ids=BYPASSES.keys())
+def test_a_signed_call_replayed_with_repeated_or_empty_pairs_makes_no_second_incident(
+        app, client, twilio, world, extra):
+    path = "/webhooks/twilio/voice/incoming"
+    data = {"CallSid": "CA" + "7" * 32, "From": "+81312345678", "To": "+81500000000"}
+    assert twilio(path, data).status_code == 200
+    refused_unchanged(app, lambda: raw_copy(client, app, path, data, extra, "CallSid"),
+                      status=409)
+
+
+@pytest.mark.parametrize("extra", BYPASSES.values(), ids=BYPASSES.keys())
+def test_a_recording_callback_replayed_with_repeated_or_empty_pairs_adds_no_second_note(
+        app, client, twilio, world, extra):
+    twilio("/webhooks/twilio/voice/incoming", {"CallSid": "CA1", "From": "+81312345678"})
+    path = "/webhooks/twilio/recording/1"
+    data = {"RecordingSid": "RE1", "From": "+81312345678", "RecordingDuration": "5",
+            "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"}
+    assert twilio(path, data).status_code == 204
+    refused_unchanged(app, lambda: raw_copy(client, app, path, data, extra, "RecordingSid"),
+                      status=409)
+
+
+def test_a_copy_with_its_pairs_in_another_order_is_the_same_request(app, client, twilio, world):
+    path = "/webhooks/twilio/voice/incoming"
+    data = {"CallSid": "CA" + "8" * 32, "From": "+81312345678", "To": "+81500000000"}
+    assert twilio(path, data).status_code == 200
+    reordered = dict(reversed(list(data.items())))
+    refused_unchanged(app, lambda: raw_copy(client, app, path, reordered, "", "CallSid"),
+                      status=409)
 
 
 def test_ten_copies_of_one_call_arriving_together_make_one_incident(app, world):
