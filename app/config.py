@@ -58,6 +58,9 @@ class Config:
     # Ed25519 private key (base64 of the 32 raw bytes) signing claim packets; when unset a
     # development key is generated once under instance/ (never in production).
     CLAIM_SIGNING_KEY = os.environ.get("CLAIM_SIGNING_KEY", "")
+    # Ed25519 private key (same form) signing each incident's audit-chain head; when unset
+    # a separate key is derived from the claim-signing key (HKDF; docs/security.md).
+    AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
     # Monitoring alerts: repeats of one alert within the window are counted, not added;
     # new alerts of these severities open an incident and page the desk, unless the
     # organization's contract has its own list (Contract.alert_incident_severities).

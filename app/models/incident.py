@@ -46,6 +46,9 @@ class Incident(db.Model):
     # Hash of the newest timeline event and their count, so a deleted tail is detected.
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     event_count: Mapped[int] = mapped_column(default=0)
+    # Ed25519 over (id, event_count, audit_head) with the server's audit key, base64;
+    # "" on chains written before heads were signed (services/incidents/audit.py).
+    audit_signature: Mapped[str] = mapped_column(String(88), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import json
 import logging
-import os
 import uuid
 import zipfile
 import zlib
@@ -19,10 +18,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 
 from app.domain import payout
@@ -35,16 +31,14 @@ from app.rendering.claim_pdf import render_pdf
 from app.services.claims.coverage import prior_paid
 from app.services.claims.evidence import evidence_path, record_custody
 from app.services.claims.packet_data import claim_document, evidence_member
+from app.services.signing import SigningKeyError as SigningKeyError  # the error callers catch
+from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
-DEV_KEY_FILE = "claim-signing-key"
-
-
-class SigningKeyError(RuntimeError):
-    """CLAIM_SIGNING_KEY is set but is not a base64 raw Ed25519 private key."""
+DEV_KEY_FILE = CLAIM_DEV_KEY_FILE
 
 
 class EvidenceChanged(Conflict):
@@ -55,34 +49,7 @@ class EvidenceChanged(Conflict):
 
 def signing_key():
     """The Ed25519 key that signs packets: CLAIM_SIGNING_KEY, else the development key."""
-    configured = current_app.config.get("CLAIM_SIGNING_KEY", "")
-    if configured:
-        try:
-            return Ed25519PrivateKey.from_private_bytes(base64.b64decode(configured,
-                                                                         validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise SigningKeyError("CLAIM_SIGNING_KEY must be the base64 of a 32-byte raw "
-                                  "Ed25519 private key.") from exc
-    return _development_key(Path(current_app.instance_path) / DEV_KEY_FILE)
-
-
-def _development_key(path):
-    """Read the development key, generating it once (0600) when there is none yet."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        raw = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-            serialization.NoEncryption())
-        try:  # O_EXCL: two processes starting at once keep the first one's key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.b64encode(raw).decode() + "\n")
-            log.warning("Generated a development claim-signing key at %s; set "
-                        "CLAIM_SIGNING_KEY in production.", path)
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
+    return configured_key("CLAIM_SIGNING_KEY", DEV_KEY_FILE)
 
 
 def public_key_b64(private_key):
