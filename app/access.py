@@ -93,6 +93,8 @@ PERMISSIONS = {
     "contracts.read": Permission(STAFF, "see contracts"),
     "contracts.manage": Permission(ADMIN, "manage contracts"),
     "users.create": Permission(ADMIN, "create logins"),
+    "users.deactivate": Permission(ADMIN, "deactivate logins"),
+    "tokens.manage": Permission(ADMIN, "manage API tokens"),
     # reporting
     "reports.read": Permission(CUSTOMER_AND_STAFF, "see monthly reports"),
     "reports.manage": Permission(STAFF, "build monthly reports"),

@@ -1,6 +1,7 @@
 """Configuration read from the environment, with safe development defaults."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +88,13 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A login lasts at most SESSION_ABSOLUTE_HOURS, and ends after SESSION_IDLE_MINUTES
+    # without a request (app/auth.py): a desk PC left logged in is not open for a month.
+    # No cookie (session, remember) is accepted for longer than the absolute lifetime.
+    SESSION_ABSOLUTE_HOURS = float(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", 120))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    REMEMBER_COOKIE_DURATION = timedelta(hours=SESSION_ABSOLUTE_HOURS)
     HSTS_MAX_AGE_SECONDS = int(os.environ.get("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600))
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (werkzeug
     # ProxyFix). 0 trusts neither header, so a client cannot pick the IP it is limited by.
@@ -97,7 +105,11 @@ class Config:
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "10/minute;50/hour")
-    RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "5/minute")
+    # Refused logins of one account from one client, with back-off: 5 tries, a minute's
+    # wait; 3 more, the rest of 10 minutes; 2 more, the rest of the hour; then of the day.
+    # Per client, so a stranger cannot lock the account's owner out from elsewhere.
+    RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get(
+        "RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute;8/10 minutes;10/hour;20/day")
     RATELIMIT_REPORT_PER_IP = os.environ.get("RATELIMIT_REPORT_PER_IP", "5/minute;30/hour")
     RATELIMIT_API_INTAKE_PER_TOKEN = os.environ.get("RATELIMIT_API_INTAKE_PER_TOKEN",
                                                     "120/minute")

@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of the id a session (and a remember cookie) carries: raising it ends every session
+    # of the user at once (logout, a new password, deactivation; app/auth.py).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organization = relationship("Organization")
     insurer = relationship("Insurer")
@@ -59,10 +62,21 @@ class User(UserMixin, db.Model):
         """Flask-Login: a deactivated user cannot log in."""
         return self.active
 
+    def get_id(self):
+        """Flask-Login: the id a session names, "<user id>.<session epoch>"."""
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    def end_sessions(self):
+        """Every session (and remember cookie) given out so far stops working."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
     def set_password(self, password):
-        """Store a salted hash of the password, never the password."""
+        """Store a salted hash of the password, never the password; a new password ends
+        every session of the old one."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
+        if self.id is not None:
+            self.end_sessions()
 
     def check_password(self, password):
         """True when the password matches the stored hash."""
@@ -78,6 +92,7 @@ class ApiToken(db.Model):
     prefix: Mapped[str] = mapped_column(String(12))  # shown to people to tell tokens apart
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()  # None: until revoked
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     user = relationship("User")

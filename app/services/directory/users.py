@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import access
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import User
 from app.models.people import ROLES
+from app.services.directory import tokens
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 200
 MAX_NAME = 100
@@ -81,4 +82,42 @@ def create_user(actor, *, email, name, role, password, organization=None, insure
     except IntegrityError as exc:  # a parallel request took the address first
         db.session.rollback()
         raise Conflict("A user with that e-mail exists.", {"field": "email"}) from exc
+    return user
+
+
+def end_sessions(user):
+    """End every session of `user` (logout ends them all, not only this browser's)."""
+    user.end_sessions()
+    db.session.commit()
+
+
+def find_user(actor, email, action="users.deactivate"):
+    """The user with `email`, or 404."""
+    access.require(actor, action)
+    user = db.session.scalars(select(User).where(
+        func.lower(User.email) == (email or "").strip().lower())).first()
+    if user is None:
+        raise NotFound(f"No user has the e-mail {email}.")
+    return user
+
+
+def list_users(actor):
+    """Every login, by e-mail (the admin's users page)."""
+    access.require(actor, "users.deactivate")
+    return db.session.scalars(select(User).order_by(User.email)).all()
+
+
+def deactivate_user(actor, user_id):
+    """The user can no longer log in: their sessions end and their API tokens are revoked,
+    in one commit. Deactivating oneself is refused (the last admin would lock everyone out)."""
+    access.require(actor, "users.deactivate")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("The user is unknown.")
+    if getattr(actor, "id", None) == user.id:
+        raise Conflict("You cannot deactivate your own login.", {"field": "user"})
+    user.active = False
+    user.end_sessions()
+    tokens.revoke_all_of(user)
+    db.session.commit()
     return user

@@ -3,16 +3,16 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from app import access
+from app.auth import authenticate, end_session, start_session
 from app.domain.labels import CATEGORY_LABELS
 from app.errors import InvalidInput
-from app.extensions import db, limit_setting, limiter
-from app.models import User
+from app.extensions import limit_setting, limiter
 from app.services.directory.organizations import organization_by_code_or_phone
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.queries import list_incidents
@@ -83,9 +83,11 @@ def _my_incidents():
     return []
 
 
-def _submitted_email():
-    """The e-mail a login attempt names: guesses at one account count together, from any IP."""
-    return "email:" + request.form.get("email", "").strip().lower()
+def _account_and_client():
+    """The e-mail a login attempt names and the client's IP: refusals count per pair, so a
+    stranger guessing at an account slows only themself, never the account's owner."""
+    email = request.form.get("email", "").strip().lower()
+    return f"account:{email}|ip:{get_remote_address()}"
 
 
 def _login_refused(response):
@@ -94,16 +96,15 @@ def _login_refused(response):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(limit_setting("RATELIMIT_LOGIN_PER_IP"), methods=["POST"])
-@limiter.limit(limit_setting("RATELIMIT_LOGIN_PER_EMAIL"), methods=["POST"],
-               key_func=_submitted_email, deduct_when=_login_refused)
+@limiter.limit(limit_setting("RATELIMIT_LOGIN_PER_ACCOUNT"), methods=["POST"],
+               key_func=_account_and_client, deduct_when=_login_refused)
 def login():
     """Log in with e-mail and password (attempts are rate limited: docs/security.md)."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(
-            select(User).where(User.email == form.email.data.strip().lower())).first()
-        if user is not None and user.active and user.check_password(form.password.data):
-            login_user(user)
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            start_session(user)
             return redirect(_after_login(user))
         flash(_("The e-mail or password is wrong."), "error")
         return render_template("public/login.html", form=form), 401
@@ -120,8 +121,9 @@ def _after_login(user):
 
 @bp.post("/logout")
 def logout():
-    """Log out (a POST with a CSRF token, so no link can log someone out)."""
-    logout_user()
+    """Log out, ending every session of the user (a POST with a CSRF token, so no link can
+    log someone out)."""
+    end_session()
     return redirect(url_for("public.login"))
 
 
@@ -130,7 +132,10 @@ def set_language(code):
     """Remember the chosen language in a cookie and go back."""
     response = redirect(_back())
     if code in ("ja", "en"):
-        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax")
+        # Read by the server only: HttpOnly; over HTTPS only where the session cookie is.
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 

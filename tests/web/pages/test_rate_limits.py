@@ -1,4 +1,4 @@
-"""Rate limits: login (per IP and per e-mail), the public report form, API intake.
+"""Rate limits: login (per IP, and per account and client), the public report form, API intake.
 
 The suite runs with RATELIMIT_ENABLED off; these tests build a second app on the same
 database with it on, and freeze the limiter's clock so a window passes without waiting.
@@ -109,15 +109,35 @@ def test_a_successful_login_is_not_blocked_by_another_ips_failures(limited, worl
     assert log_in(client, world.emails["desk"], factories.PASSWORD, ip=IP_B).status_code == 302
 
 
-def test_failures_for_one_email_slow_that_email_from_every_ip_for_a_minute(
+def test_a_stranger_locked_out_of_an_account_does_not_lock_its_owner_out(
         limited, world, clock):
     client = limited()
     desk = world.emails["desk"]
-    for n in range(5):
-        assert log_in(client, desk, ip=f"192.0.2.{100 + n}").status_code == 401
-    assert log_in(client, desk.upper(), factories.PASSWORD, ip=IP_B).status_code == 429
-    assert log_in(client, world.emails["admin"], factories.PASSWORD, ip=IP_B).status_code == 302
+    for _n in range(5):
+        assert log_in(client, desk, ip=IP_A).status_code == 401
+    assert_rate_limited_page(log_in(client, desk.upper(), factories.PASSWORD, ip=IP_A), 61)
+    assert log_in(client, desk, factories.PASSWORD, ip=IP_B).status_code == 302
+    assert log_in(client, world.emails["admin"], factories.PASSWORD, ip=IP_A).status_code \
+        == 302  # the stranger's IP is still let in under its own limit
     clock.advance(61)
+    assert log_in(client, desk, factories.PASSWORD, ip=IP_A).status_code == 302
+
+
+def test_the_wait_of_an_account_and_client_grows_with_each_round_of_refusals(
+        limited, world, clock):
+    client = limited()
+    desk = world.emails["desk"]
+    waits = []
+    for pause, tries in ((0, 5), (61, 3), (600, 2)):  # fewer tries, longer waits
+        clock.advance(pause)
+        for _n in range(tries):
+            assert log_in(client, desk, ip=IP_A).status_code == 401
+        refused = log_in(client, desk, factories.PASSWORD, ip=IP_A)
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+    assert waits[0] <= 61, waits
+    assert 480 < waits[1] <= 600, waits
+    assert 2400 < waits[2] <= 3600, waits
     assert log_in(client, desk, factories.PASSWORD, ip=IP_B).status_code == 302
 
 
@@ -189,7 +209,7 @@ def test_api_intake_is_limited_per_token_with_the_error_shape(app, limited, worl
 def test_the_api_intake_limit_is_120_a_minute_by_default(app):
     assert app.config["RATELIMIT_API_INTAKE_PER_TOKEN"] == "120/minute"
     assert app.config["RATELIMIT_LOGIN_PER_IP"] == "10/minute;50/hour"
-    assert app.config["RATELIMIT_LOGIN_PER_EMAIL"] == "5/minute"
+    assert app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] == "5/minute;8/10 minutes;10/hour;20/day"
     assert app.config["RATELIMIT_REPORT_PER_IP"] == "5/minute;30/hour"
 
 

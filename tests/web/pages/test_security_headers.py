@@ -113,6 +113,21 @@ def test_production_login_over_https_sets_secure_http_only_lax_cookies(productio
             config["REMEMBER_COOKIE_SAMESITE"]) == (True, True, "Lax")
 
 
+def test_production_sets_the_language_cookie_secure_http_only_lax(production):
+    client = production.test_client()
+    assert client.get(f"{HTTPS}/lang/en?next=/report").status_code == 302
+    cookie = client.get_cookie("lang", domain="desk.example.jp")
+    assert cookie.value == "en"
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+    assert '<html lang="en">' in client.get(f"{HTTPS}/report").text
+
+
+def test_over_plain_http_the_language_cookie_is_http_only_lax_but_not_secure(client):
+    client.get("/lang/en")
+    cookie = client.get_cookie("lang")
+    assert cookie.http_only and cookie.same_site == "Lax" and not cookie.secure
+
+
 @pytest.mark.parametrize(("config_class", "settings"), [
     (ProductionConfig, {"SECRET_KEY": DEV_SECRET_KEY}),
     (ProductionConfig, {"SECRET_KEY": "short"}),
