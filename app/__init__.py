@@ -26,9 +26,12 @@ def create_app(config_class=None, **overrides):
     _trust_proxy_headers(app)
     _init_extensions(app)
     _wire(app)
+    from app.web import inputs
+    inputs.init_app(app)  # NUL, lone surrogates and deep JSON refused before any view
     _register_blueprints(app)
     _exempt_from_rate_limits(app)
     app.after_request(_security_headers)
+    app.after_request(_one_charset)
     from app.web.errors import register_error_handlers
     register_error_handlers(app)
     from app.cli import register_cli
@@ -62,6 +65,19 @@ def _security_headers(response):
     return response
 
 
+def _one_charset(response):
+    """Keep the first charset of a Content-Type: send_file and Response append werkzeug's
+    `; charset=utf-8` to a text type that already names one (a Shift_JIS evidence file was
+    `text/plain; charset=shift_jis; charset=utf-8`)."""
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.lower().count("charset=") > 1:
+        kind, *params = (part.strip() for part in content_type.split(";"))
+        charsets = [p for p in params if p.lower().startswith("charset=")]
+        others = [p for p in params if not p.lower().startswith("charset=")]
+        response.headers["Content-Type"] = "; ".join([kind, *others, charsets[0]])
+    return response
+
+
 def _trust_proxy_headers(app):
     """Read the client's IP (and scheme) from the reverse proxy's X-Forwarded-* headers, but
     only from as many proxies as configured: an untrusted header would let anyone choose the
@@ -87,6 +103,8 @@ def _validation_error_response(exc):
     from flask import jsonify
 
     from app.errors import error_body
+    from app.extensions import spend_view_limits
+    spend_view_limits()  # a refused intake counts against its limit too (429 past it)
     fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"],
                "type": e["type"]} for e in exc.errors()]
     response = jsonify(error_body("validation_error", "The request is not valid.",
@@ -167,7 +185,9 @@ def _register_blueprints(app):
     from app.web.technician import bp as technician_bp
     from app.webhooks import bp as webhooks_bp
 
-    app.register_api(api_bp)
+    app.register_api(api_bp)  # its ids are checked by its Id type: a 422 naming the field
+    from app.web import inputs
+    inputs.bound_integer_routes(app)  # the routes below: an id past INTEGER is a 404
     app.register_blueprint(public_bp)
     app.register_blueprint(desk_bp, url_prefix="/desk")
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")

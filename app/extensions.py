@@ -1,9 +1,9 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask_limiter.util import get_qualified_name, get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -39,3 +39,14 @@ def _limits_switched_off():
     """RATELIMIT_ENABLED is per app: the one limiter must not count for an app with it off
     (Flask-Limiter keeps its on/off switch on the limiter, shared by every app)."""
     return not current_app.config["RATELIMIT_ENABLED"]
+
+
+def spend_view_limits():
+    """Count a request refused before its view ran (hostile text, a body the API's models
+    refuse) against the view's own limits (@limiter.limit), which Flask-Limiter checks only
+    when the view runs: a refused intake post would otherwise be free. RateLimitExceeded
+    past the limit."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    name = get_qualified_name(view) if view else ""
+    if name in limiter._marked_for_limiting:  # Flask-Limiter has no public way to ask
+        limiter._check_request_limit(in_middleware=False, callable_name=name)

@@ -3,7 +3,6 @@
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     Field,
@@ -12,7 +11,7 @@ from pydantic import (
     create_model,
 )
 
-from app.api.schemas import Category, Id, Strict, trigger_param_fields
+from app.api.schemas import Category, Id, Instant, Strict, trigger_param_fields
 from app.services.dispatch.technicians import MAX_HOURLY_RATE
 from workflows import DISPATCH
 
@@ -25,7 +24,7 @@ def _text_only(value):
 
 
 # ISO 8601 text with an offset; numbers (Unix times) are refused, not guessed at.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Timestamp = Annotated[Instant, BeforeValidator(_text_only)]
 # The triggers people fire (expire is the system's own).
 DispatchTrigger = Literal[tuple(DISPATCH.person_triggers())]
 

@@ -4,6 +4,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -14,6 +15,7 @@ from pydantic import (
     create_model,
 )
 
+from app.domain.timeutil import in_range_utc
 from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
@@ -29,6 +31,15 @@ Trigger = Literal[tuple(TRIGGERS)]
 # The largest value of an INTEGER column (int4 on PostgreSQL): ids and yen amounts above it
 # are a 422 here, not a database error (tests/web/api/test_schemathesis.py found the 500s).
 Id = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
+
+
+def _in_range(value):
+    in_range_utc(value)  # ValueError (a 422) when shifting it to UTC would overflow
+    return value
+
+
+# Every instant the API accepts: with a time zone, and between 1970 and 2100 in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class Strict(BaseModel):
@@ -64,8 +75,8 @@ class IncidentCreate(Strict):
     summary: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10000)
     reporter: Reporter = Field(default_factory=Reporter)
-    discovered_at: AwareDatetime | None = None
-    occurred_at: AwareDatetime | None = None
+    discovered_at: Instant | None = None
+    occurred_at: Instant | None = None
     discovery_source: DiscoverySource = "user"
 
 
@@ -129,7 +140,7 @@ class LeakMarkRequest(Strict):
 
 class LeakReportRequest(Strict):
     kind: Literal["preliminary", "final"]
-    reported_at: AwareDatetime = Field(
+    reported_at: Instant = Field(
         description="When the report was made: not in the future, not before discovery; "
                     "the final report not before the preliminary one.")
     version: int | None = None

@@ -5,9 +5,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from app.domain.timeutil import JST, in_range_utc
 from app.models import MAX_INTEGER
+
+# An id field: what no INTEGER column can hold is a form error, not a database error.
+ID_RANGE = NumberRange(min=1, max=MAX_INTEGER)
 
 
 def choices(pairs):
@@ -29,6 +33,16 @@ def attach_error(form, exc):
         form[field].errors.append(exc.message)
     else:
         form.form_errors.append(exc.message)
+
+
+def jst_in_range(_form, field):
+    """A Japan-time field's value must lie in the range of instants the API accepts."""
+    if field.data is None:
+        return
+    try:
+        in_range_utc(field.data.replace(tzinfo=JST))
+    except ValueError:
+        raise ValidationError(_l("Give a time between 1970 and 2099.")) from None
 
 
 class TriggerParamsForm(FlaskForm):

@@ -4,6 +4,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.domain.timeutil import in_range_utc
+
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
@@ -61,6 +63,10 @@ def aware_utc(value, name):
     """An aware datetime in UTC; a naive one is refused (a JST sensor would be 9 h off)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise AlertFormatError(f"{name} has no time zone")
+    try:
+        in_range_utc(value)
+    except ValueError as error:
+        raise AlertFormatError(f"{name}: {error}") from None
     return value.astimezone(UTC)
 
 

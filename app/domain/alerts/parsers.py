@@ -16,6 +16,7 @@ from app.domain.alerts.normalized import (
     require_text,
     unique,
 )
+from app.domain.safetext import json_problem
 
 __all__ = ["AlertFormatError", "NormalizedAlert", "dedup_key", "parse_cef_line",
            "parse_generic", "parse_payload", "parse_wazuh", "wazuh_severity"]
@@ -107,6 +108,9 @@ def _parse_json_body(text):
             0) from None
     except RecursionError:
         raise AlertFormatError("body is nested too deeply", 0) from None
+    problem = json_problem(document)
+    if problem:  # PostgreSQL stores no NUL, UTF-8 no lone surrogate
+        raise AlertFormatError(f"body refused: {problem}", 0)
     records = document if isinstance(document, list) else [document]
     if not records:
         raise AlertFormatError("the JSON array holds no alerts")
@@ -115,6 +119,9 @@ def _parse_json_body(text):
 
 def _parse_cef_body(text):
     """CEF lines, one alert per line; index is the 0-based line number, blank lines skipped."""
+    if "\x00" in text:
+        raise AlertFormatError("body holds a NUL character", text[:text.index("\x00")]
+                               .count("\n"))
     alerts = [_at(index, parse_cef_line, line)
               for index, line in enumerate(text.split("\n")) if line.strip()]
     if not alerts:

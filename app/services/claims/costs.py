@@ -18,7 +18,7 @@ from app.domain.payout import line_amount
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
-from app.models import CostItem, CoverageHead, Dispatch, Evidence
+from app.models import MAX_INTEGER, CostItem, CoverageHead, Dispatch, Evidence
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
 from app.services.transaction import commit_or_conflict
@@ -28,6 +28,8 @@ TAX_RATES = (10, 8, 0)  # Japan's standard, reduced and no consumption tax
 MAX_UNIT_PRICE = 100_000_000
 MAX_QUANTITY = Decimal("99999999.99")
 DESCRIPTION_MAX = 500
+# An incident's lines, tax included (10% at most), must fit the claim's INTEGER amounts.
+MAX_INCIDENT_TOTAL = MAX_INTEGER * 10 // 11
 LABOUR_PREFIX = "駆付け作業"  # marks the labour line of a visit (one per dispatch)
 QUARTER = timedelta(minutes=15)
 
@@ -64,9 +66,21 @@ def _clean(head_code, description, quantity, unit_price, tax_rate, incurred_on, 
         raise _field_error("tax_rate", "The tax rate is 10, 8 or 0 percent.")
     if not isinstance(incurred_on, date) or incurred_on > today:
         raise _field_error("incurred_on", "The date incurred cannot be in the future.")
+    amount = line_amount(quantity, unit_price)
+    if amount > MAX_INCIDENT_TOTAL:
+        raise _field_error("quantity", f"Quantity × unit price is at most {MAX_INCIDENT_TOTAL} "
+                                       "yen.")
     return dict(head=head, description=description, quantity=quantity, unit_price=unit_price,
-                amount=line_amount(quantity, unit_price), tax_rate=tax_rate,
-                incurred_on=incurred_on)
+                amount=amount, tax_rate=tax_rate, incurred_on=incurred_on)
+
+
+def _check_total(incident, amount, replacing=None):
+    """The incident's lines (but rejected ones) with this amount must fit MAX_INCIDENT_TOTAL."""
+    others = sum(i.amount for i in incident.cost_items
+                 if i.status != "rejected" and i is not replacing)
+    if others + amount > MAX_INCIDENT_TOTAL:
+        raise _field_error("quantity", "The incident's cost lines would total more than "
+                                       f"{MAX_INCIDENT_TOTAL} yen.")
 
 
 def _editable_incident(actor, incident_id):
@@ -118,6 +132,7 @@ def add_cost_line(incident_id, actor, head_code, description, quantity, unit_pri
     incident = _editable_incident(actor, incident_id)
     values = _clean(head_code, description, quantity, unit_price, tax_rate, incurred_on,
                     to_jst(now).date())
+    _check_total(incident, values["amount"])
     dispatch = _dispatch_on(actor, incident, dispatch_id)
     evidence = _evidence_of(incident, evidence_ids)
     item = CostItem(incident=incident, dispatch=dispatch, evidence=evidence, status="draft",
@@ -147,6 +162,7 @@ def update_cost_line(cost_id, actor, now=None, **fields):
         raise _field_error(sorted(unknown)[0], "That field cannot be changed.")
     merged = {**current, **fields}
     values = _clean(merged.pop("head_code"), today=to_jst(now).date(), **merged)
+    _check_total(incident, values["amount"], replacing=item)
     for name, value in values.items():
         setattr(item, name, value)
     item.status = "draft"

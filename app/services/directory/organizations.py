@@ -18,6 +18,7 @@ from app.domain.phones import clean_phone, normalize_phone
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Organization, OrganizationPhone, User
+from app.services.paging import bounded_page
 
 FIELDS = ("code", "name", "address", "prefecture", "industry", "employees")
 REQUIRED = ("code", "name", "prefecture")
@@ -204,7 +205,7 @@ def search_organizations(actor, text="", page=1, per_page=PAGE_SIZE):
     stmt = select(Organization).order_by(Organization.code)
     if text:
         stmt = stmt.where(matching(text))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return db.paginate(stmt, page=bounded_page(page), per_page=per_page, error_out=False)
 
 
 def list_users(actor, organization_id):

@@ -18,6 +18,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import OnCallShift, Technician
 from app.models.incident import CATEGORIES
+from app.services.paging import bounded_id
 
 MAX_SHIFT = timedelta(days=7)
 MAX_HOURLY_RATE = 1_000_000  # yen; anything above is a typing error
@@ -157,7 +158,7 @@ def list_technicians(actor, *, active=None, after_id=None, limit=100):
     if active is not None:
         stmt = stmt.where(Technician.active.is_(active))
     if after_id is not None:
-        stmt = stmt.where(Technician.id > after_id)
+        stmt = stmt.where(Technician.id > bounded_id(after_id, "after"))
     return db.session.scalars(stmt).all()
 
 

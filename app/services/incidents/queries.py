@@ -17,7 +17,7 @@ from app.models import (
 )
 from app.services.directory import organizations
 from app.services.incidents import sla
-from app.services.paging import Page, decode_cursor, encode_cursor
+from app.services.paging import Page, bounded_id, decode_cursor, encode_cursor
 
 FILTERS = ("state", "organization_id", "category", "severity", "channel")
 SLA_FILTERS = ("breached", "near")  # the `sla` filter: the worst running clock's status
@@ -62,6 +62,7 @@ def _filtered(stmt, user, filters, now):
     more (sla.clocks_by_incident), never one per row.
     """
     stmt = access.scope_incidents(stmt, user)
+    bounded_id(filters.get("organization_id"), "organization_id")
     for name in FILTERS:
         value = filters.get(name)
         if value not in (None, ""):
@@ -121,6 +122,7 @@ def list_alerts(user, filters, cursor=None, limit=50):
                                Incident.reference.label("incident_reference"))
                         .join(Organization, Organization.id == Alert.organization_id)
                         .outerjoin(Incident, Incident.id == Alert.incident_id), user)
+    bounded_id(filters.get("organization_id"), "organization_id")
     for name in ALERT_FILTERS:
         value = filters.get(name)
         if value not in (None, ""):

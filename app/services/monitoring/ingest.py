@@ -26,6 +26,7 @@ from sqlalchemy.orm import load_only
 
 from app.domain.alerts.normalized import AlertFormatError
 from app.domain.alerts.parsers import dedup_key, parse_payload
+from app.domain.safetext import escaped
 from app.domain.timeutil import to_jst, to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
@@ -167,9 +168,10 @@ def _reject(organization_id, content_type, body, error, now):
     """Keep the refused body for inspection (its own commit), then answer 422."""
     db.session.rollback()
     db.session.add(RejectedPayload(
-        organization_id=organization_id, received_at=now, content_type=(content_type or "")[:200],
-        size=len(body), reason=str(error)[:500],
-        body=body[:KEPT_BODY_BYTES].decode("utf-8", errors="replace")))
+        organization_id=organization_id, received_at=now,
+        content_type=escaped((content_type or "")[:200]), size=len(body),
+        reason=escaped(str(error)[:500]),  # kept escaped: PostgreSQL's text holds no NUL
+        body=escaped(body[:KEPT_BODY_BYTES].decode("utf-8", errors="replace"))))
     db.session.commit()
     raise InvalidInput(f"The payload was refused: {error}",
                        {"index": error.index, "reason": error.reason})

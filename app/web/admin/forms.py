@@ -15,7 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.domain.labels import CATEGORY_LABELS, PREFECTURES
 from app.services.dispatch.technicians import MAX_HOURLY_RATE
-from app.web.formutil import choices
+from app.web.formutil import choices, jst_in_range
 
 LOCALE_LABELS = {"ja": "日本語", "en": "English"}
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
@@ -44,8 +44,8 @@ class ShiftForm(FlaskForm):
     """An on-call shift; the times are Japan time."""
 
     starts_at = DateTimeLocalField(_l("Starts (JST)"), format=DATETIME_LOCAL,
-                                   validators=[InputRequired()])
+                                   validators=[InputRequired(), jst_in_range])
     ends_at = DateTimeLocalField(_l("Ends (JST)"), format=DATETIME_LOCAL,
-                                 validators=[InputRequired()])
+                                 validators=[InputRequired(), jst_in_range])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
 

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.domain.labels import PREFECTURES
 from app.services.directory.organizations import FIELDS, MAX_INTEGER, MAX_LABEL
-from app.web.formutil import choices
+from app.web.formutil import ID_RANGE, choices
 
 
 class OrganizationForm(FlaskForm):
@@ -38,4 +38,4 @@ class PhoneForm(FlaskForm):
 class RemovePhoneForm(FlaskForm):
     """Which of the organization's numbers to unregister."""
 
-    phone_id = IntegerField(validators=[InputRequired()])
+    phone_id = IntegerField(validators=[InputRequired(), ID_RANGE])

@@ -4,12 +4,12 @@ Views parse the form, call app/services/dispatch/technicians.py and render; a re
 gives the form back with the error next to its field and changes nothing.
 """
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.domain.timeutil import JST, utcnow
-from app.errors import AppError
+from app.errors import AppError, InvalidInput
 from app.services.dispatch import technicians as service
 from app.web.admin import bp
 from app.web.admin.forms import ShiftForm, TechnicianForm
@@ -29,7 +29,10 @@ def home():
 def technicians():
     """Technicians with what they serve and whether they are on call now."""
     after = request.args.get("after", type=int)
-    rows = service.list_technicians(current_user, after_id=after, limit=PAGE_SIZE + 1)
+    try:
+        rows = service.list_technicians(current_user, after_id=after, limit=PAGE_SIZE + 1)
+    except InvalidInput as exc:  # an id no row can have
+        abort(400, exc.message)
     page = rows[:PAGE_SIZE]
     on_call = service.current_shifts([t.id for t in page], utcnow())
     return render_template("admin/technicians.html", technicians=page, on_call=on_call,

@@ -18,7 +18,7 @@ from app.access import get_dispatch_visible_to
 from app.errors import AppError
 from app.services.claims import costs, coverage
 from app.web.desk import bp
-from app.web.formutil import choices, flash_form_errors
+from app.web.formutil import ID_RANGE, choices, flash_form_errors
 from workflows.incident import COSTS_FROZEN_STATES
 
 
@@ -34,13 +34,14 @@ class CostForm(FlaskForm):
     tax_rate = SelectField(_l("Tax rate"), coerce=int,
                            choices=choices([(10, "10%"), (8, "8%"), (0, "0%")]))
     incurred_on = DateField(_l("Incurred on"), validators=[DataRequired()])
-    evidence_id = IntegerField(_l("Receipt or photo (optional)"), validators=[Optional()])
+    evidence_id = IntegerField(_l("Receipt or photo (optional)"),
+                               validators=[Optional(), ID_RANGE])
 
 
 class EvidenceLinkForm(FlaskForm):
     """Link one evidence file to a line."""
 
-    evidence_id = IntegerField(validators=[DataRequired()])
+    evidence_id = IntegerField(validators=[DataRequired(), ID_RANGE])
 
 
 class ButtonForm(FlaskForm):

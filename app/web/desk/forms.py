@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS
-from app.web.formutil import TriggerParamsForm, choices
+from app.web.formutil import TriggerParamsForm, choices, jst_in_range
 
 
 class TransitionForm(TriggerParamsForm):
@@ -68,7 +68,7 @@ class LeakReportForm(FlaskForm):
                                                       ("final", _l("Final report"))]),
                        validators=[DataRequired()])
     reported_at = DateTimeLocalField(_l("Reported at (JST)"), format="%Y-%m-%dT%H:%M",
-                                     validators=[InputRequired()])
+                                     validators=[InputRequired(), jst_in_range])
 
 
 class LeakUnmarkForm(FlaskForm):

@@ -5,12 +5,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.web.formutil import ID_RANGE
+
 
 class OverrideForm(FlaskForm):
     """Choose the technician to ask; the service checks that they exist and are active."""
 
     technician_id = SelectField(_l("Technician"), coerce=int, validate_choice=False,
-                                validators=[DataRequired()])
+                                validators=[DataRequired(), ID_RANGE])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=1000)])
 
 

@@ -27,6 +27,7 @@ from app.models import (
 from app.services.dispatch.offers import candidates, candidates_by_incident
 from app.services.dispatch.visits import cancel_dispatch, override, reoffer
 from app.services.incidents.sla import clocks_by_incident
+from app.services.paging import MAX_PAGE
 from app.web.dispatch import bp
 from app.web.dispatch.forms import CancelDispatchForm, OverrideForm, ReofferForm
 from app.web.formutil import flash_form_errors
@@ -155,7 +156,7 @@ def _board_rows(found, now):
 def _page_number():
     """The ?page= asked for (1 when absent); None when it is not a whole number from 1."""
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else None
 
 
 @bp.get("/")

@@ -246,3 +246,38 @@ def test_the_suite_app_has_limits_off_even_after_an_app_with_them_on(client, lim
     limited()  # Flask-Limiter's on/off switch is shared: the app's setting must still win
     for n in range(15):
         assert log_in(client, f"nobody{n}@example.jp").status_code == 401
+
+
+def test_refused_reports_count_against_the_public_form_limit(app, limited, world, clock):
+    """A post the form refuses (an unknown contract, a missing field, hostile text) still
+    spends one of the five: otherwise the limit would not slow down guessing contracts."""
+    from tests.web.pages.test_pages import report_form
+    client = limited()
+    token = csrf_token(client, "/report")
+    bad_forms = [report_form(token, customer="NO-SUCH-CODE"), report_form(token, category=""),
+                 report_form(token, description="a\x00b"), report_form(token, customer="X"),
+                 report_form(token, customer="NO-SUCH-CODE")]
+    for form in bad_forms:
+        assert client.post("/report", data=form, environ_base={"REMOTE_ADDR": IP_A}) \
+            .status_code == 400
+    before = row_counts(app)
+    assert_rate_limited_page(client.post("/report", data=bad_forms[0],
+                                         environ_base={"REMOTE_ADDR": IP_A}), 61)
+    assert row_counts(app) == before
+
+
+def test_refused_api_intakes_count_against_the_token_limit(app, limited, world, clock):
+    """A body the API refuses (a missing field, a bad value, hostile text, deep JSON) spends
+    one of the token's intakes too."""
+    client = limited(RATELIMIT_API_INTAKE_PER_TOKEN="4/minute")
+    desk = {"Authorization": f"Bearer {world.tokens['desk']}"}
+    bodies = [{"summary": "x"}, new_incident(world, channel="fax"),
+              new_incident(world, summary="a\x00"), "[" * 100 + "]" * 100]
+    for body in bodies:
+        data = body if isinstance(body, str) else None
+        response = client.post("/api/v1/incidents", headers=desk, data=data,
+                               json=None if data else body, content_type="application/json")
+        assert response.status_code == 422, response.text
+    before = row_counts(app)
+    assert_error(intake(client, world.tokens["desk"], world), 429, "rate_limited")
+    assert row_counts(app) == before
