@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
-from app.models import Alert, OnCallShift, Organization, RejectedPayload, User
+from app.models import Alert, CostItem, OnCallShift, Organization, RejectedPayload, User
 from app.services.monitoring import ingest as ingest_service
 from app.services.paging import encode_cursor
 from app.testkit.helpers import csrf_token, row_counts
+from tests.scenes.evidence import evidence_dir, held_incident  # noqa: F401  (a fixture)
 from tests.web.api.test_incidents_api import assert_error, create, new_incident
 from tests.web.pages.test_pages import incident_in, org_code, report_form
 from tests.web.webhooks.helpers import TOKEN, sign
@@ -370,3 +371,63 @@ def test_an_id_or_page_past_integer_in_a_page_query_is_not_a_500(client, world, 
 def test_a_cursor_past_integer_is_422_in_the_api(api, path):
     response = api("admin").get(f"{path}?cursor={encode_cursor(TOO_LARGE)}")
     assert_error(response, 422, "validation_error")
+
+
+# ---------------------------------------------------------------- money past INTEGER
+
+
+@pytest.fixture
+def costs_incident(app, world):
+    """An on-site incident of org A held by the world's technician."""
+    return {"id": held_incident(app, world)["incident"]}
+
+
+def cost_lines(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(CostItem.id)))
+
+
+def test_a_cost_line_whose_amount_passes_integer_is_422_on_quantity(app, api, costs_incident):
+    """Quantity × unit price within each field's limit (99,999,999.99 × 100,000,000) but past
+    INTEGER: a technician could store it and break the claim (PostgreSQL: 500)."""
+    from tests.web.api.test_costs_api import add
+    before = cost_lines(app)
+    response = add(api, costs_incident, "technician", head="dispatch",
+                   quantity="99999999.99", unit_price=100_000_000)
+    assert_error(response, 422, "validation_error")
+    assert response.json["error"]["details"]["field"] == "quantity"
+    assert cost_lines(app) == before
+
+
+def test_cost_lines_may_not_total_past_what_a_claim_can_hold(app, api, costs_incident):
+    from app.services.claims.costs import MAX_INCIDENT_TOTAL
+    from tests.web.api.test_costs_api import add
+    half = MAX_INCIDENT_TOTAL // 2 + 1
+    assert add(api, costs_incident, quantity="1", unit_price=100_000_000).status_code == 201
+    line = add(api, costs_incident, quantity=str(round(half / 100_000_000, 2) + 1),
+               unit_price=100_000_000)
+    assert line.status_code == 201, line.text
+    before = cost_lines(app)
+    refused = add(api, costs_incident, quantity=str(round(half / 100_000_000, 2) + 1),
+                  unit_price=100_000_000)
+    assert_error(refused, 422, "validation_error")
+    assert "total" in refused.json["error"]["message"]
+    assert cost_lines(app) == before
+
+
+# ---------------------------------------------------------------- one charset
+
+
+@pytest.mark.usefixtures("evidence_dir")
+def test_a_shift_jis_evidence_file_is_served_with_its_one_charset(app, client, world):
+    from tests.web.api.test_evidence_api import post_file
+    incident = held_incident(app, world)["incident"]
+    uploaded = post_file(client, world, incident, data="領収書です".encode("cp932"),
+                         name="memo.txt")
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json["content_type"] == "text/plain; charset=shift_jis"
+    download = client.get(f"/api/v1/evidence/{uploaded.json['id']}/content",
+                          headers=bearer(world, "desk"))
+    download.close()
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "text/plain; charset=shift_jis"
