@@ -50,3 +50,4 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     stats,
     technicians,
 )
+    tokens,

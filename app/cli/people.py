@@ -5,12 +5,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth import create_token
+from app.domain.timeutil import to_jst
 from app.errors import AppError
 from app.extensions import db
 from app.models import Insurer, Organization, Technician, User
 from app.models.people import ROLES
 from app.services.actors import CommandLineOperator
-from app.services.directory import users
+from app.services.directory import tokens, users
 
 
 @click.group(cls=AppGroup)
@@ -20,12 +21,44 @@ def token():
 
 @token.command("create")
 @click.argument("email")
-def token_create(email):
+@click.option("--expires-days", type=click.IntRange(1, 3650),
+              help="Refused after this many days (default: valid until revoked).")
+def token_create(email, expires_days):
     """Print a new API token for the user with EMAIL, on one line."""
     user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}.")
-    click.echo(create_token(user))
+    click.echo(create_token(user, expires_days=expires_days))
+
+
+def _when(value):
+    """A stored time in Japan time, or "-"."""
+    return to_jst(value).strftime("%Y-%m-%d %H:%M JST") if value else "-"
+
+
+@token.command("list")
+@click.argument("email", required=False)
+def token_list(email):
+    """List API tokens (of the user with EMAIL): id, prefix, user, created, last used,
+    expires, revoked."""
+    click.echo("id\tprefix\tuser\tcreated\tlast used\texpires\trevoked")
+    for row in tokens.list_tokens(CommandLineOperator(), email):
+        click.echo("\t".join([str(row.id), row.prefix, row.user.email, _when(row.created_at),
+                              _when(row.last_used_at), _when(row.expires_at),
+                              _when(row.revoked_at)]))
+
+
+@token.command("revoke")
+@click.argument("prefix_or_id")
+def token_revoke(prefix_or_id):
+    """Revoke the API token with this id or prefix (see `flask token list`)."""
+    operator = CommandLineOperator()
+    try:
+        found = tokens.find_token(operator, prefix_or_id)
+        tokens.revoke_token(operator, found)
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Revoked token {found.prefix}… of {found.user.email}.")
 
 
 @click.group(cls=AppGroup)
@@ -61,6 +94,21 @@ def user_create(email, role, name, organization_code, insurer_code, technician_i
         hint = OPTION_HINTS.get((error.details.get("field"), error.details.get("reason")))
         raise click.ClickException(hint or error.message) from None
     click.echo(f"Created {created.role} {created.email}.")
+
+
+@user.command("deactivate")
+@click.argument("email")
+def user_deactivate(email):
+    """Deactivate the login with EMAIL: it cannot log in, its sessions end and its API
+    tokens are revoked."""
+    operator = CommandLineOperator()
+    try:
+        found = users.find_user(operator, email)
+        users.deactivate_user(operator, found.id)
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Deactivated {found.email}; its sessions ended and its API tokens were "
+               "revoked.")
 
 
 def _by_code(model, code, kind):

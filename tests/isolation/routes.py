@@ -179,6 +179,10 @@ ROUTES = {
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.organizations": Route(ADMIN),
     "admin.new_organization": Route(ADMIN, body=organization_form),
+    "admin.tokens_list": Route(ADMIN),
+    "admin.revoke_token": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
+    "admin.users_list": Route(ADMIN),
+    "admin.deactivate_user": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.organization": Route(ADMIN, body=organization_form),
     "admin.add_organization_phone": Route(ADMIN, body=lambda ids: {"phone": "+81300000001"}),
     "admin.remove_organization_phone": Route(ADMIN, body=lambda ids: {"phone_id": "1"}),
@@ -306,6 +310,8 @@ EXCLUDED = {
     **{f"webhooks.{name}": "signed by Twilio (X-Twilio-Signature), not a user session: "
                            "tests/web/webhooks/test_signatures.py"
        for name in ("recording", "recording_unregistered", "sms_status", "voice_status",
+    "api.revoke_current_token": "revokes the caller's own token, no tenant data "
+                                "(tests/web/api/test_tokens_api.py)",
                     "voice_incoming", "voice_incoming_dialled", "voice_incoming_recorded",
                     "voice_offer", "voice_offer_answer")},
 }
@@ -316,5 +322,5 @@ OBJECT_PARAMS = ("incident_id", "dispatch_id", "cost_id", "evidence_id", "claim_
                  "shift_id", "alert_id", "report_id", "key_id")
 # Other path parameters and the value the matrix sends.
 FIXED_PARAMS = {"version": 1, "token": "forged-link-token", "trigger": "depart", "code": "ja",
-                "month": "2026-11"}
+                "month": "2026-11", "token_id": 1, "user_id": 1}
 MISSING_ID = 999_999

@@ -1,5 +1,5 @@
 """Administration pages: organizations, their contracts and ingest keys, technicians and their
-on-call shifts, insurers and their policies."""
+on-call shifts, insurers and their policies, logins and their API tokens."""
 
 from flask import Blueprint
 
@@ -20,6 +20,7 @@ from app.web.admin import (  # noqa: E402,F401  (routes register on bp)
     ingest_keys,
     insurers,
     organizations,
+    logins,
     policies,
     views,
 )

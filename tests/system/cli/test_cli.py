@@ -176,3 +176,70 @@ def test_user_create_refuses_bad_input_and_writes_nothing(app, runner, world):
         assert runner.invoke(args=args).exit_code != 0
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == before
+
+
+def test_token_create_with_an_expiry_stores_it(app, runner, world):
+    result = runner.invoke(args=["token", "create", world.emails["desk"], "--expires-days", "7"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        made = db.session.scalars(select(ApiToken).where(
+            ApiToken.prefix == result.output.strip()[:12])).one()
+        assert timedelta(days=7) - timedelta(minutes=1) < made.expires_at - utcnow() \
+            <= timedelta(days=7)
+
+
+def test_token_create_refuses_a_nonpositive_expiry(app, runner, world):
+    with app.app_context():
+        before = db.session.scalar(select(func.count(ApiToken.id)))
+    result = runner.invoke(args=["token", "create", world.emails["desk"], "--expires-days", "0"])
+    assert result.exit_code != 0 and "--expires-days" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ApiToken.id))) == before
+
+
+def test_token_list_names_each_token_of_a_user(runner, world):
+    result = runner.invoke(args=["token", "list", world.emails["desk"]])
+    assert result.exit_code == 0, result.output
+    header, *rows = result.output.strip().splitlines()
+    assert header.split("\t") == ["id", "prefix", "user", "created", "last used", "expires",
+                                  "revoked"]
+    assert len(rows) == 1
+    fields = rows[0].split("\t")
+    assert fields[1:3] == [world.tokens["desk"][:12], world.emails["desk"]]
+    assert fields[5:] == ["-", "-"]
+    assert world.tokens["desk"] not in result.output
+    everyone = runner.invoke(args=["token", "list"]).output.strip().splitlines()
+    assert len(everyone) == 1 + len(world.tokens)
+
+
+def test_token_revoke_by_prefix_refuses_the_token_at_once(app, runner, world, client):
+    prefix = world.tokens["desk"][:12]
+    result = runner.invoke(args=["token", "revoke", prefix])
+    assert result.exit_code == 0, result.output
+    assert f"Revoked token {prefix}" in result.output
+    assert client.get("/api/v1/incidents", headers={
+        "Authorization": f"Bearer {world.tokens['desk']}"}).status_code == 401
+    listed = runner.invoke(args=["token", "list", world.emails["desk"]]).output
+    assert listed.strip().splitlines()[1].split("\t")[6] != "-"
+
+
+def test_token_revoke_refuses_an_unknown_or_too_short_prefix_and_changes_nothing(
+        app, runner, world):
+    for argument, words in (("kkt_nothing", "No API token"), ("999999", "No API token"),
+                            ("kkt", "at least 6")):
+        result = runner.invoke(args=["token", "revoke", argument])
+        assert result.exit_code != 0 and words in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ApiToken.id)).where(
+            ApiToken.revoked_at.isnot(None))) == 0
+
+
+def test_user_deactivate_refuses_the_login_and_its_tokens(app, runner, world, client):
+    result = runner.invoke(args=["user", "deactivate", world.emails["desk"].upper()])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.get(User, world.users["desk"]).active is False
+    assert client.get("/api/v1/incidents", headers={
+        "Authorization": f"Bearer {world.tokens['desk']}"}).status_code == 401
+    unknown = runner.invoke(args=["user", "deactivate", "nobody@example.jp"])
+    assert unknown.exit_code != 0 and "No user" in unknown.output
