@@ -96,6 +96,20 @@ def user_create(email, role, name, organization_code, insurer_code, technician_i
     click.echo(f"Created {created.role} {created.email}.")
 
 
+@user.command("password")
+@click.argument("email")
+@click.password_option(help="Prompted for (twice) when not given.")
+def user_password(email, password):
+    """Set a new password for the login with EMAIL; its sessions end."""
+    operator = CommandLineOperator()
+    try:
+        found = users.find_user(operator, email, action="users.create")
+        users.set_password(operator, found.id, password)
+    except AppError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"New password set for {found.email}; its sessions ended.")
+
+
 @user.command("deactivate")
 @click.argument("email")
 def user_deactivate(email):

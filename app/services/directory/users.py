@@ -121,3 +121,16 @@ def deactivate_user(actor, user_id):
     tokens.revoke_all_of(user)
     db.session.commit()
     return user
+
+
+def set_password(actor, user_id, password):
+    """Give the user a new password (the one password rule); every session of the old one
+    ends. One commit; nothing changes for a refused password."""
+    access.require(actor, "users.create")
+    check_password(password)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("The user is unknown.")
+    user.set_password(password)  # moves the session epoch on (app/models/people.py)
+    db.session.commit()
+    return user

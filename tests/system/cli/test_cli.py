@@ -243,3 +243,26 @@ def test_user_deactivate_refuses_the_login_and_its_tokens(app, runner, world, cl
         "Authorization": f"Bearer {world.tokens['desk']}"}).status_code == 401
     unknown = runner.invoke(args=["user", "deactivate", "nobody@example.jp"])
     assert unknown.exit_code != 0 and "No user" in unknown.output
+
+
+def test_user_password_sets_a_new_password_and_ends_the_old_sessions(app, runner, world,
+                                                                      login):
+    browser = login(world.emails["desk"])
+    assert browser.get("/desk/").status_code == 200
+    result = runner.invoke(args=["user", "password", world.emails["desk"],
+                                 "--password", "a-new-long-password"])
+    assert result.exit_code == 0, result.output
+    assert browser.get("/desk/").status_code == 302
+    with app.app_context():
+        user = db.session.get(User, world.users["desk"])
+        assert user.check_password("a-new-long-password")
+
+
+def test_user_password_refuses_a_short_password_and_changes_nothing(app, runner, world,
+                                                                    login):
+    browser = login(world.emails["desk"])
+    result = runner.invoke(args=["user", "password", world.emails["desk"], "--password", "short"])
+    assert result.exit_code != 0 and "10 to 200 characters" in result.output
+    assert browser.get("/desk/").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, world.users["desk"]).check_password("short") is False
