@@ -95,6 +95,7 @@ PERMISSIONS = {
     "users.create": Permission(ADMIN, "create logins"),
     "users.deactivate": Permission(ADMIN, "deactivate logins"),
     "tokens.manage": Permission(ADMIN, "manage API tokens"),
+    "admin_log.read": Permission(ADMIN, "see the administrative change log"),
     # reporting
     "reports.read": Permission(CUSTOMER_AND_STAFF, "see monthly reports"),
     "reports.manage": Permission(STAFF, "build monthly reports"),

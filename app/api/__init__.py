@@ -37,6 +37,7 @@ def _authenticate_and_check_body():
 
 
 from app.api import (  # noqa: E402,F401  (routes register on bp)
+    admin_changes,
     alerts,
     claims,
     contracts,

@@ -1,5 +1,6 @@
 """Database models, split by aggregate; import them all from here."""
 
+from app.models.admin import AdminChange
 from app.models.alerts import Alert, IngestKey, RejectedPayload
 from app.models.claims import (
     Claim,
@@ -36,6 +37,7 @@ MAX_INTEGER = 2**31 - 1
 
 __all__ = [
     "MAX_INTEGER",
+    "AdminChange",
     "Alert",
     "IngestKey",
     "RejectedPayload",

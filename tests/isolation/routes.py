@@ -167,6 +167,7 @@ ROUTES = {
     "admin.contracts": Route(DISPATCHERS),
     "admin.new_contract": Route(ADMIN, body=contract_form),
     "admin.edit_contract": Route(ADMIN, body=contract_form),
+    "admin.admin_changes": Route(ADMIN),
     "admin.insurers": Route(ADMIN),
     "admin.add_insurer": Route(ADMIN, body=lambda ids: {"code": "ISO-1", "name": "x"}),
     "admin.insurer": Route(ADMIN),
@@ -290,6 +291,7 @@ ROUTES = {
     "api.create_insurer_user": Route(ADMIN, body=lambda ids: {
         "email": "iso@test.example", "name": "x", "password": "isolation-password"}),
     "api.list_technicians": Route(STAFF),
+    "api.list_admin_changes": Route(ADMIN),
     "api.create_technician": Route(DISPATCHERS, body=lambda ids: {
         "name": "isolation", "phone": "+819000000000"}),
     "api.get_technician": Route(STAFF),

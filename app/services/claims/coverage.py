@@ -11,6 +11,7 @@ from app.domain.timeutil import to_jst
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, CoverageHead, InsurancePolicy, PolicyCoverage
+from app.services import admin_log
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -81,6 +82,7 @@ def create_head(actor, code, name_ja, name_en):
         raise Conflict("A coverage head with that code exists.", {"field": "code"})
     head = CoverageHead(code=code, **names)
     db.session.add(head)
+    admin_log.record(actor, "coverage_head", "created", head)
     db.session.commit()
     return head
 
@@ -98,6 +100,12 @@ def list_policies(actor):
     """Every policy by number (admin)."""
     access.require(actor, "policies.manage")
     return db.session.scalars(select(InsurancePolicy).order_by(InsurancePolicy.number)).all()
+
+
+def _terms_snapshot(policy):
+    """The policy's fields and its per-head terms (head id: [ratio %, sub-limit])."""
+    return admin_log.snapshot(policy, terms={
+        str(c.head_id): [c.payout_ratio, c.sub_limit] for c in policy.coverages})
 
 
 def set_terms(policy_id, actor, *, per_incident_limit, annual_aggregate, deductible, heads):
@@ -121,6 +129,7 @@ def set_terms(policy_id, actor, *, per_incident_limit, annual_aggregate, deducti
             raise InvalidInput("A payout ratio is a whole percent from 0 to 100.",
                                {"field": f"heads.{code}.payout_ratio"})
         terms[known[code].id] = (ratio, _yen(f"heads.{code}.sub_limit", sub_limit))
+    before = _terms_snapshot(policy)
     for name, value in limits.items():
         setattr(policy, name, value)
     existing = {c.head_id: c for c in policy.coverages}
@@ -132,5 +141,7 @@ def set_terms(policy_id, actor, *, per_incident_limit, annual_aggregate, deducti
         coverage.payout_ratio, coverage.sub_limit = ratio, sub_limit
         if coverage not in policy.coverages:
             policy.coverages.append(coverage)
+    admin_log.record(actor, "policy", "updated", policy, before,
+                     after=_terms_snapshot(policy))
     db.session.commit()
     return policy

@@ -17,6 +17,7 @@ from app import access
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Claim, InsurancePolicy, Insurer, Organization, User
+from app.services import admin_log
 from app.services.claims.coverage import get_policy
 from app.services.directory import users
 
@@ -138,9 +139,11 @@ def _check_code_free(code, insurer_id=None):
         raise Conflict("An insurer with that code exists.", {"field": "code"})
 
 
-def _commit(message, field):
-    """Commit; a unique index that a parallel request won is a conflict, not a 500."""
+def _commit(message, field, log):
+    """Log the change and commit; a unique index that a parallel request won is a
+    conflict, not a 500."""
     try:
+        log()
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
@@ -158,7 +161,8 @@ def create_insurer(actor, fields):
     secret = new_secret()
     insurer = Insurer(**values, webhook_secret=secret)
     db.session.add(insurer)
-    _commit("An insurer with that code exists.", "code")
+    _commit("An insurer with that code exists.", "code",
+            lambda: admin_log.record(actor, "insurer", "created", insurer))
     return insurer, secret
 
 
@@ -168,16 +172,21 @@ def update_insurer(insurer_id, actor, fields):
     values = _clean_insurer(fields)
     if "code" in values:
         _check_code_free(values["code"], insurer.id)
+    before = admin_log.snapshot(insurer)
     for name, value in values.items():
         setattr(insurer, name, value)
-    _commit("An insurer with that code exists.", "code")
+    _commit("An insurer with that code exists.", "code",
+            lambda: admin_log.record(actor, "insurer", "updated", insurer, before))
     return insurer
 
 
 def rotate_secret(insurer_id, actor):
     """Replace the webhook secret; returns (insurer, the new secret to show once)."""
     insurer = get_insurer(actor, insurer_id)
+    before = admin_log.snapshot(insurer)
     insurer.webhook_secret = new_secret()
+    admin_log.record(actor, "insurer", "updated", insurer, before,
+                     after=admin_log.snapshot(insurer, webhook_secret="rotated"))
     db.session.commit()
     return insurer, insurer.webhook_secret
 
@@ -247,7 +256,8 @@ def create_policy(actor, fields):
     _check_policy(values)
     policy = InsurancePolicy(**values)
     db.session.add(policy)
-    _commit("A policy with that number exists.", "number")
+    _commit("A policy with that number exists.", "number",
+            lambda: admin_log.record(actor, "policy", "created", policy))
     return policy
 
 
@@ -262,7 +272,9 @@ def update_policy(policy_id, actor, fields):
                                    .limit(1)):
         raise Conflict("The policy has claims: its insurer and insured cannot change.",
                        {"field": moved[0]})
+    before = admin_log.snapshot(policy)
     for name, value in values.items():
         setattr(policy, name, value)
-    _commit("A policy with that number exists.", "number")
+    _commit("A policy with that number exists.", "number",
+            lambda: admin_log.record(actor, "policy", "updated", policy, before))
     return policy

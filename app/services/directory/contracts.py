@@ -21,6 +21,7 @@ from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Contract, InsurancePolicy, Organization
 from app.models.organization import PLANS
+from app.services import admin_log
 
 NETWORK_CAP = 10_000  # yen a month, excluding tax
 ENDPOINT_CAP_PER_DEVICE = 2_000  # yen per device a month, excluding tax
@@ -232,6 +233,7 @@ def create_contract(actor, organization_id, fields):
     _check_policy(values, organization_id)
     contract = Contract(organization_id=organization_id, **values)
     db.session.add(contract)
+    admin_log.record(actor, "contract", "created", contract)
     db.session.commit()
     return contract
 
@@ -244,7 +246,9 @@ def update_contract(actor, contract_id, fields):
     merged = {f: values.get(f, getattr(contract, f)) for f in FIELDS}
     check_standard(merged)
     _check_policy(merged, contract.organization_id)
+    before = admin_log.snapshot(contract)
     for name, value in values.items():
         setattr(contract, name, value)
+    admin_log.record(actor, "contract", "updated", contract, before)
     db.session.commit()
     return contract

@@ -18,6 +18,7 @@ from app.domain.phones import clean_phone, normalize_phone
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import MAX_INTEGER, Organization, OrganizationPhone, User
+from app.services import admin_log
 from app.services.paging import bounded_page
 
 FIELDS = ("code", "name", "address", "prefecture", "industry", "employees")
@@ -150,9 +151,11 @@ def _check_phones_free(numbers, organization_id=None):
                                             "organization_code": clash.code})
 
 
-def _commit(check):
-    """Commit; when a parallel request took the code or a number first, say which."""
+def _commit(check, log):
+    """Log the change and commit; when a parallel request took the code or a number
+    first, say which."""
     try:
+        log()
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
@@ -240,8 +243,15 @@ def create_organization(actor, fields, phones=()):
     check()
     organization = Organization(**values, phones=[OrganizationPhone(**e) for e in entries])
     db.session.add(organization)
-    _commit(check)
+    _commit(check, lambda: admin_log.record(actor, "organization", "created", organization,
+                                            after=_snapshot(organization)))
     return organization
+
+
+def _snapshot(organization):
+    """The organization's fields and its numbers with their labels, for the change log."""
+    return admin_log.snapshot(organization, phones=[
+        {"number": phone.number, "label": phone.label} for phone in organization.phones])
 
 
 def _replace_phones(organization, entries):
@@ -270,11 +280,13 @@ def update_organization(organization_id, actor, changes, phones=None):
             _check_phones_free([entry["number"] for entry in entries], organization_id)
 
     check()
+    before = _snapshot(organization)
     for name, value in values.items():
         setattr(organization, name, value)
     if entries is not None:
         _replace_phones(organization, entries)
-    _commit(check)
+    _commit(check, lambda: admin_log.record(actor, "organization", "updated", organization,
+                                            before, after=_snapshot(organization)))
     return organization
 
 
@@ -290,7 +302,7 @@ def add_phone(organization_id, actor, number, label=""):
     check()
     phone = OrganizationPhone(organization_id=organization.id, **entry)
     db.session.add(phone)
-    _commit(check)
+    _commit(check, lambda: admin_log.record(actor, "organization_phone", "created", phone))
     return phone
 
 
@@ -302,6 +314,7 @@ def remove_phone(organization_id, phone_id, actor):
     if phone is None or phone.organization_id != organization.id:
         raise NotFound("Phone number not found.", {"field": "phone_id"})
     number = phone.number
+    admin_log.record(actor, "organization_phone", "deleted", phone, admin_log.snapshot(phone))
     db.session.delete(phone)
     db.session.commit()
     return number

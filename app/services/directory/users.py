@@ -11,6 +11,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import User
 from app.models.people import ROLES
+from app.services import admin_log
 from app.services.directory import tokens
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 200
@@ -78,6 +79,7 @@ def create_user(actor, *, email, name, role, password, organization=None, insure
     user.set_password(password)
     db.session.add(user)
     try:
+        admin_log.record(actor, "user", "created", user)
         db.session.commit()
     except IntegrityError as exc:  # a parallel request took the address first
         db.session.rollback()
@@ -116,9 +118,11 @@ def deactivate_user(actor, user_id):
         raise NotFound("The user is unknown.")
     if getattr(actor, "id", None) == user.id:
         raise Conflict("You cannot deactivate your own login.", {"field": "user"})
+    before = admin_log.snapshot(user)
     user.active = False
     user.end_sessions()
     tokens.revoke_all_of(user)
+    admin_log.record(actor, "user", "updated", user, before)
     db.session.commit()
     return user
 

@@ -18,6 +18,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import OnCallShift, Technician
 from app.models.incident import CATEGORIES
+from app.services import admin_log
 from app.services.paging import bounded_id
 
 MAX_SHIFT = timedelta(days=7)
@@ -131,6 +132,7 @@ def create_technician(actor, fields):
             raise _invalid(required, "required", f"'{required}' is required.")
     technician = Technician(**clean_technician_fields(fields))
     db.session.add(technician)
+    admin_log.record(actor, "technician", "created", technician)
     db.session.commit()
     return technician
 
@@ -139,8 +141,11 @@ def update_technician(technician_id, actor, changes):
     """Change some fields of a technician."""
     access.require(actor, "technicians.manage")
     technician = _technician(technician_id)
-    for name, value in clean_technician_fields(changes).items():
+    values = clean_technician_fields(changes)
+    before = admin_log.snapshot(technician)
+    for name, value in values.items():
         setattr(technician, name, value)
+    admin_log.record(actor, "technician", "updated", technician, before)
     db.session.commit()
     return technician
 
@@ -199,6 +204,7 @@ def add_shift(technician_id, actor, starts_at, ends_at, note="", *, now=None):
                             "ends_at": isoformat_utc(clash.ends_at)})
     shift = OnCallShift(technician_id=technician.id, starts_at=starts, ends_at=ends, note=note)
     db.session.add(shift)
+    admin_log.record(actor, "shift", "created", shift)
     db.session.commit()
     return shift
 
@@ -210,6 +216,7 @@ def delete_shift(shift_id, actor):
     if shift is None:
         raise NotFound("Shift not found.")
     technician_id = shift.technician_id
+    admin_log.record(actor, "shift", "deleted", shift, admin_log.snapshot(shift))
     db.session.delete(shift)
     db.session.commit()
     return technician_id

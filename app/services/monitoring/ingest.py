@@ -31,6 +31,7 @@ from app.domain.timeutil import to_jst, to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
 from app.models import Alert, Contract, IngestKey, Organization, RejectedPayload
+from app.services import admin_log
 from app.services.incidents.intake import IntakeRequest, report_incident
 from notifications.outbox import page_role
 
@@ -82,11 +83,13 @@ def find_organization(reference):
     return organization
 
 
-def create_ingest_key(organization, now=None):
+def create_ingest_key(organization, now=None, *, actor=None):
     """A new key for the organization's sensors; the plain key is returned once, never stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(IngestKey(organization_id=organization.id, key_hash=_hash(key),
-                             prefix=key[:PREFIX_LENGTH], created_at=now or utcnow()))
+    row = IngestKey(organization_id=organization.id, key_hash=_hash(key),
+                    prefix=key[:PREFIX_LENGTH], created_at=now or utcnow())
+    db.session.add(row)
+    admin_log.record(actor, "ingest_key", "created", row, now=now)
     db.session.commit()
     return key
 
@@ -98,14 +101,14 @@ def list_ingest_keys(organization_id):
         .order_by(IngestKey.created_at.desc(), IngestKey.id.desc())).all()
 
 
-def revoke_ingest_key(prefix, now=None):
+def revoke_ingest_key(prefix, now=None, *, actor=None):
     """Revoke the (unrevoked) keys starting with `prefix`; how many were revoked."""
     keys = db.session.scalars(select(IngestKey).where(
         IngestKey.prefix == prefix[:PREFIX_LENGTH], IngestKey.revoked_at.is_(None))).all()
     keys = keys if len(prefix) >= PREFIX_LENGTH else []  # a short prefix could name many
     if not keys:
         raise NotFound("No active ingest key has that prefix.", {"prefix": prefix})
-    return _revoke(keys, now)
+    return _revoke(keys, now, actor)
 
 
 def find_ingest_key(key_id):
@@ -116,17 +119,19 @@ def find_ingest_key(key_id):
     return key
 
 
-def revoke_one_ingest_key(key, now=None):
+def revoke_one_ingest_key(key, now=None, *, actor=None):
     """Revoke one key (the admin page); a revoked key keeps its first revocation: 409."""
     if key.revoked_at is not None:
         raise Conflict("The ingest key was already revoked.", {"prefix": key.prefix})
-    return _revoke([key], now)
+    return _revoke([key], now, actor)
 
 
-def _revoke(keys, now):
+def _revoke(keys, now, actor):
     """Mark the keys revoked (sensors sending with them get 401 from now on); how many."""
     for key in keys:
+        before = admin_log.snapshot(key)
         key.revoked_at = now or utcnow()
+        admin_log.record(actor, "ingest_key", "updated", key, before, now=now)
     db.session.commit()
     return len(keys)
 

@@ -16,6 +16,7 @@ def _admin_roles():
 
 
 from app.web.admin import (  # noqa: E402,F401  (routes register on bp)
+    changes,
     contracts,
     ingest_keys,
     insurers,

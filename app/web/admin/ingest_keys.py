@@ -60,7 +60,8 @@ def create_ingest_key(organization_id):
     if not form.validate():
         flash_form_errors(form)
         return _page(organization, status=FORM_REFUSED)
-    return _page(organization, new_key=service.create_ingest_key(organization))
+    return _page(organization, new_key=service.create_ingest_key(organization,
+                                                                   actor=current_user))
 
 
 @bp.post("/ingest-keys/<int:key_id>/revoke")
@@ -73,7 +74,7 @@ def revoke_ingest_key(key_id):
         flash_form_errors(form)
         return _page(_organization(key.organization_id), status=FORM_REFUSED)
     try:
-        service.revoke_one_ingest_key(key)
+        service.revoke_one_ingest_key(key, actor=current_user)
     except AppError as exc:
         flash(exc.message, "error")
         return _page(_organization(key.organization_id), status=exc.status)
