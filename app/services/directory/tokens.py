@@ -8,6 +8,7 @@ from app.domain.timeutil import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import ApiToken, User
+from app.services import admin_log
 
 
 def list_tokens(actor, email=None):
@@ -46,7 +47,11 @@ def find_token(actor, prefix_or_id):
 def revoke_token(actor, token):
     """Revoke `token` (a revoked one stays revoked as it was). One commit."""
     access.require(actor, "tokens.manage")
-    _revoke(token)
+    if token.revoked_at is None:
+        before = admin_log.snapshot(token)
+        token.revoked_at = utcnow()
+        admin_log.record(actor, "api_token", "updated", token, before)
+    db.session.commit()
 
 
 def revoke_own_token(user, token_id):

@@ -135,6 +135,9 @@ def set_password(actor, user_id, password):
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("The user is unknown.")
+    before = admin_log.snapshot(user)
     user.set_password(password)  # moves the session epoch on (app/models/people.py)
+    admin_log.record(actor, "user", "updated", user, before,
+                     after=admin_log.snapshot(user, password="changed"))
     db.session.commit()
     return user

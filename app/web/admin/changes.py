@@ -10,7 +10,8 @@ from app.web.admin import bp
 KIND_LABELS = {
     "organization": _l("Organization"), "organization_phone": _l("Organization phone"),
     "contract": _l("Contract"), "insurer": _l("Insurer"), "policy": _l("Policy"),
-    "coverage_head": _l("Coverage head"), "user": _l("User"), "technician": _l("Technician"),
+    "coverage_head": _l("Coverage head"), "user": _l("User"), "api_token": _l("API token"),
+    "technician": _l("Technician"),
     "shift": _l("On-call shift"), "ingest_key": _l("Ingest key"),
 }
 ACTION_LABELS = {"created": _l("Created"), "updated": _l("Updated"), "deleted": _l("Deleted")}

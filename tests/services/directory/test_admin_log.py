@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from app.errors import Forbidden, InvalidInput
 from app.extensions import db
-from app.models import AdminChange, IngestKey
+from app.models import AdminChange, ApiToken, IngestKey
 from app.services import admin_log
 from app.services.actors import CommandLineOperator
 from app.services.claims import coverage, insurers
-from app.services.directory import contracts, organizations, users
+from app.services.directory import contracts, organizations, tokens, users
 from app.services.dispatch import technicians
 from app.services.monitoring import ingest
 from app.testkit import factories
@@ -133,6 +133,29 @@ def test_a_login_created_and_deactivated_is_recorded_without_its_password_hash(a
     change = only_change("user", "updated", user.id, admin)
     assert (change.before["active"], change.after["active"]) == (True, False)
     assert "password_hash" not in change.before
+
+
+def test_a_new_password_is_recorded_as_changed_never_its_hash(admin):
+    user = factories.make_user("desk")
+    db.session.commit()
+    old_hash = user.password_hash
+    users.set_password(admin, user.id, "another correct horse")
+    change = only_change("user", "updated", user.id, admin)
+    assert change.after["password"] == "changed"
+    assert old_hash not in str(change.before) and user.password_hash not in str(change.after)
+
+
+def test_an_api_token_revoked_by_an_admin_is_recorded_without_its_hash(admin):
+    owner = factories.make_user("desk")
+    db.session.commit()
+    factories.create_token(owner)
+    token = db.session.scalars(select(ApiToken)).one()
+    tokens.revoke_token(admin, token)
+    change = only_change("api_token", "updated", token.id, admin)
+    assert change.before["revoked_at"] is None and change.after["revoked_at"]
+    assert "token_hash" not in change.after
+    tokens.revoke_token(admin, token)  # already revoked: nothing changes, nothing recorded
+    assert len(changes()) == 1
 
 
 def test_a_technician_and_a_shift_are_recorded(admin):
