@@ -31,8 +31,8 @@ from app.rendering.claim_pdf import render_pdf
 from app.services.claims.coverage import prior_paid
 from app.services.claims.evidence import evidence_path, record_custody
 from app.services.claims.packet_data import claim_document, evidence_member
-from app.services.signing import SigningKeyError as SigningKeyError  # the error callers catch
 from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key
+from app.services.signing import SigningKeyError as SigningKeyError  # the error callers catch
 
 log = logging.getLogger(__name__)
 
