@@ -431,3 +431,18 @@ def test_a_shift_jis_evidence_file_is_served_with_its_one_charset(app, client, w
     download.close()
     assert download.status_code == 200
     assert download.headers["Content-Type"] == "text/plain; charset=shift_jis"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize("query", ["from={d}&to={d}", "to={d}", "from={d}"])
+def test_a_statistics_period_past_the_calendar_is_422_or_a_form_error(client, api, world, login,
+                                                                    day, query):
+    query = query.format(d=day)
+    for path in ("/api/v1/stats/dashboard", "/api/v1/stats/liaison"):
+        response = api("admin").get(f"{path}?{query}")
+        assert_error(response, 422, "validation_error")
+        assert response.json["error"]["details"]["reason"] in ("out_of_range", "too_long")
+    login(world.emails["admin"])
+    page = client.get(f"/dashboard/?{query}")
+    assert page.status_code == 422  # the form again, with the error on the field
+    assert "1970年から2099年までの日付" in page.text

@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from app.domain.timeutil import JST, to_jst
+from app.domain.timeutil import EARLIEST, JST, LATEST, to_jst
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Alert, Claim, ClaimPacket, CostItem, Incident, Organization, SlaClock
@@ -80,6 +80,11 @@ def _years_after(day, years):
 def make_period(first, last, now):
     """The period between two dates; a missing end is today (JST), a missing start
     DEFAULT_DAYS before the end. InvalidInput (details.reason) when it makes no sense."""
+    for field, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST.date() <= day < LATEST.date():
+            raise InvalidInput(f"Give '{field}' as a date from {EARLIEST:%Y-%m-%d} to "
+                               f"{LATEST - timedelta(days=1):%Y-%m-%d}.",
+                               {"field": field, "reason": "out_of_range"})
     last = last or to_jst(now).date()
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:

@@ -11,6 +11,7 @@ from app.services.reporting.dashboard import MAX_YEARS, make_period
 REASONS = {
     "end_before_start": _l("The end date is before the start date."),
     "too_long": _l("A period can be at most %(years)d years long.", years=MAX_YEARS),
+    "out_of_range": _l("Give a date between 1970 and 2099."),
 }
 
 
