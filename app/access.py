@@ -167,8 +167,8 @@ def get_dispatch_visible_to(user, dispatch_id):
     if dispatch is None or (user.role == "technician"
                             and dispatch.technician_id != user.technician_id):
         raise NotFound("Dispatch not found.")
-    if user.role != "technician":
-        get_incident_for(user, dispatch.incident_id)  # 404 unless the incident is visible
+    if user.role != "technician":  # 404 unless the incident is visible, in the same words
+        _through_incident(user, dispatch.incident_id, "Dispatch not found.")
     return dispatch
 
 
@@ -229,7 +229,7 @@ def get_cost_for(user, cost_id):
     item = db.session.get(CostItem, cost_id)
     if item is None:
         raise NotFound("Cost line not found.")
-    require_visit_if_technician(user, get_incident_for(user, item.incident_id))
+    _through_incident(user, item.incident_id, "Cost line not found.", visit=True)
     return item
 
 
@@ -238,11 +238,34 @@ def get_evidence_for(user, evidence_id):
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
         raise NotFound("Evidence not found.")
-    try:
-        require_visit_if_technician(user, get_incident_for(user, evidence.incident_id))
-    except NotFound:
-        raise NotFound("Evidence not found.") from None
+    _through_incident(user, evidence.incident_id, "Evidence not found.", visit=True)
     return evidence
+
+
+def get_incident_files_for(user, incident_id):
+    """The incident whose costs and evidence (custody included) the user may see: a
+    technician only through a visit of theirs, an open offer is not enough; else NotFound."""
+    return _through_incident(user, incident_id, "Incident not found.", visit=True)
+
+
+def sees_incident_files(user, incident):
+    """True when the incident's costs and evidence may be shown to `user` (see above)."""
+    return user.role != "technician" or any(
+        d.technician_id == user.technician_id and d.state in VISIT_STATES
+        for d in incident.dispatches)
+
+
+def _through_incident(user, incident_id, missing, visit=False):
+    """A row reached through its incident: not seeing the incident (or, with `visit`, a
+    technician without a visit) is the row's own 404, in the words of a missing row, so the
+    answer never tells "not yours" from "does not exist"."""
+    try:
+        incident = get_incident_for(user, incident_id)
+        if visit:
+            require_visit_if_technician(user, incident)
+    except NotFound:
+        raise NotFound(missing) from None
+    return incident
 
 
 def require_evidence_upload(user, incident, dispatch):

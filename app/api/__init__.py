@@ -50,5 +50,5 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     reports,
     stats,
     technicians,
-)
     tokens,
+)

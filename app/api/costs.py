@@ -5,7 +5,6 @@ from flask import g
 from flask_openapi3 import Tag
 
 from app import access
-from app.access import get_incident_for
 from app.api import bp
 from app.api.cost_schemas import (
     CostCreate,
@@ -55,8 +54,7 @@ def terms_out(policy):
 @bp.get("/incidents/<int:incident_id>/costs", tags=[TAG], responses={200: CostList})
 def list_costs(path: IncidentPath):
     """The incident's cost lines and the payout of its approved lines (null without policy)."""
-    incident = get_incident_for(g.api_user, path.incident_id)
-    access.require_visit_if_technician(g.api_user, incident)  # 404 without a visit here
+    incident = access.get_incident_files_for(g.api_user, path.incident_id)
     items = incident.cost_items
     _, computation = coverage.preview(incident)
     return {"items": [cost_out(i) for i in items],

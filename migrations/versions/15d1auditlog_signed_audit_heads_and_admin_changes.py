@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '15d1auditlog'
-down_revision = 'fe720d5af81b'
+down_revision = '15a1sessions'
 branch_labels = None
 depends_on = None
 

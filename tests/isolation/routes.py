@@ -118,6 +118,7 @@ ROUTES = {
     "desk.add_cost": Route(CONSOLE, body=cost_form),
     "desk.upload_evidence": Route(CONSOLE, body=upload),
     "desk.evidence_file": Route(CONSOLE),
+    "desk.open_evidence_file": Route(CONSOLE, body=lambda ids: {}),
     "desk.approve_cost": Route(CONSOLE, body=lambda ids: {}),
     "desk.reject_cost": Route(CONSOLE, body=lambda ids: {}),
     "desk.link_cost_evidence": Route(CONSOLE, body=lambda ids: {
@@ -178,12 +179,12 @@ ROUTES = {
     "admin.ingest_keys": Route(ADMIN),
     "admin.create_ingest_key": Route(ADMIN, body=lambda ids: {}),
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
-    "admin.organizations": Route(ADMIN),
-    "admin.new_organization": Route(ADMIN, body=organization_form),
     "admin.tokens_list": Route(ADMIN),
     "admin.revoke_token": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.users_list": Route(ADMIN),
     "admin.deactivate_user": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
+    "admin.organizations": Route(ADMIN),
+    "admin.new_organization": Route(ADMIN, body=organization_form),
     "admin.organization": Route(ADMIN, body=organization_form),
     "admin.add_organization_phone": Route(ADMIN, body=lambda ids: {"phone": "+81300000001"}),
     "admin.remove_organization_phone": Route(ADMIN, body=lambda ids: {"phone_id": "1"}),
@@ -309,11 +310,11 @@ EXCLUDED = {
     "api.ingest_alerts": "authenticated by the organization's ingest key, not a user: a user "
                          "token is refused (tests/services/monitoring/test_ingest.py)",
     "public.logout": "ends the session and touches no tenant data (tests/web/pages/test_pages.py)",
+    "api.revoke_current_token": "revokes the caller's own token, no tenant data "
+                                "(tests/web/api/test_tokens_api.py)",
     **{f"webhooks.{name}": "signed by Twilio (X-Twilio-Signature), not a user session: "
                            "tests/web/webhooks/test_signatures.py"
        for name in ("recording", "recording_unregistered", "sms_status", "voice_status",
-    "api.revoke_current_token": "revokes the caller's own token, no tenant data "
-                                "(tests/web/api/test_tokens_api.py)",
                     "voice_incoming", "voice_incoming_dialled", "voice_incoming_recorded",
                     "voice_offer", "voice_offer_answer")},
 }

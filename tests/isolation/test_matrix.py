@@ -146,8 +146,9 @@ class Caller:
         assert response.status_code == 302, response.text
 
     def send(self, request, ids):
+        # A page is asked for as a browser does from our own pages (Sec-Fetch-Site).
         headers = {"Authorization": f"Bearer {self.token}"} if request.api and self.token \
-            else {}
+            else {} if request.api else {"Sec-Fetch-Site": "same-origin"}
         kwargs = {}
         if request.method in WRITE_METHODS and request.method != "DELETE":
             body = request.route.body(ids) if request.route.body else {}

@@ -15,12 +15,14 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import (
     Claim,
+    CostItem,
     Dispatch,
     Evidence,
     InsurancePolicy,
     Insurer,
     InsurerNotice,
     Organization,
+    Technician,
     User,
 )
 from app.services.directory.organizations import visible_organizations
@@ -103,6 +105,54 @@ def test_an_open_offer_shows_the_incident_but_not_its_files_or_costs(app, api, w
     assert technician.get(f"/api/v1/evidence/{evidence_id}").status_code == 404
     assert technician.get(f"/api/v1/evidence/{evidence_id}/content").status_code == 404
     assert technician.get(f"/api/v1/incidents/{incident_id}/costs").status_code == 404
+    listed = technician.get(f"/api/v1/incidents/{incident_id}/evidence")
+    assert (listed.status_code, listed.json["error"]["message"]) == (404, "Incident not found.")
+
+
+def test_an_open_offer_shows_no_files_costs_or_custody_on_the_incident_page(app, world, login):
+    with app.app_context():
+        incident = incident_offered(world, "offered")
+        db.session.add(Evidence(incident_id=incident.id, kind="photo", original_name="秘密.jpg",
+                                stored_name="none.jpg", content_type="image/jpeg", size=1,
+                                sha256="ab" * 32))
+        db.session.commit()
+        incident_id = incident.id
+        db.session.remove()
+    page = login(world.emails["technician"]).get(f"/desk/incidents/{incident_id}")
+    assert page.status_code == 200
+    assert "秘密.jpg" not in page.text and "ab" * 32 not in page.text
+    assert 'id="evidence"' not in page.text
+
+
+@pytest.mark.parametrize(("url", "missing"), [
+    ("/api/v1/costs/{cost}", "Cost line not found."),
+    ("/api/v1/dispatches/{dispatch}", "Dispatch not found."),
+    ("/api/v1/evidence/{evidence}", "Evidence not found."),
+])
+def test_another_tenants_row_is_answered_in_the_words_of_a_missing_one(app, api, world, url,
+                                                                       missing):
+    """"Not yours" and "does not exist" are the same answer, word for word."""
+    with app.app_context():
+        incident = factories.make_incident(db.session.get(Organization, world.org_b),
+                                           state="dispatch_requested")
+        technician = db.session.get(Technician, world.technician)
+        dispatch = Dispatch(incident_id=incident.id, technician_id=technician.id,
+                            state="declined")
+        evidence = Evidence(incident_id=incident.id, kind="photo", original_name="p.jpg",
+                            stored_name="none.jpg", content_type="image/jpeg", size=1,
+                            sha256="0" * 64)
+        head = next(iter(factories.coverage_heads().values()))
+        cost = CostItem(incident_id=incident.id, head_id=head.id, description="x", quantity=1,
+                        unit_price=1, amount=1, incurred_on=date(2026, 11, 1), version=1)
+        db.session.add_all([dispatch, evidence, cost])
+        db.session.commit()
+        ids = {"cost": cost.id, "dispatch": dispatch.id, "evidence": evidence.id}
+        db.session.remove()
+    customer = api("customer")  # org A's customer; the rows are org B's
+    theirs = customer.get(url.format(**ids))
+    absent = customer.get(url.format(**dict.fromkeys(ids, 999999)))
+    assert theirs.status_code == absent.status_code == 404
+    assert theirs.json["error"]["message"] == absent.json["error"]["message"] == missing
 
 
 # ---------------------------------------------------------------- insurers

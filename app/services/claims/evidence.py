@@ -50,14 +50,28 @@ def record_custody(evidence, action, actor_label, detail="", *, actor_id=None, r
     return entry
 
 
+# Characters that reorder text on screen (an "exe.jpg" shown as "gpj.exe"): refused.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+
+
 def display_name(filename):
-    """The client's file name as a label; a name that tries to be a path is refused."""
+    """The client's file name as a label; a name that tries to be a path is refused.
+
+    The checks read the name's compatibility form (NFKC) too: full-width "．．／" is
+    "../" there, and so it becomes in the ASCII fallback of Content-Disposition.
+    """
     name = unicodedata.normalize("NFC", (filename or "").strip())
-    if any(sep in name for sep in ("/", "\\")) or name in (".", ".."):
+    compatible = unicodedata.normalize("NFKC", name)
+    if any(sep in form for form in (name, compatible) for sep in ("/", "\\")) \
+            or compatible.strip() in (".", ".."):
         raise InvalidInput("The file name must not contain a path.",
                            {"field": "file", "reason": "bad_name"})
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if any(unicodedata.category(ch) == "Cc" for ch in compatible):
         raise InvalidInput("The file name contains control characters.",
+                           {"field": "file", "reason": "bad_name"})
+    if any(ch in BIDI_CONTROLS for ch in name):
+        raise InvalidInput("The file name contains characters that reverse its text.",
                            {"field": "file", "reason": "bad_name"})
     return name[:NAME_MAX] or "file"
 
@@ -147,7 +161,7 @@ def store_upload(incident_id, actor, stream, filename, kind, description, dispat
 
 def list_evidence(incident_id, actor):
     """The evidence of an incident the actor may see, oldest first."""
-    return list(access.get_incident_for(actor, incident_id).evidence)
+    return list(access.get_incident_files_for(actor, incident_id).evidence)
 
 
 def open_evidence(evidence_id, actor, action="download", *, remote_addr="", now=None):

@@ -20,8 +20,8 @@ from app.web.admin import (  # noqa: E402,F401  (routes register on bp)
     contracts,
     ingest_keys,
     insurers,
-    organizations,
     logins,
+    organizations,
     policies,
     views,
 )

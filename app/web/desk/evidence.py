@@ -6,13 +6,17 @@ body with 413; so the upload views are exempt from it, raise the limit for their
 request, and then check the CSRF token themselves (read_upload), before the file is used.
 """
 
-from flask import current_app, flash, redirect, request, send_file, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.validators import ValidationError
 
+from app import access
 from app.errors import AppError, InvalidInput
 from app.extensions import csrf
 from app.services.claims import evidence as service
@@ -69,10 +73,40 @@ def upload_evidence(incident_id):
 
 @bp.get("/evidence/<int:evidence_id>")
 def evidence_file(evidence_id):
-    """Show (photos, PDF) or download an evidence file; the access joins its custody chain."""
-    action = "download" if request.args.get("download") else "view"
+    """Show (photos, PDF) or download an evidence file; the access joins its custody chain.
+
+    Only a request from our own pages (or typed in by the user) opens the file at once. A
+    link or an <img> on another site gets a page that asks first, so that no other site
+    can make a signed-in user appear in the custody chain.
+    """
+    download = bool(request.args.get("download"))
+    if not _from_our_pages():
+        evidence = access.get_evidence_for(current_user, evidence_id)
+        return render_template("desk/evidence_open.html", evidence=evidence,
+                               download=download, form=FlaskForm())
+    return _send(evidence_id, download)
+
+
+@bp.post("/evidence/<int:evidence_id>")
+def open_evidence_file(evidence_id):
+    """The same as above, asked for with the page's form (CSRF-checked)."""
+    return _send(evidence_id, bool(request.form.get("download")))
+
+
+def _send(evidence_id, download):
+    action = "download" if download else "view"
     evidence, handle = service.open_evidence(evidence_id, current_user, action,
                                              remote_addr=request.remote_addr or "")
     inline = action == "view" and evidence.content_type in INLINE_TYPES
     return send_file(handle, mimetype=evidence.content_type, as_attachment=not inline,
                      download_name=evidence.original_name, max_age=0)
+
+
+def _from_our_pages():
+    """True for a request a browser says came from this site or from the user themselves
+    (Sec-Fetch-Site), or, from a browser that does not say, with a Referer of this site."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    referrer = urlsplit(request.referrer or "")
+    return (referrer.scheme, referrer.netloc) == (request.scheme, request.host)

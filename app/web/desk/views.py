@@ -71,6 +71,7 @@ def incident(incident_id):
         can_check=access.can(current_user, "incidents.triage") and item.state == "triaging",
         dispatch_notifications=notifications_by_dispatch(item.dispatches),
         now=utcnow(), leak_forms=_leak_forms(item), **cost_page_context(),
+        sees_files=access.sees_incident_files(current_user, item),
     )
 
 

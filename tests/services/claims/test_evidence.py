@@ -89,6 +89,11 @@ def test_the_type_is_read_from_the_content_not_the_name(app, ctx, world, case, d
     (JPEG, "..\\..\\windows\\win.ini", 422, "bad_name"),
     (JPEG, "..", 422, "bad_name"),
     (JPEG, "bad\x00name.jpg", 422, "bad_name"),
+    (JPEG, "．．／．．／etc／passwd.jpg", 422, "bad_name"),  # full-width: "../" in NFKC
+    (JPEG, "..＼win.ini", 422, "bad_name"),
+    (JPEG, "．．", 422, "bad_name"),
+    (JPEG, "invoice\u202egpj.exe", 422, "bad_name"),  # shown as "invoiceexe.jpg"
+    (JPEG, "\u2067photo.jpg", 422, "bad_name"),
 ])
 def test_a_refused_file_leaves_nothing_on_disk_or_in_the_database(app, world, case, data, name,
                                                                    status, reason):
@@ -110,6 +115,14 @@ def test_a_file_over_the_limit_is_refused_and_its_partial_copy_deleted(app, worl
     assert stored_files(app) == []
     with app.app_context():  # exactly the limit is fine
         upload(world, case, JPEG + b"\x00" * (300 * 1024 - len(JPEG)))
+
+
+@pytest.mark.parametrize("name", ["領収書①.jpg", "ｶﾒﾗ写真.jpg", "見積(株).jpg"])
+def test_japanese_names_are_kept_as_given(app, ctx, world, case, name):
+    """The compatibility form is only read for the checks: ①, half-width kana and the
+    like are kept exactly."""
+    evidence = upload(world, case, name=name)
+    assert evidence.original_name == name
 
 
 def test_a_lost_race_at_commit_deletes_the_stored_file(app, world, case, monkeypatch):

@@ -23,6 +23,7 @@ from tests.scenes.evidence import (  # noqa: F401  (evidence_dir is a fixture)
 
 pytestmark = pytest.mark.usefixtures("evidence_dir")
 XSS = "<img src=x onerror=alert(1)>.jpg"
+OUR_PAGES = {"Sec-Fetch-Site": "same-origin"}  # what a browser sends from our own pages
 
 
 @pytest.fixture
@@ -66,11 +67,11 @@ def test_the_desk_uploads_a_receipt_and_sees_its_hash_and_custody(app, login, wo
 def test_opening_a_file_from_the_page_is_recorded_in_its_custody(app, login, world, case):
     client = login(world.emails["desk"])
     post_file(client, desk_upload_url(case), csrf_token(client, page(case)))
-    shown = client.get("/desk/evidence/1")
+    shown = client.get("/desk/evidence/1", headers=OUR_PAGES)
     assert (shown.status_code, shown.data, shown.mimetype) == (200, JPEG, "image/jpeg")
     assert "attachment" not in shown.headers.get("Content-Disposition", "")
     shown.close()
-    saved = client.get("/desk/evidence/1?download=1")
+    saved = client.get("/desk/evidence/1?download=1", headers=OUR_PAGES)
     assert saved.headers["Content-Disposition"].startswith("attachment")
     saved.close()
     with app.app_context():
@@ -151,9 +152,48 @@ def test_the_insurer_sees_the_list_but_no_upload_form(app, client, login, world,
     text = insurer.get(page(case)).text
     assert hashlib.sha256(JPEG).hexdigest() in text
     assert 'enctype="multipart/form-data"' not in text
-    shown = insurer.get("/desk/evidence/1")
-    assert shown.status_code == 200
+    shown = insurer.get("/desk/evidence/1", headers=OUR_PAGES)
+    assert (shown.status_code, shown.data) == (200, JPEG)
     shown.close()
+
+
+def custody_actions(app):
+    with app.app_context():
+        return db.session.scalars(select(CustodyEntry.action).order_by(CustodyEntry.id)).all()
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+    {"Referer": "https://evil.example/page"}, {}])
+def test_a_link_from_another_site_asks_first_and_records_nothing(app, login, world, case,
+                                                                  headers):
+    """An <img> or link elsewhere cannot put a signed-in user in the custody chain."""
+    client = login(world.emails["desk"])
+    post_file(client, desk_upload_url(case), csrf_token(client, page(case)))
+    asked = client.get("/desk/evidence/1?download=1", headers=headers)
+    assert asked.status_code == 200 and asked.mimetype == "text/html"
+    assert asked.data != JPEG and 'name="download"' in asked.text
+    assert custody_actions(app) == ["upload"]
+    forged = client.post("/desk/evidence/1", data={"download": "1"})  # no CSRF token
+    assert forged.status_code == 400 and custody_actions(app) == ["upload"]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', asked.text).group(1)
+    opened = client.post("/desk/evidence/1", data={"download": "1", "csrf_token": token})
+    assert opened.data == JPEG and opened.headers["Content-Disposition"].startswith("attachment")
+    opened.close()
+    assert custody_actions(app) == ["upload", "download"]
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
+    {"Referer": "http://localhost/desk/incidents/1"}])
+def test_our_own_pages_and_a_typed_address_open_the_file_at_once(app, login, world, case,
+                                                                  headers):
+    client = login(world.emails["desk"])
+    post_file(client, desk_upload_url(case), csrf_token(client, page(case)))
+    shown = client.get("/desk/evidence/1", headers=headers)
+    assert shown.data == JPEG
+    shown.close()
+    assert custody_actions(app) == ["upload", "view"]
 
 
 def test_another_insurers_user_gets_404_for_the_file(app, client, login, world, case):
