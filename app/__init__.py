@@ -31,7 +31,6 @@ def create_app(config_class=None, **overrides):
     _register_blueprints(app)
     _exempt_from_rate_limits(app)
     app.after_request(_security_headers)
-    app.after_request(_one_charset)
     from app.web.errors import register_error_handlers
     register_error_handlers(app)
     from app.cli import register_cli
@@ -62,19 +61,6 @@ def _security_headers(response):
         response.headers.setdefault(
             "Strict-Transport-Security",
             f"max-age={current_app.config['HSTS_MAX_AGE_SECONDS']}; includeSubDomains")
-    return response
-
-
-def _one_charset(response):
-    """Keep the first charset of a Content-Type: send_file and Response append werkzeug's
-    `; charset=utf-8` to a text type that already names one (a Shift_JIS evidence file was
-    `text/plain; charset=shift_jis; charset=utf-8`)."""
-    content_type = response.headers.get("Content-Type", "")
-    if content_type.lower().count("charset=") > 1:
-        kind, *params = (part.strip() for part in content_type.split(";"))
-        charsets = [p for p in params if p.lower().startswith("charset=")]
-        others = [p for p in params if not p.lower().startswith("charset=")]
-        response.headers["Content-Type"] = "; ".join([kind, *others, charsets[0]])
     return response
 
 

@@ -196,12 +196,18 @@ def dispatches_seen_by(user, incident):
     return dispatches
 
 
+def _own_visit(user, incident):
+    """The technician's visit (holding or completed) on the incident, or None."""
+    return next((d for d in incident.dispatches
+                 if d.technician_id == user.technician_id and d.state in VISIT_STATES), None)
+
+
 def visit_of(user, incident):
     """A technician's visit on the incident; NotFound when they have none (or no business)."""
-    for dispatch in incident.dispatches:
-        if dispatch.technician_id == user.technician_id and dispatch.state in VISIT_STATES:
-            return dispatch
-    raise NotFound("Incident not found.")
+    visit = _own_visit(user, incident)
+    if visit is None:
+        raise NotFound("Incident not found.")
+    return visit
 
 
 def default_visit(user, incident):
@@ -250,9 +256,7 @@ def get_incident_files_for(user, incident_id):
 
 def sees_incident_files(user, incident):
     """True when the incident's costs and evidence may be shown to `user` (see above)."""
-    return user.role != "technician" or any(
-        d.technician_id == user.technician_id and d.state in VISIT_STATES
-        for d in incident.dispatches)
+    return user.role != "technician" or _own_visit(user, incident) is not None
 
 
 def _through_incident(user, incident_id, missing, visit=False):

@@ -135,11 +135,6 @@ def user_and_token_id(token):
     return (row[0], row[1]) if row is not None else (None, None)
 
 
-def user_for_token(token):
-    """The active user owning an unrevoked, unexpired token, or None."""
-    return user_and_token_id(token)[0]
-
-
 def bearer_token():
     """The token of 'Authorization: Bearer <token>' ("" when there is none)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")

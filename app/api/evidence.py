@@ -121,6 +121,7 @@ def download_evidence(path: EvidencePath):
                                              remote_addr=request.remote_addr or "")
     response = send_file(handle, mimetype=evidence.content_type, as_attachment=True,
                          download_name=evidence.original_name, max_age=0)
+    response.content_type = evidence.content_type  # as stored: werkzeug adds a 2nd charset
     response.headers["X-Content-SHA256"] = evidence.sha256
     response.content_length = evidence.size
     return response

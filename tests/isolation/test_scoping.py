@@ -91,12 +91,16 @@ def test_the_api_answers_a_technician_as_the_scoping_does(app, api, world, state
         assert listing == []
 
 
+def evidence_row(incident, name="p.jpg", sha256="0" * 64):
+    """An evidence row of the incident (its file is never read by these tests)."""
+    return Evidence(incident_id=incident.id, kind="photo", original_name=name,
+                    stored_name="none.jpg", content_type="image/jpeg", size=1, sha256=sha256)
+
+
 def test_an_open_offer_shows_the_incident_but_not_its_files_or_costs(app, api, world):
     with app.app_context():
         incident = incident_offered(world, "offered")
-        db.session.add(Evidence(incident_id=incident.id, kind="photo", original_name="p.jpg",
-                                stored_name="none.jpg", content_type="image/jpeg", size=1,
-                                sha256="0" * 64))
+        db.session.add(evidence_row(incident))
         db.session.commit()
         incident_id, evidence_id = incident.id, incident.evidence[0].id
         db.session.remove()
@@ -112,9 +116,7 @@ def test_an_open_offer_shows_the_incident_but_not_its_files_or_costs(app, api, w
 def test_an_open_offer_shows_no_files_costs_or_custody_on_the_incident_page(app, world, login):
     with app.app_context():
         incident = incident_offered(world, "offered")
-        db.session.add(Evidence(incident_id=incident.id, kind="photo", original_name="秘密.jpg",
-                                stored_name="none.jpg", content_type="image/jpeg", size=1,
-                                sha256="ab" * 32))
+        db.session.add(evidence_row(incident, name="秘密.jpg", sha256="ab" * 32))
         db.session.commit()
         incident_id = incident.id
         db.session.remove()
@@ -138,9 +140,7 @@ def test_another_tenants_row_is_answered_in_the_words_of_a_missing_one(app, api,
         technician = db.session.get(Technician, world.technician)
         dispatch = Dispatch(incident_id=incident.id, technician_id=technician.id,
                             state="declined")
-        evidence = Evidence(incident_id=incident.id, kind="photo", original_name="p.jpg",
-                            stored_name="none.jpg", content_type="image/jpeg", size=1,
-                            sha256="0" * 64)
+        evidence = evidence_row(incident)
         head = next(iter(factories.coverage_heads().values()))
         cost = CostItem(incident_id=incident.id, head_id=head.id, description="x", quantity=1,
                         unit_price=1, amount=1, incurred_on=date(2026, 11, 1), version=1)

@@ -419,7 +419,7 @@ def test_cost_lines_may_not_total_past_what_a_claim_can_hold(app, api, costs_inc
 
 
 @pytest.mark.usefixtures("evidence_dir")
-def test_a_shift_jis_evidence_file_is_served_with_its_one_charset(app, client, world):
+def test_a_shift_jis_evidence_file_is_served_with_its_one_charset(app, client, world, login):
     from tests.web.api.test_evidence_api import post_file
     incident = held_incident(app, world)["incident"]
     uploaded = post_file(client, world, incident, data="領収書です".encode("cp932"),
@@ -431,6 +431,10 @@ def test_a_shift_jis_evidence_file_is_served_with_its_one_charset(app, client, w
     download.close()
     assert download.status_code == 200
     assert download.headers["Content-Type"] == "text/plain; charset=shift_jis"
+    page = login(world.emails["desk"]).get(f"/desk/evidence/{uploaded.json['id']}?download=1",
+                                           headers={"Sec-Fetch-Site": "same-origin"})
+    page.close()
+    assert page.headers["Content-Type"] == "text/plain; charset=shift_jis"
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])

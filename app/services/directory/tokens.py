@@ -59,10 +59,6 @@ def revoke_own_token(user, token_id):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("The token is unknown.")
-    _revoke(token)
-
-
-def _revoke(token):
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     db.session.commit()

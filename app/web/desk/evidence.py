@@ -98,8 +98,10 @@ def _send(evidence_id, download):
     evidence, handle = service.open_evidence(evidence_id, current_user, action,
                                              remote_addr=request.remote_addr or "")
     inline = action == "view" and evidence.content_type in INLINE_TYPES
-    return send_file(handle, mimetype=evidence.content_type, as_attachment=not inline,
-                     download_name=evidence.original_name, max_age=0)
+    response = send_file(handle, mimetype=evidence.content_type, as_attachment=not inline,
+                         download_name=evidence.original_name, max_age=0)
+    response.content_type = evidence.content_type  # as stored: werkzeug adds a 2nd charset
+    return response
 
 
 def _from_our_pages():
