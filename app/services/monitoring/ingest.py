@@ -161,6 +161,21 @@ def ingest(plain_key, content_type, body, now=None):
     return _record(key.organization_id, alerts, now)
 
 
+def ingest_lines(key, lines, *, sender, now=None):
+    """Syslog: each of lines is one whole message as received (header and body, decoded
+    text) from sender (its address), already bound to key by the receiver. One batch.
+
+    Interim: the lines take the HTTP endpoint's CEF path; the syslog header forms, per-line
+    outcomes and sender fallbacks of issue 12 replace this body, not this signature."""
+    now = now or utcnow()
+    body = "\n".join(lines).encode()
+    try:
+        alerts = parse_payload("text/plain", body)
+    except AlertFormatError as error:
+        _reject(key.organization_id, "text/plain; syslog from " + sender[:60], body, error, now)
+    return _record(key.organization_id, alerts, now)
+
+
 def recent_refusals(limit):
     """The newest refused payloads with their organization's name (staff pages)."""
     return db.session.execute(
