@@ -34,6 +34,10 @@ TRANSITION_SENTENCES = {
     "cancel": _l("The incident was cancelled."),
 }
 
+# Transitions deliberately not told: the insurer's question goes to the desk, and a
+# technician released is the dispatcher's business until another one is on the way.
+HIDDEN_TRIGGERS = ("release_technician", "request_info")
+
 # Other kinds the customer reads; %(who)s is the customer login that did it.
 KIND_SENTENCES = {
     "intake": _l("We received your report."),

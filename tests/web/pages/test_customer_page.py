@@ -357,3 +357,14 @@ def test_another_organizations_visit_is_the_same_404_as_a_missing_one(app, login
     assert theirs.status_code == missing.status_code == 404
     assert main(theirs) == main(missing)
     assert rows(app) == before
+
+
+def test_hostile_text_in_a_note_is_refused_before_anything_is_written(app, login, world):
+    incident_id, dispatch_id = scene(app, world, visited)
+    client = login(world.emails["customer"])
+    token = csrf_token(client, page(incident_id))
+    before = rows(app)
+    for url, field in ((note_url(incident_id), "note"), (sign_off_url(dispatch_id), "comment")):
+        response = client.post(url, data={field: "情報\x00", "csrf_token": token})
+        assert response.status_code == 400, url
+    assert rows(app) == before
