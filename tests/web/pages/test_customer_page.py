@@ -368,3 +368,15 @@ def test_hostile_text_in_a_note_is_refused_before_anything_is_written(app, login
         response = client.post(url, data={field: "情報\x00", "csrf_token": token})
         assert response.status_code == 400, url
     assert rows(app) == before
+
+
+def test_a_refused_file_is_explained_in_japanese_by_default(app, login, world):
+    incident_id, _ = scene(app, world, visited)
+    client = login(world.emails["customer"])
+    client.get("/lang/ja")
+    before = rows(app)
+    response = post_file(client, upload_url(incident_id), csrf_token(client, page(incident_id)),
+                         data=MZ_AS_JPG, name="invoice.jpg")
+    assert flashes(response) == [
+        ("error", "プログラムやスクリプトは証拠として受け付けられません。")]
+    assert rows(app) == before
