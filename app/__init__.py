@@ -161,6 +161,7 @@ def _register_blueprints(app):
     """Every audience's blueprint, in one visible list."""
     from app.api import bp as api_bp
     from app.web.admin import bp as admin_bp
+    from app.web.customer import bp as customer_bp
     from app.web.dashboard import bp as dashboard_bp
     from app.web.desk import bp as desk_bp
     from app.web.devtools import bp as devtools_bp
@@ -184,3 +185,4 @@ def _register_blueprints(app):
     app.register_blueprint(devtools_bp, url_prefix="/dev")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    app.register_blueprint(customer_bp, url_prefix="/my")  # a customer's own incidents

@@ -55,6 +55,7 @@ PERMISSIONS = {
     "dashboard.read": Permission(STAFF, "see the provider dashboard"),
     "devtools.phone": Permission(STAFF, "see every message of the outbox"),
     "technician.pages": Permission(("technician",), "use the technician's pages"),
+    "customer.pages": Permission(("customer",), "use the customer's incident pages"),
     # incidents
     "incidents.report": Permission(CUSTOMER_AND_STAFF, "report incidents"),
     "incidents.record_calls": Permission(STAFF, "record phone calls"),
@@ -70,6 +71,7 @@ PERMISSIONS = {
     "dispatch.direct": Permission(DISPATCHERS, "direct dispatches"),
     "dispatches.list": Permission(("technician", "desk", *DISPATCHERS), "list dispatches"),
     "dispatches.act": Permission(("technician", *DISPATCHERS), "act on dispatches"),
+    "visits.sign_off": Permission(("customer",), "sign off work reports"),
     "dispatches.attempts": Permission((*STAFF, "technician"),
                                       "see a dispatch's timers and messages"),
     "technicians.read": Permission(STAFF, "see technicians"),
@@ -78,7 +80,7 @@ PERMISSIONS = {
     # claims
     "costs.enter": Permission(("technician", *STAFF), "enter costs"),
     "costs.decide": Permission(STAFF, "approve or reject costs"),
-    "evidence.upload": Permission((*STAFF, "technician"), "upload evidence"),
+    "evidence.upload": Permission((*STAFF, "technician", "customer"), "upload evidence"),
     "evidence.upload_at_desk": Permission(STAFF, "upload evidence from the console"),
     "claims.manage": Permission(STAFF, "prepare and submit claims"),
     "claims.acknowledge": Permission(("insurer", "admin"), "acknowledge claims"),

@@ -102,6 +102,12 @@ class ReofferRequest(Strict):
     """An empty object: the next best candidate is chosen by the server."""
 
 
+class SignOffRequest(Strict):
+    """The customer confirms the visit's work report; a comment is optional."""
+
+    comment: str = Field("", max_length=1000)
+
+
 class DispatchListQuery(Strict):
     mine: bool = Field(False, description="A technician's own offers and visits "
                                           "(technician tokens always get only their own)")
@@ -179,6 +185,12 @@ class TechnicianRef(BaseModel):
     company: str
 
 
+class CustomerSignOffOut(BaseModel):
+    at: str
+    by: str = Field(description="The customer login that signed off")
+    comment: str
+
+
 class EscalationOut(BaseModel):
     step: int
     action: str
@@ -218,7 +230,9 @@ class DispatchOut(BaseModel):
     decline_reason: str
     cancel_reason: str
     work_report: str
-    signoff_name: str
+    signoff_name: str = Field(description="The name the customer signed on site")
+    customer_signoff: CustomerSignOffOut | None = Field(
+        description="The customer's online confirmation of the work report; null until given")
     allowed_triggers: list[str]
     escalation_step: int
     escalations: list[EscalationOut] | None = Field(

@@ -47,6 +47,14 @@ def notification(message):
             "sent_at": isoformat_utc(message.sent_at)}
 
 
+def customer_signoff(row):
+    """The customer's online sign-off of the work report, or None before it is given."""
+    if row.customer_signoff_at is None:
+        return None
+    return {"at": isoformat_utc(row.customer_signoff_at), "by": row.customer_signoff_label,
+            "comment": row.customer_signoff_comment}
+
+
 def dispatch(row, user, messages=()):
     """A dispatch with its times; timers and messages for those who act on them."""
     attempts = access.can(user, "dispatches.attempts")  # timers and messages, recipients too
@@ -63,6 +71,7 @@ def dispatch(row, user, messages=()):
         "completed_at": isoformat_utc(row.completed_at),
         "decline_reason": row.decline_reason, "cancel_reason": row.cancel_reason,
         "work_report": row.work_report, "signoff_name": row.signoff_name,
+        "customer_signoff": customer_signoff(row),
         "allowed_triggers": DISPATCH.allowed_triggers(row.state, user.role),
         "escalation_step": row.escalation_step,
         "escalations": [escalation(s) for s in row.escalations] if attempts else None,

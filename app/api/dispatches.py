@@ -22,6 +22,7 @@ from app.api.dispatch_schemas import (
     DispatchTransitionRequest,
     OverrideRequest,
     ReofferRequest,
+    SignOffRequest,
 )
 from app.api.schemas import IncidentPath
 from app.domain.timeutil import isoformat_utc, utcnow
@@ -30,6 +31,7 @@ from app.extensions import db
 from app.models import Dispatch
 from app.services.dispatch import visits as service
 from app.services.dispatch.offers import candidates, load_by_technician
+from app.services.dispatch.signoff import sign_off
 from app.services.dispatch.technicians import current_shifts
 from app.services.incidents.queries import notifications_by_dispatch
 from workflows import DISPATCH
@@ -116,4 +118,12 @@ def transition_dispatch(path: DispatchPath, body: DispatchTransitionRequest):
     access.require(g.api_user, "dispatches.act")
     params = body.model_dump(include=set(DISPATCH.params_of(body.trigger)))
     dispatch = service.fire(path.dispatch_id, body.trigger, g.api_user, params=params, via="api")
+    return _dispatch_out(dispatch, g.api_user)
+
+
+@bp.post("/dispatches/<int:dispatch_id>/sign-off", tags=[TAG], responses={200: DispatchOut})
+def sign_off_dispatch(path: DispatchPath, body: SignOffRequest):
+    """The customer confirms the visit's work report online (once, after the technician
+    wrote it): 409 `no_work_report` before, `already_signed_off` the second time."""
+    dispatch = sign_off(path.dispatch_id, g.api_user, body.comment)
     return _dispatch_out(dispatch, g.api_user)

@@ -1,7 +1,9 @@
 """Incidents and organizations as API JSON."""
 
+from app.access import acts_for_own_organization_only
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
+from app.services.incidents.customer_view import customer_entries
 from app.services.incidents.sla import worst_status
 from workflows import INCIDENT
 
@@ -44,6 +46,23 @@ def timeline_event(event):
     }
 
 
+def customer_timeline_event(entry):
+    """One entry of the timeline a customer may read (customer_view): no desk notes, no
+    parameters of a transition (reasons, the insurer's messages, amounts)."""
+    return {
+        "seq": entry.seq, "kind": entry.kind, "occurred_at": isoformat_utc(entry.at),
+        "actor": entry.who, "trigger": entry.trigger, "from_state": None, "to_state": None,
+        "note": entry.text, "data": {},
+    }
+
+
+def timeline(incident, user):
+    """The incident's timeline as `user` may read it: a customer only its allow-list."""
+    if acts_for_own_organization_only(user):
+        return [customer_timeline_event(e) for e in customer_entries(incident)]
+    return [timeline_event(e) for e in incident.events]
+
+
 def personal_data_leak(incident):
     """The leak mark and its recorded reports, or None when the incident is not marked."""
     if not incident.personal_data_leak:
@@ -64,7 +83,7 @@ def incident_detail(incident, user, now=None):
         "assigned_technician_id": incident.assigned_technician_id,
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "personal_data_leak": personal_data_leak(incident),
-        "timeline": [timeline_event(e) for e in incident.events],
+        "timeline": timeline(incident, user),
     }
 
 

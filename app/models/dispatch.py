@@ -46,10 +46,19 @@ class Dispatch(db.Model):
     decline_reason: Mapped[str] = mapped_column(String(1000), default="")
     cancel_reason: Mapped[str] = mapped_column(String(1000), default="")
     work_report: Mapped[str] = mapped_column(Text, default="")
-    signoff_name: Mapped[str] = mapped_column(String(100), default="")
+    signoff_name: Mapped[str] = mapped_column(String(100), default="")  # on site, on paper
+    # The customer's own confirmation of the work report, given online once it exists
+    # (app/services/dispatch/signoff.py): when, by which login, and an optional comment.
+    customer_signoff_at: Mapped[datetime | None] = mapped_column()
+    customer_signoff_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    customer_signoff_label: Mapped[str] = mapped_column(String(254), default="",
+                                                        server_default="")
+    customer_signoff_comment: Mapped[str] = mapped_column(String(1000), default="",
+                                                          server_default="")
 
     incident = relationship("Incident", back_populates="dispatches")
     technician = relationship("Technician")
+    customer_signoff_by = relationship("User")
     escalations = relationship("EscalationStep", back_populates="dispatch",
                                order_by="EscalationStep.due_at")
 

@@ -149,6 +149,11 @@ ROUTES = {
     "technician.add_cost": Route(("technician",), body=cost_form),
     "technician.upload_evidence": Route(("technician",), body=upload),
     "technician.labour": Route(("technician",), body=lambda ids: {}),
+    # ---------------------------------------------------------------- customer's pages
+    "customer.incident": Route(("customer",)),
+    "customer.add_note": Route(("customer",), body=lambda ids: {"note": "isolation"}),
+    "customer.upload_evidence": Route(("customer",), body=upload),
+    "customer.sign_off": Route(("customer",), body=lambda ids: {"comment": "isolation"}),
     # ---------------------------------------------------------------- insurer's portal
     "insurer.home": Route(("insurer", "admin")),
     "insurer.claim": Route(("insurer", "admin")),
@@ -240,6 +245,7 @@ ROUTES = {
     "api.get_dispatch": Route(ANY),
     "api.transition_dispatch": Route(("technician", *DISPATCHERS), body=lambda ids: {
         "trigger": "depart"}),
+    "api.sign_off_dispatch": Route(("customer",), body=lambda ids: {"comment": "isolation"}),
     # ---------------------------------------------------------------- API: costs, evidence
     "api.list_costs": Route(ANY),
     "api.add_cost": Route(("technician", *STAFF), body=cost_json),
@@ -253,7 +259,7 @@ ROUTES = {
     "api.list_heads": Route(ANY),
     "api.create_head": Route(ADMIN, body=lambda ids: {"code": "iso", "name_ja": "x",
                                                       "name_en": "x"}),
-    "api.upload_evidence": Route(("technician", *STAFF), body=upload),
+    "api.upload_evidence": Route(("customer", "technician", *STAFF), body=upload),
     "api.list_incident_evidence": Route(ANY),
     "api.get_evidence": Route(ANY),
     "api.download_evidence": Route(ANY),

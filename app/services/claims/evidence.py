@@ -26,6 +26,7 @@ from app.services.transaction import commit_or_conflict
 
 CHUNK = 64 * 1024
 KINDS = ("receipt", "photo", "log", "work_report", "other")
+CUSTOMER_KINDS = ("photo", "log", "other")  # receipts and work reports are the provider's
 ACCESS_ACTIONS = ("view", "download")
 NAME_MAX = 255
 DESCRIPTION_MAX = 500
@@ -86,9 +87,12 @@ def _check_fields(kind, description):
     return description
 
 
-def _check_uploader(incident_id, actor, dispatch_id):
+def _check_uploader(incident_id, actor, dispatch_id, kind):
     """The incident and dispatch the actor may add evidence to, else 403/404."""
     access.require(actor, "evidence.upload")
+    if access.acts_for_own_organization_only(actor) and kind not in CUSTOMER_KINDS:
+        raise InvalidInput(f"A customer's file is one of: {', '.join(CUSTOMER_KINDS)}.",
+                           {"field": "kind"})
     incident = access.get_incident_for(actor, incident_id)
     dispatch = db.session.get(Dispatch, dispatch_id) if dispatch_id is not None else None
     if dispatch_id is not None and (dispatch is None or dispatch.incident_id != incident.id):
@@ -132,12 +136,12 @@ def store_upload(incident_id, actor, stream, filename, kind, description, dispat
     """Store an uploaded evidence file for an incident: checked, hashed, recorded, custody."""
     now = now or utcnow()
     name, description = display_name(filename), _check_fields(kind, description)
-    _check_uploader(incident_id, actor, dispatch_id)
+    _check_uploader(incident_id, actor, dispatch_id, kind)
     db.session.rollback()  # why: never hold a transaction (SQLite: the write lock) while streaming
     stored_name, size, sha256, content_type = _stream_to_disk(
         stream, current_app.config["EVIDENCE_MAX_BYTES"], now)
     try:
-        _check_uploader(incident_id, actor, dispatch_id)  # again: streaming may have been long
+        _check_uploader(incident_id, actor, dispatch_id, kind)  # again: streaming takes time
         incident = access.get_incident_for(actor, incident_id)
         label = label_for(actor, "")
         evidence = Evidence(

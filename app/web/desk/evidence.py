@@ -57,7 +57,7 @@ def store_from_form(incident_id, dispatch_id=None):
         flash(_("The file is too large: at most %(mb)s MB.",
                 mb=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024)), "error")
     except AppError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")  # the service speaks English; the catalog knows it
     else:
         flash(_("Evidence stored: %(name)s (SHA-256 %(sha)s…)", name=evidence.original_name,
                 sha=evidence.sha256[:12]), "success")

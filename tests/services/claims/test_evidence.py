@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.errors import AppError, ConcurrentUpdate, Forbidden, NotFound
+from app.errors import AppError, ConcurrentUpdate, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CustodyEntry, Dispatch, Evidence, IncidentEvent, User
 from app.services.claims import evidence as service
@@ -147,15 +147,30 @@ def test_bad_fields_are_refused_before_anything_is_read(app, world, case, field)
 
 
 @pytest.mark.parametrize(("role", "error"), [
-    ("other_technician", NotFound), ("insurer", Forbidden), ("customer", Forbidden),
-    ("other_insurer", Forbidden), ("other_customer", Forbidden),
+    ("other_technician", NotFound), ("insurer", Forbidden), ("other_insurer", Forbidden),
+    ("other_customer", NotFound),
 ])
-def test_only_staff_and_the_holding_technician_may_upload(app, world, case, role, error):
+def test_only_staff_the_holding_technician_and_the_customer_may_upload(app, world, case, role,
+                                                                       error):
     before = evidence_counts(app)
     with app.app_context(), pytest.raises(error):
-        upload(world, case, role=role)
+        upload(world, case, role=role, kind="photo")
     assert evidence_counts(app) == before
     assert stored_files(app) == []
+
+
+def test_a_customer_sends_photos_logs_and_others_but_no_receipts(app, world, case):
+    with app.app_context():
+        evidence = upload(world, case, role="customer", kind="photo", name="screen.jpg")
+        assert (evidence.kind, evidence.uploaded_by_id) == ("photo", world.users["customer"])
+        db.session.remove()
+    before = evidence_counts(app)
+    for kind in ("receipt", "work_report"):
+        with app.app_context(), pytest.raises(InvalidInput) as refused:
+            upload(world, case, role="customer", kind=kind)
+        assert refused.value.details == {"field": "kind"}
+    assert evidence_counts(app) == before
+    assert len(stored_files(app)) == 1
 
 
 def test_the_technician_may_upload_to_their_own_dispatch_only(app, world, case):

@@ -146,14 +146,24 @@ def test_another_tenants_evidence_is_404_everywhere(app, client, api, world, inc
     assert evidence_counts(app) == before
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("insurer", 403), ("customer", 403), ("other_technician", 404)])
-def test_only_staff_and_the_holding_technician_may_upload(app, client, world, incident_id,
-                                                          role, status):
+@pytest.mark.parametrize(("role", "kind", "status"), [
+    ("insurer", "receipt", 403), ("other_technician", "receipt", 404),
+    ("other_customer", "photo", 404), ("customer", "receipt", 422)])
+def test_only_staff_the_holding_technician_and_the_customer_may_upload(
+        app, client, world, incident_id, role, kind, status):
     before = evidence_counts(app)
-    assert post_file(client, world, incident_id, role=role).status_code == status
+    assert post_file(client, world, incident_id, role=role, kind=kind).status_code == status
     assert evidence_counts(app) == before
     assert stored_files(app) == []
+
+
+def test_a_customer_uploads_a_photo_of_its_own_incident(app, client, world, incident_id):
+    response = post_file(client, world, incident_id, role="customer", kind="photo",
+                         name="screen.jpg")
+    assert response.status_code == 201, response.json
+    assert (response.json["kind"], response.json["uploaded_by"]) == (
+        "photo", world.emails["customer"])
+    assert [c["action"] for c in response.json["custody"]] == ["upload"]
 
 
 def test_an_upload_without_a_token_is_401(client, incident_id):

@@ -196,8 +196,12 @@ def test_notes_are_added_to_the_timeline(api, world):
                                     json={"note": "追加情報: USBメモリも接続していた"})
     assert response.status_code == 201
     timeline = api("desk").get(f"/api/v1/incidents/{incident}").json["timeline"]
-    assert timeline[-1]["kind"] == "note"
+    assert timeline[-1]["kind"] == "customer_note"  # a customer's: information for the desk
     assert timeline[-1]["actor"] == world.emails["customer"]
+    assert api("desk").post(f"/api/v1/incidents/{incident}/notes",
+                            json={"note": "社内: 折り返し済み"}).status_code == 201
+    timeline = api("desk").get(f"/api/v1/incidents/{incident}").json["timeline"]
+    assert timeline[-1]["kind"] == "note"
 
 
 def test_triage_checks_are_recorded_in_triage_only(app, api, world):

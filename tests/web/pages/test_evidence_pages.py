@@ -88,6 +88,7 @@ def test_opening_a_file_from_the_page_is_recorded_in_its_custody(app, login, wor
 def test_a_refused_file_is_explained_and_nothing_is_stored(app, login, world, case, data, name,
                                                            message):
     client = login(world.emails["desk"])
+    client.get("/lang/en")  # the refusal is shown in the page's language
     token = csrf_token(client, page(case))
     before = evidence_counts(app)
     response = post_file(client, desk_upload_url(case), token, data, name)
