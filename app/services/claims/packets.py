@@ -1,9 +1,11 @@
 """Claim packets: one signed ZIP per claim version, built streaming, and its verification.
 
-A packet holds claim.json, claim.pdf, the evidence files (evidence/<id>-<safe name>),
-manifest.json (every other file's SHA-256 and size, the claim id, packet version and time,
-the signer's public key) and manifest.sig (Ed25519 over the exact manifest.json bytes,
-base64). Evidence is copied in chunks, so a packet of any size needs little memory.
+A packet holds claim.json, claim.pdf, the evidence files (evidence/<id>-<name>, the name as
+uploaded but for what no file system accepts; UTF-8 in the ZIP with the language encoding
+flag), manifest.json (every other file's SHA-256 and size, an evidence file's original name,
+the claim id, packet version and time, the signer's public key) and manifest.sig (Ed25519
+over the exact manifest.json bytes, base64). docs/claim-packet.md documents the layout.
+Evidence is copied in chunks, so a packet of any size needs little memory.
 """
 
 import base64
@@ -118,12 +120,12 @@ def compute_for(claim, lines=None):
 
 
 def _write_members(archive, document, evidence, evidence_path, now):
-    """claim.json, claim.pdf and the evidence files; returns [(name, sha256, size)]."""
+    """claim.json, claim.pdf and the evidence files; returns their manifest entries."""
     files = []
     claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
     for name, data in (("claim.json", claim_json), ("claim.pdf", render_pdf(document))):
         _write_bytes(archive, name, data, now)
-        files.append((name, hashlib.sha256(data).hexdigest(), len(data)))
+        files.append(_entry(name, hashlib.sha256(data).hexdigest(), len(data)))
     for item in evidence:
         files.append(_copy_evidence(archive, item, evidence_path(item), now))
     return files
@@ -149,7 +151,15 @@ def _copy_evidence(archive, evidence, source, now):
         raise EvidenceChanged(f"Evidence {evidence.id} ({evidence.original_name}) does not "
                               "match the SHA-256 recorded at upload.",
                               {"evidence_id": evidence.id})
-    return name, evidence.sha256, size
+    return _entry(name, evidence.sha256, size, original_name=evidence.original_name)
+
+
+def _entry(name, sha256, size, original_name=None):
+    """One file's line in the manifest; an evidence file also names what it was called."""
+    entry = {"name": name, "sha256": sha256, "size": size}
+    if original_name is not None:
+        entry["original_name"] = original_name
+    return entry
 
 
 def _manifest_bytes(claim, version, now, key, files):
@@ -160,12 +170,14 @@ def _manifest_bytes(claim, version, now, key, files):
         "created_at": isoformat_utc(now),
         "signature": {"algorithm": "Ed25519", "file": SIGNATURE,
                       "public_key": public_key_b64(key)},
-        "files": [{"name": n, "sha256": h, "size": s} for n, h, s in files],
+        "files": files,
     }
     return json.dumps(manifest, ensure_ascii=False, indent=2).encode()
 
 
 def _zip_info(name, now, *, compress=True):
+    # zipfile writes a non-ASCII name as UTF-8 and sets the language encoding flag (bit 11),
+    # so unzip tools show Japanese names instead of mojibake.
     info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
