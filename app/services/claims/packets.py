@@ -33,7 +33,7 @@ from app.rendering.claim_pdf import render_pdf
 from app.services.claims.coverage import prior_paid
 from app.services.claims.evidence import evidence_path, record_custody
 from app.services.claims.packet_data import claim_document, evidence_member
-from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key
+from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key, fingerprint
 from app.services.signing import SigningKeyError as SigningKeyError  # the error callers catch
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,17 @@ def public_key_b64(private_key):
     return base64.b64encode(raw).decode()
 
 
+def key_fingerprint(public_b64):
+    """The fingerprint of a base64 raw public key (SHA-256 of its 32 bytes, hex in fours)."""
+    return fingerprint(base64.b64decode(public_b64))
+
+
+def signing_public_key():
+    """(base64 raw public key, fingerprint) of the key packets are signed with now."""
+    public_b64 = public_key_b64(signing_key())
+    return public_b64, key_fingerprint(public_b64)
+
+
 def packets_dir():
     """Where packet ZIPs are kept: EVIDENCE_DIR/packets."""
     return Path(current_app.config["EVIDENCE_DIR"]) / "packets"
@@ -80,12 +91,13 @@ def build_packet(claim, version, actor_label, now):
                               lines=lines, computation=compute_for(claim, lines).as_dict(),
                               evidence=evidence)
     key = signing_key()
+    fingerprint_text = key_fingerprint(public_key_b64(key))
     target = packets_dir() / f"{uuid.uuid4().hex}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     try:
         with zipfile.ZipFile(partial, "w") as archive:
-            files = _write_members(archive, document, evidence, evidence_path, now)
+            files = _write_members(archive, document, evidence, now, fingerprint_text)
             manifest = _manifest_bytes(claim, version, now, key, files)
             _write_bytes(archive, MANIFEST, manifest, now)
             signature = base64.b64encode(key.sign(manifest))
@@ -119,11 +131,12 @@ def compute_for(claim, lines=None):
                           prior_paid(claim.policy, claim.incident))
 
 
-def _write_members(archive, document, evidence, evidence_path, now):
+def _write_members(archive, document, evidence, now, key_fingerprint_text):
     """claim.json, claim.pdf and the evidence files; returns their manifest entries."""
     files = []
     claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
-    for name, data in (("claim.json", claim_json), ("claim.pdf", render_pdf(document))):
+    claim_pdf = render_pdf(document, key_fingerprint=key_fingerprint_text)
+    for name, data in (("claim.json", claim_json), ("claim.pdf", claim_pdf)):
         _write_bytes(archive, name, data, now)
         files.append(_entry(name, hashlib.sha256(data).hexdigest(), len(data)))
     for item in evidence:

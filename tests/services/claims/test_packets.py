@@ -361,12 +361,60 @@ def test_packing_memory_does_not_grow_with_evidence_size(ctx, setup, world):
     assert big_peak < 20_000_000
 
 
-def test_the_cli_says_ok_for_an_intact_packet(app, setup, world, runner):
+def test_the_cli_says_ok_and_exits_0_for_an_intact_packet_signed_by_the_given_key(
+        app, setup, world, runner):
+    with app.app_context():
+        packet, path = build(make_claim(world))
+        key = packet.public_key
+        db.session.remove()
+    result = runner.invoke(args=["claims", "verify", str(path), "--public-key", key])
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert "expected key" in result.output
+
+
+def test_the_cli_without_a_key_says_it_checked_integrity_not_origin_and_exits_3(
+        app, setup, world, runner):
     with app.app_context():
         _, path = build(make_claim(world))
         db.session.remove()
     result = runner.invoke(args=["claims", "verify", str(path)])
-    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("INTEGRITY ONLY") and "origin is NOT checked" in result.output
+    assert "OK" not in result.output
+
+
+def test_the_cli_without_a_key_still_answers_3_for_a_packet_resigned_by_anyone(
+        app, setup, world, runner):
+    with app.app_context():
+        _, path = build(make_claim(world))
+        db.session.remove()
+    stranger = Ed25519PrivateKey.generate()
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["signature"]["public_key"] = packets.public_key_b64(stranger)
+    forged = json.dumps(manifest).encode()
+    resigned = rewrite(rewrite(path, change=("manifest.json", lambda _: forged)).rename(
+        path.with_name("step.zip")), change=("manifest.sig",
+                                             lambda _: base64.b64encode(stranger.sign(forged))))
+    assert runner.invoke(args=["claims", "verify", str(resigned)]).exit_code == 3
+    with app.app_context():
+        ours = packets.signing_public_key()[0]
+    caught = runner.invoke(args=["claims", "verify", str(resigned), "--public-key", ours])
+    assert caught.exit_code == 1 and "names another signing key" in caught.output
+
+
+def test_the_cli_prints_the_public_key_and_its_fingerprint(app, setup, world, runner):
+    with app.app_context():
+        packet, _ = build(make_claim(world))
+        key = packet.public_key
+        db.session.remove()
+    result = runner.invoke(args=["claims", "public-key"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == key  # the same text as manifest.json's signature.public_key
+    digest = hashlib.sha256(base64.b64decode(key)).hexdigest()
+    assert lines[3] == " ".join(digest[i:i + 4] for i in range(0, 64, 4))
+    assert "SHA-256 of the 32 raw public key bytes" in lines[2]
 
 
 def test_the_cli_names_each_problem_and_fails(app, setup, world, runner):

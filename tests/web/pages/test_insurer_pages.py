@@ -1,12 +1,15 @@
 """The insurer portal and the desk's claim section, as people use them."""
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Claim
+from app.services.claims import packets
 from app.services.claims.packets import packet_path
 from app.testkit.helpers import csrf_token
 from tests.scenes import claims as claim_scene
@@ -21,6 +24,23 @@ def test_the_portal_lists_the_insurers_claims_and_notices(login, world, claim_id
     assert page.status_code == 200
     assert f'data-claim="{claim_id}"' in page.text and "甲商事" in page.text
     assert "notice-early_notice" in page.text and "notice-claim_submitted" in page.text
+
+
+def test_the_portal_shows_the_signing_key_and_the_fingerprint_claim_pdf_prints(
+        app, login, world, claim_id):
+    with app.app_context():
+        packet = db.session.get(Claim, claim_id).packets[0]
+        public_key, path = packet.public_key, Path(packet_path(packet))
+        expected = packets.key_fingerprint(public_key)
+        db.session.remove()
+    page = login(world.emails["insurer"]).get("/insurer/?lang=en")
+    assert f'<code class="fingerprint">{expected}</code>' in page.text
+    assert f'<code class="public-key">{public_key}</code>' in page.text
+    assert len(expected) == 79 and expected.count(" ") == 15  # 64 hex digits in fours
+    with zipfile.ZipFile(path) as archive:
+        pdf = PdfReader(io.BytesIO(archive.read("claim.pdf")))
+    text = "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
+    assert expected in text
 
 
 def test_the_claim_page_shows_the_computation_packets_and_decisions(login, world, claim_id):
