@@ -152,6 +152,7 @@ ROUTES = {
     # ---------------------------------------------------------------- insurer's portal
     "insurer.home": Route(("insurer", "admin")),
     "insurer.claim": Route(("insurer", "admin")),
+    "insurer.policy": Route(("insurer", "admin")),
     "insurer.packet": Route(("insurer", "admin")),
     "insurer.verify": Route(("insurer", "admin"), body=lambda ids: {}),
     "insurer.act": Route(("insurer", "admin"), body=lambda ids: {"action": "acknowledge"}),

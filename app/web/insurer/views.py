@@ -7,7 +7,7 @@ from flask_login import current_user
 from app import access
 from app.domain.labels import STATE_LABELS
 from app.errors import AppError
-from app.services.claims import claims
+from app.services.claims import claims, coverage
 from app.services.claims.notices import notices_for
 from app.services.claims.packets import SigningKeyError, packet_path, signing_public_key
 from app.web.formutil import flash_form_errors
@@ -30,6 +30,13 @@ def _signing_key():
         return signing_public_key()
     except SigningKeyError:
         return None  # the operator's error: the portal still lists claims and notices
+
+
+@bp.get("/policies/<int:policy_id>")
+def policy(policy_id):
+    """One of the insurer's policies: period, limits, deductible and the terms per head."""
+    return render_template("insurer/policy.html",
+                           policy=coverage.policy_terms(current_user, policy_id))
 
 
 @bp.get("/claims/<int:claim_id>")

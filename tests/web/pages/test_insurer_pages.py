@@ -1,6 +1,7 @@
 """The insurer portal and the desk's claim section, as people use them."""
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -153,3 +154,32 @@ def test_the_customer_does_not_see_the_claim_section(login, world, claim_id, app
         db.session.remove()
     page = login(world.emails["customer"]).get(f"/desk/incidents/{incident_id}")
     assert f'data-claim="{claim_id}"' not in page.text
+
+
+def test_the_insurer_reads_its_policys_terms_from_the_claim_page(app, login, world, claim_id):
+    with app.app_context():
+        policy = db.session.get(Claim, claim_id).policy
+        policy_id, heads = policy.id, {c.head.code: c for c in policy.coverages}
+        expected = {code: (c.payout_ratio, c.sub_limit) for code, c in heads.items()}
+        limit = policy.per_incident_limit
+        db.session.remove()
+    client = login(world.emails["insurer"])
+    claim_page = client.get(f"/insurer/claims/{claim_id}?lang=en")
+    assert f'href="/insurer/policies/{policy_id}"' in claim_page.text
+    page = client.get(f"/insurer/policies/{policy_id}?lang=en")
+    assert page.status_code == 200 and f"¥{limit:,}" in page.text
+    rows = dict(re.findall(r'<tr data-head="(\w+)">.*?<td class="num">(\d+)%</td>', page.text,
+                           re.S))
+    assert {code: int(ratio) for code, ratio in rows.items()} == {
+        code: ratio for code, (ratio, _) in expected.items()}
+
+
+def test_another_insurer_finds_no_such_policy(app, login, world, claim_id):
+    with app.app_context():
+        policy_id = db.session.get(Claim, claim_id).policy_id
+        db.session.remove()
+    client = login(world.emails["other_insurer"])
+    theirs = client.get(f"/insurer/policies/{policy_id}?lang=en")
+    missing = client.get("/insurer/policies/999999?lang=en")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(f"/policies/{policy_id}?", "/policies/999999?") == missing.text
