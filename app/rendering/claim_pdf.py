@@ -112,9 +112,9 @@ def _story(doc, s):
 def _signing_key(key_fingerprint, s):
     """Where the reader checks the packet's origin: the signing key's fingerprint."""
     return [Paragraph(SIGNATURE_HEAD, s["h"]),
-            Paragraph(_text("この請求書を含む請求パッケージ（ZIP）の manifest.json は、次の指紋の"
-                            "Ed25519 鍵で署名されています。保険会社ポータルに表示される指紋と"
-                            "一致することを確認してください。"), s["body"]),
+            Paragraph(_text("この請求書を含む請求パッケージ（ZIP）は、次の指紋の Ed25519 鍵で"
+                            "署名されています。保険会社ポータルに表示される指紋と一致することを"
+                            "確認してください。"), s["body"]),
             Paragraph(_text("署名鍵の指紋（公開鍵32バイトの SHA-256、16進数4桁区切り）:"),
                       s["body"]),
             Paragraph(_text(key_fingerprint), s["body"])]  # a line of its own: never wrapped

@@ -44,6 +44,14 @@ def test_the_portal_shows_the_signing_key_and_the_fingerprint_claim_pdf_prints(
     assert expected in text
 
 
+def test_a_malformed_signing_key_leaves_the_portal_usable_and_says_so(
+        app, login, world, claim_id, monkeypatch):
+    monkeypatch.setitem(app.config, "CLAIM_SIGNING_KEY", "not base64!")
+    page = login(world.emails["insurer"]).get("/insurer/?lang=en")
+    assert page.status_code == 200 and f'data-claim="{claim_id}"' in page.text
+    assert "not configured correctly" in page.text and 'class="fingerprint"' not in page.text
+
+
 def test_the_claim_page_shows_the_computation_packets_and_decisions(login, world, claim_id):
     client = login(world.emails["insurer"])
     page = client.get(f"/insurer/claims/{claim_id}?lang=en")
