@@ -87,6 +87,7 @@ PERMISSIONS = {
     "insurer.portal": Permission(("insurer", "admin"), "use the insurer portal"),
     "insurers.manage": Permission(ADMIN, "manage insurers"),
     "policies.manage": Permission(ADMIN, "manage policies"),
+    "policies.read_terms": Permission((*STAFF, "insurer"), "read policy terms"),
     "coverage_heads.add": Permission(ADMIN, "add coverage heads"),
     # directory
     "organizations.read": Permission(STAFF, "see organizations"),
@@ -357,6 +358,20 @@ def require_own_claim(user, claim):
     """An insurer's own claim (its policy's), else NotFound."""
     if user.role == "insurer" and claim.policy.insurer_id != user.insurer_id:
         raise NotFound("Claim not found.")
+
+
+def scope_policies(stmt, user):
+    """Restrict a policy query to what `user` may see (insurers: their own policies)."""
+    if user.role == "insurer":
+        return stmt.where(InsurancePolicy.insurer_id == user.insurer_id)
+    if user.role in STAFF:
+        return stmt
+    return stmt.where(False)
+
+
+def get_policy_for(user, policy_id):
+    """The policy if `user` may see it, else NotFound (never a hint that it exists)."""
+    return _one(scope_policies, user, InsurancePolicy, policy_id, "Policy not found.")
 
 
 def scope_notices(stmt, user):

@@ -1,5 +1,6 @@
 """Cost endpoints: an incident's cost lines with the payout preview, entry, approval,
-evidence links, the visit's labour line; coverage heads and a policy's terms (admin)."""
+evidence links, the visit's labour line; coverage heads and a policy's terms (set by the
+admin, read by staff and the policy's insurer)."""
 
 from flask import g
 from flask_openapi3 import Tag
@@ -125,8 +126,8 @@ def create_head(body: HeadCreate):
 
 @bp.get("/policies/<int:policy_id>/terms", tags=[TAG], responses={200: PolicyTermsOut})
 def get_policy_terms(path: PolicyPath):
-    """A policy's limits, deductible and per-head terms (admin)."""
-    return terms_out(coverage.get_policy(g.api_user, path.policy_id))
+    """A policy's limits, deductible and per-head terms (staff; an insurer its own policies)."""
+    return terms_out(coverage.policy_terms(g.api_user, path.policy_id))
 
 
 @bp.put("/policies/<int:policy_id>/terms", tags=[TAG], responses={200: PolicyTermsOut})

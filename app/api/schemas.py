@@ -12,10 +12,12 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    WithJsonSchema,
     create_model,
 )
 
 from app.domain.timeutil import in_range_utc
+from app.domain.triage import CHECKLISTS
 from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
@@ -155,8 +157,33 @@ class NoteRequest(Strict):
     note: str = Field(min_length=1, max_length=5000)
 
 
+TRIAGE_ITEMS = frozenset(key for items in CHECKLISTS.values() for key, _ in items)
+
+
+def _known_triage_item(value):
+    if value not in TRIAGE_ITEMS:
+        raise ValueError("not an item of any category's triage checklist")
+    return value
+
+
+def _triage_item_schema():
+    """One enum per incident category, titled with the category (the checklists of
+    app/domain/triage.py): a client finds the keys its incident's category accepts."""
+    return {"type": "string", "title": "Item", "anyOf": [
+        {"title": category, "enum": [key for key, _ in items]}
+        for category, items in CHECKLISTS.items()],
+        "description": "A key of the checklist of the incident's category: the anyOf entry "
+                       "titled with the category lists them. A key of no checklist is a 422; "
+                       "a key of another category's checklist is a 422 too."}
+
+
+# pydantic checks one list of every key (one clear error); the document shows them per category.
+TriageItem = Annotated[str, AfterValidator(_known_triage_item),
+                       WithJsonSchema(_triage_item_schema())]
+
+
 class TriageCheckRequest(Strict):
-    item: str = Field(min_length=1, max_length=50)
+    item: TriageItem
     checked: bool = True
 
 

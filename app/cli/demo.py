@@ -5,17 +5,23 @@ six weeks of monitoring alerts from one customer's sensors with last month's mon
 
 Idempotent: rows are found by their natural keys (code, number, e-mail, a claim story's
 summary) and only missing ones are added, so `seed-demo` can run on every start.
+
+Every message the demo's stories enqueue is stored as already delivered by the console
+provider: they tell of the demo's past, to phones and mailboxes that belong to nobody, so a
+worker with a real provider (Twilio, SMTP) must never send them. The development phone page
+still lists them.
 """
 
 import io
 import json
 import struct
 import zlib
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.domain.phones import normalize_phone
 from app.domain.timeutil import to_jst, utcnow
@@ -30,6 +36,7 @@ from app.models import (
     Incident,
     InsurancePolicy,
     Insurer,
+    Notification,
     OnCallShift,
     Organization,
     OrganizationPhone,
@@ -200,6 +207,30 @@ def _incidents(orgs, desk):
 
 def seed():
     """Add whatever demo rows are missing; return how many were added."""
+    with _messages_delivered_by_console():
+        return _seed()
+
+
+@contextmanager
+def _messages_delivered_by_console():
+    """Mark each message enqueued meanwhile as delivered by the console, in the INSERT itself:
+    it is never pending, not even for the moment a running worker could claim it."""
+    session = db.session()
+
+    def mark(session, flush_context, instances):
+        for row in session.new:
+            if isinstance(row, Notification):
+                row.status, row.provider, row.provider_id = "delivered", "console", "console-demo"
+                row.sent_at = row.next_attempt_at  # when the story says it was sent
+
+    event.listen(session, "before_flush", mark)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_flush", mark)
+
+
+def _seed():
     insurer, added = _get_or_add(Insurer, code="DEMO-INS",
                                  defaults={"name": "デモ損害保険株式会社"})
     insurer.notice_email = insurer.notice_email or NOTICE_EMAIL  # 事故報告 and claims by e-mail

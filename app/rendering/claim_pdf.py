@@ -35,6 +35,7 @@ HEAD = {"title": "サイバー保険 保険金請求書", "policy": "1. 保険�
         "incident": "3. 事故の概要", "timeline": "4. 対応経過", "dispatch": "5. 駆付け記録",
         "costs": "6. 費用明細（費目別）", "computation": "7. 支払額の計算",
         "evidence": "8. 証拠一覧（SHA-256）"}
+SIGNATURE_HEAD = "9. 電子署名"
 GRID = TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8),
                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
@@ -76,12 +77,15 @@ def jst_text(iso):
     return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
 
 
-def render_pdf(document):
-    """The PDF bytes for a claim document (the dict written as claim.json)."""
+def render_pdf(document, key_fingerprint=None):
+    """The PDF bytes for a claim document (the dict written as claim.json), ending with the
+    fingerprint of the key that signs its packet when one is given."""
     register_font()
     s = _styles()
     with force_locale("ja"):
         story = _story(document, s)
+    if key_fingerprint:
+        story.extend(_signing_key(key_fingerprint, s))
     buffer = io.BytesIO()
     pdf = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=15 * mm, bottomMargin=15 * mm,
@@ -103,6 +107,17 @@ def _story(doc, s):
         story.append(Paragraph(HEAD[key], s["h"]))
         story.extend(part(doc, s))
     return story
+
+
+def _signing_key(key_fingerprint, s):
+    """Where the reader checks the packet's origin: the signing key's fingerprint."""
+    return [Paragraph(SIGNATURE_HEAD, s["h"]),
+            Paragraph(_text("この請求書を含む請求パッケージ（ZIP）は、次の指紋の Ed25519 鍵で"
+                            "署名されています。保険会社ポータルに表示される指紋と一致することを"
+                            "確認してください。"), s["body"]),
+            Paragraph(_text("署名鍵の指紋（公開鍵32バイトの SHA-256、16進数4桁区切り）:"),
+                      s["body"]),
+            Paragraph(_text(key_fingerprint), s["body"])]  # a line of its own: never wrapped
 
 
 def _table(rows, s, widths, numeric=()):

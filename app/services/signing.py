@@ -3,6 +3,7 @@ key generated once under instance/; and a key derived from another for a second 
 
 import base64
 import binascii
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -59,6 +60,13 @@ def raw_bytes(private_key):
     """The 32 raw bytes of a private key."""
     return private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                      serialization.NoEncryption())
+
+
+def fingerprint(public_raw):
+    """SHA-256 of a raw public key, lowercase hex in groups of four: short enough to read
+    out over the phone, long enough that no other key shares it."""
+    digest = hashlib.sha256(public_raw).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def derived_key(parent, purpose):

@@ -157,6 +157,7 @@ ROUTES = {
     # ---------------------------------------------------------------- insurer's portal
     "insurer.home": Route(("insurer", "admin")),
     "insurer.claim": Route(("insurer", "admin")),
+    "insurer.policy": Route(("insurer", "admin")),
     "insurer.packet": Route(("insurer", "admin")),
     "insurer.verify": Route(("insurer", "admin"), body=lambda ids: {}),
     "insurer.act": Route(("insurer", "admin"), body=lambda ids: {"action": "acknowledge"}),
@@ -286,7 +287,7 @@ ROUTES = {
     "api.create_policy": Route(ADMIN, body=policy_json),
     "api.get_policy": Route(ADMIN),
     "api.update_policy": Route(ADMIN, body=lambda ids: {"deductible": 1}),
-    "api.get_policy_terms": Route(ADMIN),
+    "api.get_policy_terms": Route((*STAFF, "insurer")),
     "api.set_policy_terms": Route(ADMIN, body=lambda ids: {
         "per_incident_limit": 1, "annual_aggregate": 1, "deductible": 0, "heads": {}}),
     "api.list_insurers": Route(ADMIN),

@@ -1,4 +1,5 @@
-"""Coverage heads and a policy's per-head terms (admin), and the payout preview of an incident."""
+"""Coverage heads and a policy's per-head terms (admin sets them; staff and the policy's insurer
+read them), and the payout preview of an incident."""
 
 import re
 from datetime import date
@@ -94,6 +95,12 @@ def get_policy(actor, policy_id):
     if policy is None:
         raise NotFound("Policy not found.")
     return policy
+
+
+def policy_terms(actor, policy_id):
+    """A policy whose terms `actor` may read: staff any, an insurer its own; else NotFound."""
+    access.require(actor, "policies.read_terms")
+    return access.get_policy_for(actor, policy_id)
 
 
 def list_policies(actor):

@@ -11,14 +11,31 @@ from dataclasses import asdict, is_dataclass
 from app.domain.timeutil import isoformat_utc
 
 SCHEMA_VERSION = "1"
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# What no common file system accepts in a name: Windows' reserved characters, the path
+# separators and control characters. Everything else (Japanese included) is kept as typed.
+UNSAFE_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+MAX_NAME_BYTES = 255  # one path component on ext4, NTFS, APFS (UTF-8 bytes here)
 
 
 def evidence_member(evidence):
     """The evidence file's name inside the ZIP: evidence/<id>-<safe name> (never a path)."""
-    # The "<id>-" prefix keeps names unique and never "." or ".."; the end keeps the extension.
-    safe = SAFE_NAME.sub("_", evidence.original_name or "")[-80:] or "file"
-    return f"evidence/{evidence.id}-{safe}"
+    # The "<id>-" prefix keeps names unique and never "." or ".." or a dot file.
+    prefix = f"{evidence.id}-"
+    return "evidence/" + prefix + safe_file_name(evidence.original_name,
+                                                 MAX_NAME_BYTES - len(prefix))
+
+
+def safe_file_name(name, max_bytes=MAX_NAME_BYTES):
+    """A name every file system accepts, changing only what one of them would refuse.
+
+    Refused characters become "_"; leading dots and trailing dots or spaces (Windows drops
+    or refuses them) go; a name too long in UTF-8 keeps its end, so the extension stays.
+    """
+    safe = UNSAFE_CHARS.sub("_", name or "").lstrip(".").rstrip(". ")
+    while len(safe.encode()) > max_bytes:
+        safe = safe[1:]
+    safe = safe.lstrip(". ")
+    return safe or "file"
 
 
 def claim_document(claim, *, version, created_at, created_by, lines, computation, evidence):

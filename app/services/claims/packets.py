@@ -1,9 +1,11 @@
 """Claim packets: one signed ZIP per claim version, built streaming, and its verification.
 
-A packet holds claim.json, claim.pdf, the evidence files (evidence/<id>-<safe name>),
-manifest.json (every other file's SHA-256 and size, the claim id, packet version and time,
-the signer's public key) and manifest.sig (Ed25519 over the exact manifest.json bytes,
-base64). Evidence is copied in chunks, so a packet of any size needs little memory.
+A packet holds claim.json, claim.pdf, the evidence files (evidence/<id>-<name>, the name as
+uploaded but for what no file system accepts; UTF-8 in the ZIP with the language encoding
+flag), manifest.json (every other file's SHA-256 and size, an evidence file's original name,
+the claim id, packet version and time, the signer's public key) and manifest.sig (Ed25519
+over the exact manifest.json bytes, base64). docs/claim-packet.md documents the layout.
+Evidence is copied in chunks, so a packet of any size needs little memory.
 """
 
 import base64
@@ -31,7 +33,7 @@ from app.rendering.claim_pdf import render_pdf
 from app.services.claims.coverage import prior_paid
 from app.services.claims.evidence import evidence_path, record_custody
 from app.services.claims.packet_data import claim_document, evidence_member
-from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key
+from app.services.signing import CLAIM_DEV_KEY_FILE, configured_key, fingerprint
 from app.services.signing import SigningKeyError as SigningKeyError  # the error callers catch
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,17 @@ def public_key_b64(private_key):
     return base64.b64encode(raw).decode()
 
 
+def key_fingerprint(public_b64):
+    """The fingerprint of a base64 raw public key (SHA-256 of its 32 bytes, hex in fours)."""
+    return fingerprint(base64.b64decode(public_b64))
+
+
+def signing_public_key():
+    """(base64 raw public key, fingerprint) of the key packets are signed with now."""
+    public_b64 = public_key_b64(signing_key())
+    return public_b64, key_fingerprint(public_b64)
+
+
 def packets_dir():
     """Where packet ZIPs are kept: EVIDENCE_DIR/packets."""
     return Path(current_app.config["EVIDENCE_DIR"]) / "packets"
@@ -78,12 +91,13 @@ def build_packet(claim, version, actor_label, now):
                               lines=lines, computation=compute_for(claim, lines).as_dict(),
                               evidence=evidence)
     key = signing_key()
+    fingerprint_text = key_fingerprint(public_key_b64(key))
     target = packets_dir() / f"{uuid.uuid4().hex}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     try:
         with zipfile.ZipFile(partial, "w") as archive:
-            files = _write_members(archive, document, evidence, evidence_path, now)
+            files = _write_members(archive, document, evidence, now, fingerprint_text)
             manifest = _manifest_bytes(claim, version, now, key, files)
             _write_bytes(archive, MANIFEST, manifest, now)
             signature = base64.b64encode(key.sign(manifest))
@@ -117,13 +131,14 @@ def compute_for(claim, lines=None):
                           prior_paid(claim.policy, claim.incident))
 
 
-def _write_members(archive, document, evidence, evidence_path, now):
-    """claim.json, claim.pdf and the evidence files; returns [(name, sha256, size)]."""
+def _write_members(archive, document, evidence, now, key_fingerprint_text):
+    """claim.json, claim.pdf and the evidence files; returns their manifest entries."""
     files = []
     claim_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
-    for name, data in (("claim.json", claim_json), ("claim.pdf", render_pdf(document))):
+    claim_pdf = render_pdf(document, key_fingerprint=key_fingerprint_text)
+    for name, data in (("claim.json", claim_json), ("claim.pdf", claim_pdf)):
         _write_bytes(archive, name, data, now)
-        files.append((name, hashlib.sha256(data).hexdigest(), len(data)))
+        files.append(_entry(name, hashlib.sha256(data).hexdigest(), len(data)))
     for item in evidence:
         files.append(_copy_evidence(archive, item, evidence_path(item), now))
     return files
@@ -149,7 +164,15 @@ def _copy_evidence(archive, evidence, source, now):
         raise EvidenceChanged(f"Evidence {evidence.id} ({evidence.original_name}) does not "
                               "match the SHA-256 recorded at upload.",
                               {"evidence_id": evidence.id})
-    return name, evidence.sha256, size
+    return _entry(name, evidence.sha256, size, original_name=evidence.original_name)
+
+
+def _entry(name, sha256, size, original_name=None):
+    """One file's line in the manifest; an evidence file also names what it was called."""
+    entry = {"name": name, "sha256": sha256, "size": size}
+    if original_name is not None:
+        entry["original_name"] = original_name
+    return entry
 
 
 def _manifest_bytes(claim, version, now, key, files):
@@ -160,12 +183,14 @@ def _manifest_bytes(claim, version, now, key, files):
         "created_at": isoformat_utc(now),
         "signature": {"algorithm": "Ed25519", "file": SIGNATURE,
                       "public_key": public_key_b64(key)},
-        "files": [{"name": n, "sha256": h, "size": s} for n, h, s in files],
+        "files": files,
     }
     return json.dumps(manifest, ensure_ascii=False, indent=2).encode()
 
 
 def _zip_info(name, now, *, compress=True):
+    # zipfile writes a non-ASCII name as UTF-8 and sets the language encoding flag (bit 11),
+    # so unzip tools show Japanese names instead of mojibake.
     info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16

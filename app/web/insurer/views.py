@@ -7,9 +7,9 @@ from flask_login import current_user
 from app import access
 from app.domain.labels import STATE_LABELS
 from app.errors import AppError
-from app.services.claims import claims
+from app.services.claims import claims, coverage
 from app.services.claims.notices import notices_for
-from app.services.claims.packets import packet_path
+from app.services.claims.packets import SigningKeyError, packet_path, signing_public_key
 from app.web.formutil import flash_form_errors
 from app.web.insurer import bp
 from app.web.insurer.forms import ClaimActionForm, VerifyForm
@@ -20,7 +20,23 @@ def home():
     """Claims of the insurer's policies and the notices it received, newest first."""
     state = request.args.get("state") or None
     return render_template("insurer/home.html", claims=claims.list_claims(current_user, state),
-                           notices=notices_for(current_user), state=state)
+                           notices=notices_for(current_user), state=state,
+                           signing_key=_signing_key())
+
+
+def _signing_key():
+    """(public key, fingerprint) that packets are signed with, or None when misconfigured."""
+    try:
+        return signing_public_key()
+    except SigningKeyError:
+        return None  # the operator's error: the portal still lists claims and notices
+
+
+@bp.get("/policies/<int:policy_id>")
+def policy(policy_id):
+    """One of the insurer's policies: period, limits, deductible and the terms per head."""
+    return render_template("insurer/policy.html",
+                           policy=coverage.policy_terms(current_user, policy_id))
 
 
 @bp.get("/claims/<int:claim_id>")

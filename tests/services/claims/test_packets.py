@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from app.config import BASE_DIR
 from app.extensions import db
 from app.models import Claim, ClaimPacket, CustodyEntry, User
-from app.services.claims import costs, evidence, packets
+from app.services.claims import costs, evidence, packet_data, packets
 from app.testkit import factories
 
 NOW = datetime(2026, 3, 2, 1, 30)  # 10:30 JST
@@ -108,8 +108,8 @@ def test_a_built_packet_verifies_and_holds_every_part(ctx, setup, world):
         names = archive.namelist()
         manifest = json.loads(archive.read("manifest.json"))
     ids = [e.id for e in claim.incident.evidence]
-    assert names == ["claim.json", "claim.pdf", f"evidence/{ids[0]}-_.jpg",
-                     f"evidence/{ids[1]}-fw_1_.log", "manifest.json", "manifest.sig"]
+    assert names == ["claim.json", "claim.pdf", f"evidence/{ids[0]}-領収書.jpg",
+                     f"evidence/{ids[1]}-fw (1).log", "manifest.json", "manifest.sig"]
     assert [f["name"] for f in manifest["files"]] == names[:4]
     assert manifest["claim_id"] == claim.id and manifest["packet_version"] == 1
     assert manifest["created_at"] == "2026-03-02T01:30:00Z"
@@ -124,6 +124,46 @@ def test_evidence_files_are_packed_byte_for_byte_under_safe_names(ctx, setup, wo
         packed = {n: archive.read(n) for n in archive.namelist() if n.startswith("evidence/")}
     assert sorted(packed.values()) == sorted([JPEG, LOG])
     assert all(".." not in name and name.count("/") == 1 for name in packed)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+UTF8_NAME_FLAG = 0x800  # general purpose bit 11: the name is UTF-8
+
+
+def test_japanese_file_names_are_kept_in_utf8_with_the_flag_and_the_manifest(ctx, setup, world):
+    claim = make_claim(world, files=(("work_report", "調査報告書.txt", LOG),
+                                     ("photo", "写真①.png", PNG)))
+    _, path = build(claim)
+    ids = [e.id for e in claim.incident.evidence]
+    expected = [f"evidence/{ids[0]}-調査報告書.txt", f"evidence/{ids[1]}-写真①.png"]
+    with zipfile.ZipFile(path) as archive:
+        infos = [i for i in archive.infolist() if i.filename.startswith("evidence/")]
+        manifest = json.loads(archive.read("manifest.json"))
+    assert [i.filename for i in infos] == expected
+    assert all(i.flag_bits & UTF8_NAME_FLAG for i in infos)
+    raw = path.read_bytes()  # the bytes on disk, as any unzip tool reads them
+    assert all(name.encode("utf-8") in raw for name in expected)
+    listed = {f["name"]: f.get("original_name") for f in manifest["files"]}
+    assert [listed[n] for n in expected] == ["調査報告書.txt", "写真①.png"]
+    assert packets.verify_packet(path) == []
+
+
+@pytest.mark.parametrize(("uploaded", "kept"), [
+    ("a/b\\c:d*e?f\"g<h>i|j.txt", "a_b_c_d_e_f_g_h_i_j.txt"),
+    ("ログ\x01\x1f.txt", "ログ__.txt"),
+    ("../../etc/passwd", "_.._etc_passwd"),
+    (".hidden.txt", "hidden.txt"),
+    ("報告書. . ", "報告書"),
+    ("...", "file"),
+    ("写真①.png", "写真①.png"),
+])
+def test_only_what_no_file_system_accepts_is_replaced(uploaded, kept):
+    assert packet_data.safe_file_name(uploaded) == kept
+
+
+def test_a_long_japanese_name_fits_255_bytes_and_keeps_its_extension():
+    kept = packet_data.safe_file_name("調" * 200 + ".png", 250)
+    assert len(kept.encode()) <= 250 and kept.endswith("調.png")
 
 
 def test_claim_json_validates_against_the_schema_and_carries_the_computation(ctx, setup, world):
@@ -321,12 +361,60 @@ def test_packing_memory_does_not_grow_with_evidence_size(ctx, setup, world):
     assert big_peak < 20_000_000
 
 
-def test_the_cli_says_ok_for_an_intact_packet(app, setup, world, runner):
+def test_the_cli_says_ok_and_exits_0_for_an_intact_packet_signed_by_the_given_key(
+        app, setup, world, runner):
+    with app.app_context():
+        packet, path = build(make_claim(world))
+        key = packet.public_key
+        db.session.remove()
+    result = runner.invoke(args=["claims", "verify", str(path), "--public-key", key])
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert "expected key" in result.output
+
+
+def test_the_cli_without_a_key_says_it_checked_integrity_not_origin_and_exits_3(
+        app, setup, world, runner):
     with app.app_context():
         _, path = build(make_claim(world))
         db.session.remove()
     result = runner.invoke(args=["claims", "verify", str(path)])
-    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("INTEGRITY ONLY") and "origin is NOT checked" in result.output
+    assert "OK" not in result.output
+
+
+def test_the_cli_without_a_key_still_answers_3_for_a_packet_resigned_by_anyone(
+        app, setup, world, runner):
+    with app.app_context():
+        _, path = build(make_claim(world))
+        db.session.remove()
+    stranger = Ed25519PrivateKey.generate()
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["signature"]["public_key"] = packets.public_key_b64(stranger)
+    forged = json.dumps(manifest).encode()
+    resigned = rewrite(rewrite(path, change=("manifest.json", lambda _: forged)).rename(
+        path.with_name("step.zip")), change=("manifest.sig",
+                                             lambda _: base64.b64encode(stranger.sign(forged))))
+    assert runner.invoke(args=["claims", "verify", str(resigned)]).exit_code == 3
+    with app.app_context():
+        ours = packets.signing_public_key()[0]
+    caught = runner.invoke(args=["claims", "verify", str(resigned), "--public-key", ours])
+    assert caught.exit_code == 1 and "names another signing key" in caught.output
+
+
+def test_the_cli_prints_the_public_key_and_its_fingerprint(app, setup, world, runner):
+    with app.app_context():
+        packet, _ = build(make_claim(world))
+        key = packet.public_key
+        db.session.remove()
+    result = runner.invoke(args=["claims", "public-key"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == key  # the same text as manifest.json's signature.public_key
+    digest = hashlib.sha256(base64.b64decode(key)).hexdigest()
+    assert lines[3] == " ".join(digest[i:i + 4] for i in range(0, 64, 4))
+    assert "SHA-256 of the 32 raw public key bytes" in lines[2]
 
 
 def test_the_cli_names_each_problem_and_fails(app, setup, world, runner):

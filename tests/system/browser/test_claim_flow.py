@@ -132,6 +132,7 @@ def test_receipt_from_the_visit_is_claimed_queried_resubmitted_paid_and_closed(
     receipt.write_bytes(tiny_png())
     log_in(phone, scene["technician"])
     phone.goto(f"/tech/dispatches/{dispatch_id}")
+    phone.locator("section#evidence details.fold > summary").click()  # folded until opened
     upload = phone.locator("section#evidence form.evidence-upload")
     upload.locator("input[name=file]").set_input_files(str(receipt))
     upload.locator("select[name=kind]").select_option("receipt")
@@ -140,6 +141,7 @@ def test_receipt_from_the_visit_is_claimed_queried_resubmitted_paid_and_closed(
     expect(phone.locator("p.flash.success")).to_be_visible()
     expect(phone.locator("section#evidence tr[data-evidence]")).to_contain_text(RECEIPT_NAME)
 
+    phone.locator("section#costs details.fold > summary").click()
     cost = phone.locator("section#costs form.cost-form")
     cost.locator("select[name=head]").select_option("dispatch")
     cost.locator("input[name=description]").fill("駆付けタクシー代")

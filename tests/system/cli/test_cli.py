@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.services.claims import claims
 from app.services.incidents.audit import verify_chains
+from notifications.worker import run
 from workflows.diagram import markdown
 
 SEEDED = (Organization, Contract, PolicyCoverage, User, OnCallShift, Incident, IncidentEvent,
@@ -266,3 +267,24 @@ def test_user_password_refuses_a_short_password_and_changes_nothing(app, runner,
     assert browser.get("/desk/").status_code == 200
     with app.app_context():
         assert db.session.get(User, world.users["desk"]).check_password("short") is False
+
+
+def test_the_demos_messages_are_delivered_by_the_console_and_twilio_never_sends_them(
+        app, runner, fake_twilio, smtp):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        seeded = db.session.scalars(select(Notification)).all()
+        assert seeded and {(m.status, m.provider) for m in seeded} == {("delivered", "console")}
+        assert all(m.sent_at == m.next_attempt_at for m in seeded)
+        old_sms = {(m.recipient, m.body) for m in seeded if m.channel == "sms"}
+        assert any("到着" in body or "出発" in body for _, body in old_sms)  # departed/arrived
+        ids = {m.id for m in seeded}
+        run(once=True)  # the worker, with the twilio provider aimed at the fake
+        after = {m.id: m.status for m in db.session.scalars(
+            select(Notification).where(Notification.id.in_(ids)))}
+        db.session.remove()
+    sent = {(r.form.get("To"), r.form.get("Body")) for r in fake_twilio.requests}
+    assert not sent & old_sms
+    assert set(after.values()) == {"delivered"}
+    mailed = {str(r.message["Subject"]) for r in smtp.received}
+    assert not mailed & {m.subject for m in seeded if m.channel == "email"}

@@ -169,4 +169,41 @@ def test_the_admin_adds_a_head_and_sets_a_policys_terms(app, api, world):
         **terms, "per_incident_limit": 9_000_000}, headers=auth), 422, "validation_error")
     assert api("admin").get(f"/api/v1/policies/{policy_id}/terms").json["heads"] == terms[
         "heads"]
-    assert_error(api("desk").get(f"/api/v1/policies/{policy_id}/terms"), 403, "forbidden")
+    assert api("desk").get(f"/api/v1/policies/{policy_id}/terms").json["heads"] == terms[
+        "heads"]
+    desk_auth = {"Authorization": f"Bearer {world.tokens['desk']}"}
+    assert_error(client.put(f"/api/v1/policies/{policy_id}/terms", json=terms,
+                            headers=desk_auth), 403, "forbidden")
+
+
+@pytest.mark.parametrize("role", ["desk", "dispatcher", "admin", "insurer"])
+def test_staff_and_the_policys_own_insurer_read_its_terms(app, api, world, role):
+    with app.app_context():
+        policy = db.session.scalars(select(InsurancePolicy).where(
+            InsurancePolicy.insurer_id == world.insurer)).first()
+        policy_id, number_heads = policy.id, len(policy.coverages)
+        db.session.remove()
+    response = api(role).get(f"/api/v1/policies/{policy_id}/terms")
+    assert response.status_code == 200, response.json
+    assert response.json["id"] == policy_id and len(response.json["heads"]) == number_heads
+    assert number_heads > 0
+
+
+def test_another_insurer_gets_the_same_404_as_for_a_missing_policy(app, api, world):
+    with app.app_context():
+        policy_id = db.session.scalar(select(InsurancePolicy.id).where(
+            InsurancePolicy.insurer_id == world.insurer))
+        db.session.remove()
+    theirs = api("other_insurer").get(f"/api/v1/policies/{policy_id}/terms")
+    missing = api("other_insurer").get("/api/v1/policies/999999/terms")
+    assert_error(theirs, 404, "not_found")
+    assert theirs.json == missing.json
+
+
+@pytest.mark.parametrize("role", ["customer", "technician"])
+def test_customers_and_technicians_may_not_read_policy_terms(app, api, world, role):
+    with app.app_context():
+        policy_id = db.session.scalar(select(InsurancePolicy.id).where(
+            InsurancePolicy.insurer_id == world.insurer))
+        db.session.remove()
+    assert_error(api(role).get(f"/api/v1/policies/{policy_id}/terms"), 403, "forbidden")

@@ -204,6 +204,21 @@ def test_notes_are_added_to_the_timeline(api, world):
     assert timeline[-1]["kind"] == "note"
 
 
+def test_an_unknown_or_another_categorys_triage_key_is_a_422_and_changes_nothing(
+        app, api, world):
+    incident = create(api, world, category="phishing_bec")["id"]
+    api("desk").post(f"/api/v1/incidents/{incident}/transitions", json={"trigger": "start_triage"})
+    url = f"/api/v1/incidents/{incident}/triage-checks"
+    before = row_counts(app)
+    unknown = api("desk").post(url, json={"item": "format_c_drive"})
+    assert_error(unknown, 422, "validation_error")
+    assert "item" in str(unknown.json["error"]["details"])
+    other_category = api("desk").post(url, json={"item": "ransom_note"})  # ransomware's key
+    assert_error(other_category, 422, "validation_error")
+    assert row_counts(app) == before
+    assert api("desk").post(url, json={"item": "no_transfer"}).status_code == 201
+
+
 def test_triage_checks_are_recorded_in_triage_only(app, api, world):
     incident = create(api, world)["id"]
     url = f"/api/v1/incidents/{incident}/triage-checks"

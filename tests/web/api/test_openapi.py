@@ -29,3 +29,16 @@ def test_the_interactive_page_is_served(client):
     page = client.get("/api/swagger")
     assert page.status_code == 200
     assert "openapi.json" in page.text
+
+
+def test_the_triage_item_keys_are_listed_per_category(client):
+    from app.domain.triage import CHECKLISTS
+    from app.models.incident import CATEGORIES
+    item = client.get("/api/openapi.json").json["components"]["schemas"][
+        "TriageCheckRequest"]["properties"]["item"]
+    per_category = {entry["title"]: entry["enum"] for entry in item["anyOf"]}
+    assert set(per_category) == set(CATEGORIES)
+    for category in CATEGORIES:
+        assert per_category[category] == [key for key, _ in CHECKLISTS[category]], category
+    assert "ransom_note" in per_category["ransomware"]
+    assert "ransom_note" not in per_category["phishing_bec"]

@@ -1,12 +1,16 @@
 """The insurer portal and the desk's claim section, as people use them."""
 
+import io
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Claim
+from app.services.claims import packets
 from app.services.claims.packets import packet_path
 from app.testkit.helpers import csrf_token
 from tests.scenes import claims as claim_scene
@@ -21,6 +25,31 @@ def test_the_portal_lists_the_insurers_claims_and_notices(login, world, claim_id
     assert page.status_code == 200
     assert f'data-claim="{claim_id}"' in page.text and "甲商事" in page.text
     assert "notice-early_notice" in page.text and "notice-claim_submitted" in page.text
+
+
+def test_the_portal_shows_the_signing_key_and_the_fingerprint_claim_pdf_prints(
+        app, login, world, claim_id):
+    with app.app_context():
+        packet = db.session.get(Claim, claim_id).packets[0]
+        public_key, path = packet.public_key, Path(packet_path(packet))
+        expected = packets.key_fingerprint(public_key)
+        db.session.remove()
+    page = login(world.emails["insurer"]).get("/insurer/?lang=en")
+    assert f'<code class="fingerprint">{expected}</code>' in page.text
+    assert f'<code class="public-key">{public_key}</code>' in page.text
+    assert len(expected) == 79 and expected.count(" ") == 15  # 64 hex digits in fours
+    with zipfile.ZipFile(path) as archive:
+        pdf = PdfReader(io.BytesIO(archive.read("claim.pdf")))
+    text = "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
+    assert expected in text
+
+
+def test_a_malformed_signing_key_leaves_the_portal_usable_and_says_so(
+        app, login, world, claim_id, monkeypatch):
+    monkeypatch.setitem(app.config, "CLAIM_SIGNING_KEY", "not base64!")
+    page = login(world.emails["insurer"]).get("/insurer/?lang=en")
+    assert page.status_code == 200 and f'data-claim="{claim_id}"' in page.text
+    assert "not configured correctly" in page.text and 'class="fingerprint"' not in page.text
 
 
 def test_the_claim_page_shows_the_computation_packets_and_decisions(login, world, claim_id):
@@ -133,3 +162,32 @@ def test_the_customer_does_not_see_the_claim_section(login, world, claim_id, app
         db.session.remove()
     page = login(world.emails["customer"]).get(f"/desk/incidents/{incident_id}")
     assert f'data-claim="{claim_id}"' not in page.text
+
+
+def test_the_insurer_reads_its_policys_terms_from_the_claim_page(app, login, world, claim_id):
+    with app.app_context():
+        policy = db.session.get(Claim, claim_id).policy
+        policy_id, heads = policy.id, {c.head.code: c for c in policy.coverages}
+        expected = {code: (c.payout_ratio, c.sub_limit) for code, c in heads.items()}
+        limit = policy.per_incident_limit
+        db.session.remove()
+    client = login(world.emails["insurer"])
+    claim_page = client.get(f"/insurer/claims/{claim_id}?lang=en")
+    assert f'href="/insurer/policies/{policy_id}"' in claim_page.text
+    page = client.get(f"/insurer/policies/{policy_id}?lang=en")
+    assert page.status_code == 200 and f"¥{limit:,}" in page.text
+    rows = dict(re.findall(r'<tr data-head="(\w+)">.*?<td class="num">(\d+)%</td>', page.text,
+                           re.S))
+    assert {code: int(ratio) for code, ratio in rows.items()} == {
+        code: ratio for code, (ratio, _) in expected.items()}
+
+
+def test_another_insurer_finds_no_such_policy(app, login, world, claim_id):
+    with app.app_context():
+        policy_id = db.session.get(Claim, claim_id).policy_id
+        db.session.remove()
+    client = login(world.emails["other_insurer"])
+    theirs = client.get(f"/insurer/policies/{policy_id}?lang=en")
+    missing = client.get("/insurer/policies/999999?lang=en")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(f"/policies/{policy_id}?", "/policies/999999?") == missing.text
