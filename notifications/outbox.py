@@ -1,9 +1,12 @@
 """Writing messages into the outbox, inside the caller's transaction."""
 
+from dataclasses import dataclass
+
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select, text
 
+from app.domain.phones import TAKES_SMS, phone_kind
 from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Notification, User
@@ -50,13 +53,40 @@ def wake_worker():
         db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
-def page_role(role, template, context, *, incident, key, now):
-    """Message every active user of `role` (SMS where they have a phone, and e-mail)."""
+@dataclass(frozen=True)
+class NotTexted:
+    """An SMS that was not sent because the number cannot take one, and what went instead."""
+
+    phone: str
+    kind: str  # app.domain.phones.phone_kind: landline, ip, free_dial, unknown
+    whose: str  # reporter, technician, dispatcher, desk
+    instead: str = ""  # the channel the caller used instead: voice, email, or "" (nothing)
+
+
+def enqueue_sms(phone, template, context, *, dedupe_key, whose, instead="", **options):
+    """The one place deciding whether a text goes: an SMS to a mobile (or a foreign number);
+    for a landline, an IP, free-dial or unknown number, nothing, and a NotTexted saying why
+    (the caller sends `instead`, if anything, and notes it on the timeline)."""
+    kind = phone_kind(phone)
+    if kind in TAKES_SMS:
+        enqueue("sms", phone, template, context, dedupe_key=dedupe_key, **options)
+        return None
+    return NotTexted(phone, kind, whose, instead)
+
+
+def page_role(role, template, context, *, incident, key, now, not_texted=None):
+    """Message every active user of `role` (SMS where they have a mobile, and e-mail).
+
+    The numbers that got no SMS are added to the list `not_texted`, when one is given.
+    """
     people = db.session.scalars(select(User).where(User.role == role, User.active)).all()
     for person in people:
         if person.phone:
-            enqueue("sms", person.phone, template, context, incident=incident,
-                    dedupe_key=f"{key}:{person.id}:sms", now=now)
+            skipped = enqueue_sms(person.phone, template, context, incident=incident,
+                                  dedupe_key=f"{key}:{person.id}:sms", now=now, whose=role,
+                                  instead="email")
+            if skipped is not None and not_texted is not None:
+                not_texted.append(skipped)
         enqueue("email", person.email, template, context, incident=incident,
                 dedupe_key=f"{key}:{person.id}:email", now=now)
     if not people:
