@@ -11,6 +11,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from app.services.dispatch import delivery, voice
 from app.services.dispatch.offers import offer_context
+from app.services.incidents import calls as desk_calls
 from app.services.incidents import phone_line as calls
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
@@ -148,6 +149,7 @@ def voice_incoming():
     """A call to the desk number: an incident for a registered caller, then the desk."""
     caller = calls.caller_id(_field("From"))
     incident = calls.report_call(caller)
+    desk_calls.call_started(_field("CallSid"), caller, incident)  # the desk's screen pop
     desk = bool(current_app.config.get("DESK_PHONE_NUMBER"))
     response = VoiceResponse()
     if incident is None:
@@ -156,6 +158,15 @@ def voice_incoming():
         say(response, "incoming_registered", DESK, organization=incident.organization.name,
             desk=desk, **_spoken_reference(incident.reference))
     return twiml(_connect_or_record(response, _message_target(incident, caller)))
+
+
+@bp.post("/twilio/voice/incoming/status")
+@twilio_webhook
+def voice_incoming_status():
+    """The desk number's status callback: a final status ends the call's screen pop."""
+    if desk_calls.call_status(_field("CallSid"), _field("CallStatus")) is None:
+        current_app.logger.info("Status of an unrecorded call %s", _field("CallSid"))
+    return _no_content()
 
 
 @bp.post("/twilio/voice/incoming/dialled")
