@@ -128,6 +128,7 @@
           var page = new window.DOMParser().parseFromString(html, "text/html");
           var fresh = page.getElementById(list.id);
           if (fresh) { reconcile(list, fresh); }
+          list.dataset.liveRounds = String(Number(list.dataset.liveRounds || 0) + 1);
           return true;
         });
       }, function () { return true; }).then(function (again) {

@@ -1,6 +1,6 @@
 """The desk's screen pop: the calls ringing at the desk number, as an HTML fragment.
 
-Every console page of a staff user polls it (static/live.js, every POP_SECONDS) with the
+Every console page of a staff user polls it (static/live.js, every SCREEN_POP_SECONDS) with the
 ETag of the last answer; while nothing changes the answer is an empty 304. The cost per
 desk operator is in docs/architecture.md ("The screen pop and live lists").
 """
@@ -12,8 +12,6 @@ from app.domain.timeutil import utcnow
 from app.services.incidents.calls import live_calls
 from app.web.admin.contracts import PLAN_LABELS
 from app.web.desk import bp
-
-POP_SECONDS = 5
 
 
 @bp.get("/live/calls")
