@@ -12,6 +12,10 @@ from app.extensions import db
 from app.models import Notification, User
 
 WAKE_CHANNEL = "kaketsuke_outbox"
+# Kinds of number (app.domain.phones.phone_kind) a message may be read out to by a call.
+TAKES_CALLS = frozenset({"landline", "ip", "free_dial"})
+# The TwiML page reading a voice message out (app/webhooks/views.py voice_message).
+SPOKEN_MESSAGE_PATH = "/webhooks/twilio/voice/message/{id}"
 
 
 def render_message(template, channel, locale, context):
@@ -63,14 +67,25 @@ class NotTexted:
     instead: str = ""  # the channel the caller used instead: voice, email, or "" (nothing)
 
 
-def enqueue_sms(phone, template, context, *, dedupe_key, whose, instead="", **options):
-    """The one place deciding whether a text goes: an SMS to a mobile (or a foreign number);
-    for a landline, an IP, free-dial or unknown number, nothing, and a NotTexted saying why
-    (the caller sends `instead`, if anything, and notes it on the timeline)."""
+def enqueue_sms(phone, template, context, *, dedupe_key, whose, instead="", speak=False,
+                **options):
+    """The one place deciding whether a text goes: an SMS to a mobile (or a foreign number).
+
+    Any other number gets no SMS, and a NotTexted says why. With `speak`, a number that
+    takes calls (landline, IP, free dial) is called and the message read out instead (the
+    template's .voice.txt, at SPOKEN_MESSAGE_PATH); otherwise the caller sends `instead`, if
+    anything. The caller notes the NotTexted on the timeline.
+    """
     kind = phone_kind(phone)
     if kind in TAKES_SMS:
         enqueue("sms", phone, template, context, dedupe_key=dedupe_key, **options)
         return None
+    if speak and kind in TAKES_CALLS:
+        message = enqueue("voice", phone, template, context, dedupe_key=f"{dedupe_key}:spoken",
+                          **options)
+        db.session.flush()  # the id names the TwiML page that reads the message
+        message.context = {**context, "twiml_path": SPOKEN_MESSAGE_PATH.format(id=message.id)}
+        return NotTexted(phone, kind, whose, "voice")
     return NotTexted(phone, kind, whose, instead)
 
 

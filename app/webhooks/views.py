@@ -13,9 +13,10 @@ from app.services.dispatch import delivery, voice
 from app.services.dispatch.offers import offer_context
 from app.services.incidents import calls as desk_calls
 from app.services.incidents import phone_line as calls
+from app.services.incidents.contact import spoken_message
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
-from app.webhooks.twiml import say, speak_and_hang_up, twiml
+from app.webhooks.twiml import VOICES, say, speak_and_hang_up, twiml
 
 DESK = calls.DESK_LOCALE
 DIAL_TIMEOUT_SECONDS = 20  # rings at the desk before the caller may leave a message
@@ -84,6 +85,24 @@ def voice_offer_answer(dispatch_id):
             return twiml(speak_and_hang_up("offer_no_input", dispatch.technician.locale))
         return twiml(_gather_offer(dispatch, attempt, prefix="offer_retry"))
     return twiml(_confirmation(outcome, dispatch))
+
+
+# ---------------------------------------------------------------- a message read out
+
+
+@bp.post("/twilio/voice/message/<int:notification_id>")
+@twilio_webhook
+def voice_message(notification_id):
+    """A call placed instead of an SMS (the number is a landline): read the message twice."""
+    found = spoken_message(notification_id, _field("To"))
+    response = VoiceResponse()
+    if found is not None:
+        text, locale = found
+        language, voice = VOICES.get(locale, VOICES["ja"])
+        for _ in range(2):
+            response.say(text, language=language, voice=voice)
+    response.hangup()
+    return twiml(response)
 
 
 # ---------------------------------------------------------------- delivery status

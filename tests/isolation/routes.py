@@ -317,7 +317,7 @@ EXCLUDED = {
                            "tests/web/webhooks/test_signatures.py"
        for name in ("recording", "recording_unregistered", "sms_status", "voice_status",
                     "voice_incoming", "voice_incoming_dialled", "voice_incoming_recorded",
-                    "voice_incoming_status",
+                    "voice_incoming_status", "voice_message",
                     "voice_offer", "voice_offer_answer")},
 }
 

@@ -292,7 +292,7 @@ def _tell_customer(dispatch, template, now):
     if incident.reporter_phone:
         skipped = enqueue_sms(incident.reporter_phone, template, context, incident=incident,
                               dispatch=dispatch, dedupe_key=f"{template}:{dispatch.id}:sms",
-                              now=now, whose="reporter",
+                              now=now, whose="reporter", speak=True,
                               instead="email" if incident.reporter_email else "")
         note_not_texted(incident, [skipped], now)
     if incident.reporter_email:

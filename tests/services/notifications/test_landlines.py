@@ -40,20 +40,32 @@ def _not_texted(incident):
             for e in incident.events if e.data.get("action", "").startswith("sms_not_sent")]
 
 
-def test_a_landline_reporter_gets_no_sms_but_the_email(fake_twilio, world, ctx, clock):
+def test_a_landline_reporter_gets_a_voice_message_and_the_email(fake_twilio, world, ctx,
+                                                                 clock):
     incident = _incident(world, reporter_phone=LANDLINE, reporter_email="boss@sme.example.jp")
     incident = _visit_started(world, incident, clock)
     told = [(m.channel, m.recipient, m.status) for m in outbox(template="customer_en_route")]
-    assert told == [("email", "boss@sme.example.jp", "sent")]
+    assert told == [("voice", LANDLINE, "sent"), ("email", "boss@sme.example.jp", "sent")]
     assert LANDLINE not in [r.form["To"] for r in fake_twilio.messages]
-    assert _not_texted(incident) == [("sms_not_sent_landline", "reporter", "email")]
+    (call,) = [c for c in fake_twilio.calls if c.form["To"] == LANDLINE]
+    voice = outbox(template="customer_en_route", channel="voice")[0]
+    assert call.form["Url"] == f"http://kaketsuke.test/webhooks/twilio/voice/message/{voice.id}"
+    assert "出発しました" in voice.body and "0、0、0、0" in voice.body  # digits read one by one
+    assert _not_texted(incident) == [("sms_not_sent_landline", "reporter", "voice")]
 
 
-def test_a_landline_reporter_without_email_gets_nothing_and_the_desk_sees_why(
+def test_an_ip_phone_without_email_gets_the_voice_message_only(fake_twilio, world, ctx, clock):
+    incident = _visit_started(world, _incident(world, reporter_phone="+815012345678"), clock)
+    told = [(m.channel, m.recipient) for m in outbox(template="customer_en_route")]
+    assert told == [("voice", "+815012345678")]
+    assert _not_texted(incident) == [("sms_not_sent_ip", "reporter", "voice")]
+
+
+def test_a_number_that_is_neither_is_told_nothing_and_the_desk_sees_why(
         fake_twilio, world, ctx, clock):
-    incident = _visit_started(world, _incident(world, reporter_phone=LANDLINE), clock)
+    incident = _visit_started(world, _incident(world, reporter_phone="+81570123456"), clock)
     assert outbox(template="customer_en_route") == []
-    assert _not_texted(incident) == [("sms_not_sent_landline", "reporter", None)]
+    assert _not_texted(incident) == [("sms_not_sent_unknown", "reporter", None)]
 
 
 def test_a_mobile_reporter_is_still_texted(fake_twilio, world, ctx, clock):
