@@ -157,3 +157,18 @@ def test_a_card_being_typed_into_is_not_replaced(app, page, fast_and_signed, boa
     expect(reason).to_have_value("途中まで入力")
     expect(card.locator("p.summary")).to_have_text("一件目の相談")
     expect(other).to_be_visible()
+
+
+def test_the_desk_list_shows_a_new_incident_without_a_reload(app, page, fast_and_signed,
+                                                             caller):
+    log_in(page, caller["desk"], r"/desk/$")
+    rows = page.locator("#incident-rows tr[data-reference]")
+    expect(rows).to_have_count(1)
+    page.evaluate("window.__notReloaded = true")
+    with app.app_context():
+        org = factories.make_organization(name="己建設")
+        reference = factories.make_incident(org, summary="新しい相談").reference
+        db.session.remove()
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-reference", reference)  # newest first
+    assert page.evaluate("window.__notReloaded") is True
