@@ -59,6 +59,7 @@ PERMISSIONS = {
     # incidents
     "incidents.report": Permission(CUSTOMER_AND_STAFF, "report incidents"),
     "incidents.record_calls": Permission(STAFF, "record phone calls"),
+    "calls.live": Permission(STAFF, "see the calls ringing at the desk"),
     "incidents.triage": Permission(STAFF, "record triage checks"),
     "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
     "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),

@@ -42,6 +42,10 @@ class Config:
     TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", 10))
     # The on-duty desk phone that incoming calls are connected to ("" records a message).
     DESK_PHONE_NUMBER = os.environ.get("DESK_PHONE_NUMBER", "")
+    # How often a staff page asks for the calls ringing at the desk (the screen pop), and how
+    # often the board and the desk list fetch their rows again (docs/architecture.md).
+    SCREEN_POP_SECONDS = int(os.environ.get("SCREEN_POP_SECONDS", 5))
+    LIVE_LIST_SECONDS = int(os.environ.get("LIVE_LIST_SECONDS", 15))
     SMTP_HOST = os.environ.get("SMTP_HOST", "")  # "" with the console provider: not sent
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")

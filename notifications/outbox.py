@@ -1,14 +1,21 @@
 """Writing messages into the outbox, inside the caller's transaction."""
 
+from dataclasses import dataclass
+
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select, text
 
+from app.domain.phones import TAKES_SMS, phone_kind
 from app.domain.timeutil import utcnow
 from app.extensions import db
 from app.models import Notification, User
 
 WAKE_CHANNEL = "kaketsuke_outbox"
+# Kinds of number (app.domain.phones.phone_kind) a message may be read out to by a call.
+TAKES_CALLS = frozenset({"landline", "ip", "free_dial"})
+# The TwiML page reading a voice message out (app/webhooks/views.py voice_message).
+SPOKEN_MESSAGE_PATH = "/webhooks/twilio/voice/message/{id}"
 
 
 def render_message(template, channel, locale, context):
@@ -50,13 +57,51 @@ def wake_worker():
         db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
-def page_role(role, template, context, *, incident, key, now):
-    """Message every active user of `role` (SMS where they have a phone, and e-mail)."""
+@dataclass(frozen=True)
+class NotTexted:
+    """An SMS that was not sent because the number cannot take one, and what went instead."""
+
+    phone: str
+    kind: str  # app.domain.phones.phone_kind: landline, ip, free_dial, unknown
+    whose: str  # reporter, technician, dispatcher, desk
+    instead: str = ""  # the channel the caller used instead: voice, email, or "" (nothing)
+
+
+def enqueue_sms(phone, template, context, *, dedupe_key, whose, instead="", speak=False,
+                **options):
+    """The one place deciding whether a text goes: an SMS to a mobile (or a foreign number).
+
+    Any other number gets no SMS, and a NotTexted says why. With `speak`, a number that
+    takes calls (landline, IP, free dial) is called and the message read out instead (the
+    template's .voice.txt, at SPOKEN_MESSAGE_PATH); otherwise the caller sends `instead`, if
+    anything. The caller notes the NotTexted on the timeline.
+    """
+    kind = phone_kind(phone)
+    if kind in TAKES_SMS:
+        enqueue("sms", phone, template, context, dedupe_key=dedupe_key, **options)
+        return None
+    if speak and kind in TAKES_CALLS:
+        message = enqueue("voice", phone, template, context, dedupe_key=f"{dedupe_key}:spoken",
+                          **options)
+        db.session.flush()  # the id names the TwiML page that reads the message
+        message.context = {**context, "twiml_path": SPOKEN_MESSAGE_PATH.format(id=message.id)}
+        return NotTexted(phone, kind, whose, "voice")
+    return NotTexted(phone, kind, whose, instead)
+
+
+def page_role(role, template, context, *, incident, key, now, not_texted=None):
+    """Message every active user of `role` (SMS where they have a mobile, and e-mail).
+
+    The numbers that got no SMS are added to the list `not_texted`, when one is given.
+    """
     people = db.session.scalars(select(User).where(User.role == role, User.active)).all()
     for person in people:
         if person.phone:
-            enqueue("sms", person.phone, template, context, incident=incident,
-                    dedupe_key=f"{key}:{person.id}:sms", now=now)
+            skipped = enqueue_sms(person.phone, template, context, incident=incident,
+                                  dedupe_key=f"{key}:{person.id}:sms", now=now, whose=role,
+                                  instead="email")
+            if skipped is not None and not_texted is not None:
+                not_texted.append(skipped)
         enqueue("email", person.email, template, context, incident=incident,
                 dedupe_key=f"{key}:{person.id}:email", now=now)
     if not people:

@@ -2,6 +2,7 @@
 
 from app.models.admin import AdminChange
 from app.models.alerts import Alert, IngestKey, RejectedPayload
+from app.models.calls import PhoneCall
 from app.models.claims import (
     Claim,
     ClaimPacket,
@@ -62,6 +63,7 @@ __all__ = [
     "OnCallShift",
     "Organization",
     "OrganizationPhone",
+    "PhoneCall",
     "ReferenceCounter",
     "SlaClock",
     "Technician",

@@ -11,10 +11,12 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from app.services.dispatch import delivery, voice
 from app.services.dispatch.offers import offer_context
+from app.services.incidents import calls as desk_calls
 from app.services.incidents import phone_line as calls
+from app.services.incidents.contact import spoken_message
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
-from app.webhooks.twiml import say, speak_and_hang_up, twiml
+from app.webhooks.twiml import VOICES, say, speak_and_hang_up, twiml
 
 DESK = calls.DESK_LOCALE
 DIAL_TIMEOUT_SECONDS = 20  # rings at the desk before the caller may leave a message
@@ -85,6 +87,24 @@ def voice_offer_answer(dispatch_id):
     return twiml(_confirmation(outcome, dispatch))
 
 
+# ---------------------------------------------------------------- a message read out
+
+
+@bp.post("/twilio/voice/message/<int:notification_id>")
+@twilio_webhook
+def voice_message(notification_id):
+    """A call placed instead of an SMS (the number is a landline): read the message twice."""
+    found = spoken_message(notification_id, _field("To"))
+    response = VoiceResponse()
+    if found is not None:
+        text, locale = found
+        language, voice = VOICES.get(locale, VOICES["ja"])
+        for _ in range(2):
+            response.say(text, language=language, voice=voice)
+    response.hangup()
+    return twiml(response)
+
+
 # ---------------------------------------------------------------- delivery status
 
 
@@ -148,6 +168,7 @@ def voice_incoming():
     """A call to the desk number: an incident for a registered caller, then the desk."""
     caller = calls.caller_id(_field("From"))
     incident = calls.report_call(caller)
+    desk_calls.call_started(_field("CallSid"), caller, incident)  # the desk's screen pop
     desk = bool(current_app.config.get("DESK_PHONE_NUMBER"))
     response = VoiceResponse()
     if incident is None:
@@ -156,6 +177,15 @@ def voice_incoming():
         say(response, "incoming_registered", DESK, organization=incident.organization.name,
             desk=desk, **_spoken_reference(incident.reference))
     return twiml(_connect_or_record(response, _message_target(incident, caller)))
+
+
+@bp.post("/twilio/voice/incoming/status")
+@twilio_webhook
+def voice_incoming_status():
+    """The desk number's status callback: a final status ends the call's screen pop."""
+    if desk_calls.call_status(_field("CallSid"), _field("CallStatus")) is None:
+        current_app.logger.info("Status of an unrecorded call %s", _field("CallSid"))
+    return _no_content()
 
 
 @bp.post("/twilio/voice/incoming/dialled")

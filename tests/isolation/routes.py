@@ -134,6 +134,7 @@ ROUTES = {
     "desk.phone_intake": Route(STAFF, refused=(302, 403), body=lambda ids: {
         "caller_phone": "+81300000000", "reporter_name": "x", "category": "malware",
         "severity": "high", "summary": "isolation", "organization_id": ids["organization_id"]}),
+    "desk.live_calls_fragment": Route(STAFF),  # the screen pop: staff only
     # ---------------------------------------------------------------- dispatcher's board
     "dispatch.board": Route(DISPATCHERS),
     "dispatch.override_technician": Route(DISPATCHERS, body=lambda ids: {
@@ -323,6 +324,7 @@ EXCLUDED = {
                            "tests/web/webhooks/test_signatures.py"
        for name in ("recording", "recording_unregistered", "sms_status", "voice_status",
                     "voice_incoming", "voice_incoming_dialled", "voice_incoming_recorded",
+                    "voice_incoming_status", "voice_message",
                     "voice_offer", "voice_offer_answer")},
 }
 

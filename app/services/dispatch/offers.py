@@ -17,8 +17,9 @@ from app.models import Dispatch, EscalationStep, OnCallShift, Technician
 from app.services.actors import label_for
 from app.services.dispatch.links import offer_link
 from app.services.incidents.audit import append_event
+from app.services.incidents.contact import note_not_texted
 from app.services.incidents.sla import contract_active_at
-from notifications.outbox import enqueue, page_role
+from notifications.outbox import enqueue, enqueue_sms, page_role
 from workflows.dispatch import ASKED_STATES, HOLDING_STATES, OPEN_STATES
 
 # ---------------------------------------------------------------- choosing technicians
@@ -149,15 +150,21 @@ def offer_context(dispatch):
 
 
 def contact(dispatch, channel, step, now):
-    """Send the offer by SMS (with the one-tap link) or by a voice call."""
+    """Send the offer by SMS (with the one-tap link) or by a voice call; a technician whose
+    phone takes no SMS (a landline) is called instead, and the timeline says so."""
     technician = dispatch.technician
     context = offer_context(dispatch)
     if channel == "sms":
-        context["link"] = offer_link(dispatch)
-    else:
-        context["twiml_path"] = f"/webhooks/twilio/voice/offer/{dispatch.id}"
-    enqueue(channel, technician.phone, "offer", context, locale=technician.locale,
-            dedupe_key=f"offer:{dispatch.id}:{step}:{channel}", incident=dispatch.incident,
+        skipped = enqueue_sms(technician.phone, "offer", context | {"link": offer_link(dispatch)},
+                              locale=technician.locale, whose="technician", instead="voice",
+                              dedupe_key=f"offer:{dispatch.id}:{step}:sms",
+                              incident=dispatch.incident, dispatch=dispatch, now=now)
+        if skipped is None:
+            return
+        note_not_texted(dispatch.incident, [skipped], now)
+    context["twiml_path"] = f"/webhooks/twilio/voice/offer/{dispatch.id}"
+    enqueue("voice", technician.phone, "offer", context, locale=technician.locale,
+            dedupe_key=f"offer:{dispatch.id}:{step}:voice", incident=dispatch.incident,
             dispatch=dispatch, now=now)
 
 
@@ -171,8 +178,10 @@ def page_dispatchers(incident, reason, now, dedupe=None, details=None):
                "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                + f"/desk/incidents/{incident.id}"}
     key = dedupe or f"{incident.id}:{reason}:{incident.event_count}"
+    not_texted = []
     dispatchers = page_role("dispatcher", "dispatcher_page", context, incident=incident,
-                            key=f"page:{key}", now=now)
+                            key=f"page:{key}", now=now, not_texted=not_texted)
+    note_not_texted(incident, not_texted, now)
     timeline(incident, "dispatcher_paged", now, reason=reason,
               dispatchers=[p.email for p in dispatchers], **(details or {}))
 

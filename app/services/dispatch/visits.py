@@ -28,8 +28,9 @@ from app.services import bindings
 from app.services.actors import label_for
 from app.services.dispatch.offers import cancel_timers, offer, offer_to_best_candidate, timeline
 from app.services.incidents.audit import append_event
+from app.services.incidents.contact import note_not_texted
 from app.services.incidents.lifecycle import apply_trigger, refusal_as_error
-from notifications.outbox import enqueue
+from notifications.outbox import enqueue, enqueue_sms
 from workflows import DISPATCH, INCIDENT, GuardRefused, IllegalTrigger, TriggerForbidden
 from workflows.dispatch import HOLDING_STATES
 from workflows.guards import TriggerContext
@@ -289,8 +290,11 @@ def _tell_customer(dispatch, template, now):
                "company": dispatch.technician.company,
                "time": to_jst(now).strftime("%H:%M")}
     if incident.reporter_phone:
-        enqueue("sms", incident.reporter_phone, template, context, incident=incident,
-                dispatch=dispatch, dedupe_key=f"{template}:{dispatch.id}:sms", now=now)
+        skipped = enqueue_sms(incident.reporter_phone, template, context, incident=incident,
+                              dispatch=dispatch, dedupe_key=f"{template}:{dispatch.id}:sms",
+                              now=now, whose="reporter", speak=True,
+                              instead="email" if incident.reporter_email else "")
+        note_not_texted(incident, [skipped], now)
     if incident.reporter_email:
         enqueue("email", incident.reporter_email, template, context, incident=incident,
                 dispatch=dispatch, dedupe_key=f"{template}:{dispatch.id}:email", now=now)

@@ -22,6 +22,7 @@ from app.domain.bizcal import add_business_minutes, minutes_per_day, parse_hours
 from app.domain.timeutil import to_jst
 from app.extensions import db
 from app.models import Contract, Incident, SlaClock
+from app.services.incidents.contact import note_not_texted
 from notifications.outbox import page_role
 from workflows.incident import FINAL_STATES
 
@@ -296,8 +297,11 @@ def page_due(now):
                    "due_at": to_jst(clock.due_at).strftime("%Y-%m-%d %H:%M"),
                    "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                    + f"/desk/incidents/{incident.id}"}
+        not_texted = []
         page_role("dispatcher", "sla_alert", context, incident=incident,
-                  key=f"sla:{clock.id}:{level}:{clock.due_at:%Y%m%d%H%M}", now=now)
+                  key=f"sla:{clock.id}:{level}:{clock.due_at:%Y%m%d%H%M}", now=now,
+                  not_texted=not_texted)
+        note_not_texted(incident, not_texted, now)
         if level == "breached":
             clock.breach_paged_at = now
             clock.warned_at = clock.warned_at or now  # a breach says more than a warning

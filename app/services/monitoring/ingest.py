@@ -32,6 +32,7 @@ from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauth
 from app.extensions import db
 from app.models import Alert, Contract, IngestKey, Organization, RejectedPayload
 from app.services import admin_log
+from app.services.incidents.contact import note_not_texted
 from app.services.incidents.intake import IntakeRequest, report_incident
 from notifications.outbox import page_role
 
@@ -332,5 +333,7 @@ def _page_desk(incident, alert, now):
                "severity": alert.severity, "rule_name": alert.rule_name, "host": _host(alert),
                "sensor": alert.sensor, "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
                + f"/desk/incidents/{incident.id}"}
+    not_texted = []
     page_role("desk", "desk_alert", context, incident=incident, key=f"desk_alert:{alert.id}",
-              now=now)
+              now=now, not_texted=not_texted)
+    note_not_texted(incident, not_texted, now)

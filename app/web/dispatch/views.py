@@ -7,7 +7,7 @@ and a refusal is flashed with nothing changed.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, func, select
@@ -44,7 +44,6 @@ CANCELLABLE_STATES = DISPATCH.sources_of("cancel")
 # technician is on the incident's own override page, so that a row stays small.
 BOARD_PAGE = 50
 BOARD_CANDIDATES = 5
-REFRESH_SECONDS = 15
 # What a board row shows of its incident. The board only reads, so its rows are plain
 # result rows, not ORM objects: loading 50 incidents with their dispatches, technicians and
 # timers into the identity map cost more than the queries themselves (docs/benchmarks.md).
@@ -175,8 +174,8 @@ def board():
     rows = _board_rows(found, now)
     return render_template(
         "dispatch/board.html", rows=rows, now=now, page=page, more=more,
-        refresh=request.args.get("refresh") != "off", refresh_seconds=REFRESH_SECONDS,
-        cancellable=_cancellable_states())
+        refresh=request.args.get("refresh") != "off",
+        refresh_seconds=current_app.config["LIVE_LIST_SECONDS"], cancellable=_cancellable_states())
 
 
 def _technician_choices(ranked):

@@ -21,14 +21,23 @@ from app.web.public import bp
 from app.web.public.forms import LoginForm, ReportForm
 
 SUMMARY_LENGTH = 80
+# Where each role starts, after login and at "/": its own work. A customer's incidents are
+# listed on the report page (with the form to report another).
+START_PAGES = {"technician": "technician.home", "insurer": "insurer.home",
+               "customer": "public.report", "dispatcher": "dispatch.board",
+               "desk": "desk.incidents", "admin": "desk.incidents"}
+
+
+def start_page(user):
+    """The start page of the user's role; the report form for anyone else."""
+    role = getattr(user, "role", None) if user.is_authenticated else None
+    return url_for(START_PAGES.get(role, "public.report"))
 
 
 @bp.get("/")
 def home():
-    """Staff go to their console; everyone else to the report form."""
-    if access.can(current_user, "console.use"):
-        return redirect(url_for("desk.incidents"))
-    return redirect(url_for("public.report"))
+    """Each role goes to its start page; anyone not logged in to the report form."""
+    return redirect(start_page(current_user))
 
 
 def _summary(form):
@@ -112,11 +121,8 @@ def login():
 
 
 def _after_login(user):
-    target = local_path(request.args.get("next", ""))
-    if target:
-        return target
-    return url_for("desk.incidents") if access.can(user, "console.use") \
-        else url_for("public.report")
+    """A safe `next` (a path on this site) wins; else the role's start page."""
+    return local_path(request.args.get("next", "")) or start_page(user)
 
 
 @bp.post("/logout")

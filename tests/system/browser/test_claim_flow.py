@@ -130,7 +130,7 @@ def test_receipt_from_the_visit_is_claimed_queried_resubmitted_paid_and_closed(
     # 1. The technician uploads a receipt photo and records its cost on the visit page.
     receipt = tmp_path / RECEIPT_NAME
     receipt.write_bytes(tiny_png())
-    log_in(phone, scene["technician"])
+    log_in(phone, scene["technician"], r"/tech/$")
     phone.goto(f"/tech/dispatches/{dispatch_id}")
     phone.locator("section#evidence details.fold > summary").click()  # folded until opened
     upload = phone.locator("section#evidence form.evidence-upload")
@@ -176,7 +176,7 @@ def test_receipt_from_the_visit_is_claimed_queried_resubmitted_paid_and_closed(
     assert payable > 0
 
     # 3. The insurer finds the claim, verifies version 1 and asks a question.
-    log_in(insurer_tab, scene["insurer"])
+    log_in(insurer_tab, scene["insurer"], r"/insurer/$")
     open_claim(insurer_tab, scene["reference"])
     expect(insurer_tab.locator("dd.payable")).to_have_text(f"¥{payable:,}")
     verify_in_portal(insurer_tab, scene["reference"], 1)

@@ -109,7 +109,7 @@ def test_dispatcher_dispatches_and_technician_answers_from_the_phone(app, page, 
 
     # The dispatcher requests dispatch on the triaged incident: the best candidate is asked.
     page.goto("/login")
-    log_in(page, scene["dispatcher"], r"/desk/$")
+    log_in(page, scene["dispatcher"], r"/dispatch/$")  # the dispatcher starts at the board
     page.goto(f"/desk/incidents/{scene['incident_id']}")
     page.locator("form[data-trigger=request_dispatch] button").click()
     expect(page.locator("h1 span.state-dispatch_requested")).to_be_visible()

@@ -99,12 +99,17 @@ def test_the_board_lists_incidents_needing_or_holding_a_technician_oldest_reques
     assert second != first
 
 
-def test_the_board_reloads_itself_without_scripts_unless_asked_not_to(client, world, login):
+def test_the_board_updates_itself_by_script_or_reloads_without_unless_asked_not_to(
+        client, world, login):
     login(world.emails["dispatcher"])
-    page = client.get("/dispatch/")
-    assert '<meta http-equiv="refresh" content="15">' in page.text
-    assert "<script" not in page.text
-    assert "http-equiv" not in client.get("/dispatch/?refresh=off").text
+    page = client.get("/dispatch/").text
+    assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in page
+    assert '<div id="board-cards" data-live-list data-live-seconds="15">' in page
+    assert re.findall(r"<script[^>]*>", page) == [  # one external script, no inline code
+        '<script src="/static/live.js" defer data-pop-url="/desk/live/calls" '
+        'data-pop-seconds="5">']
+    still = client.get("/dispatch/?refresh=off").text
+    assert "http-equiv" not in still and "data-live-list" not in still
 
 
 def options_of(html):
