@@ -19,7 +19,13 @@ from app.models.dispatch import (
     UsedLink,
     WebhookReceipt,
 )
-from app.models.incident import Incident, IncidentEvent, ReferenceCounter
+from app.models.incident import (
+    Incident,
+    IncidentEvent,
+    IncidentLink,
+    ReferenceCounter,
+    Voicemail,
+)
 from app.models.notification import Notification
 from app.models.organization import (
     Contract,
@@ -56,6 +62,7 @@ __all__ = [
     "Incident",
     "MonthlyReport",
     "IncidentEvent",
+    "IncidentLink",
     "InsurancePolicy",
     "Insurer",
     "Notification",
@@ -67,5 +74,6 @@ __all__ = [
     "Technician",
     "UsedLink",
     "User",
+    "Voicemail",
     "WebhookReceipt",
 ]
