@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from app import access
 from app.access import get_incident_for
 from app.domain.timeutil import isoformat_utc, utcnow
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Incident, IncidentLink
 from app.models.incident import LINK_KINDS
@@ -92,6 +92,17 @@ def link_incidents(incident_id, other_id, kind, *, actor, now=None):
                            "reference": that.reference})
     commit_or_conflict(incident)
     return link
+
+
+def incident_by_reference(actor, reference):
+    """The incident with this reference (INC-YYYY-NNNNNN, any case, spaces ignored), if the
+    actor may see it; else the same 404 as a missing one."""
+    reference = "".join((reference or "").split()).upper()
+    incident = db.session.scalars(access.scope_incidents(
+        select(Incident).where(Incident.reference == reference), actor)).first()
+    if incident is None:
+        raise NotFound("Incident not found.", {"field": "reference"})
+    return incident
 
 
 def _tell_reporter(duplicate, original, now):
