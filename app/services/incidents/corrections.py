@@ -19,7 +19,8 @@ Decisions, each a clear refusal that changes nothing when broken:
   `completed=True` does so without changing a field;
 - the triage checklist is read from the current category (app/domain/triage.py): ticks
   of items that leave it stay on the timeline; a severity or organization change re-times
-  the running SLA clocks (sla.retime_running; docs/architecture.md "SLA clocks").
+  the running SLA clocks (sla.retime_running), a discovery time the running leak clocks
+  (docs/architecture.md "SLA clocks").
 Messages and documents read the incident when they are made, so they say the new values
 from now on; messages already in the outbox keep the text they were queued with.
 """
@@ -207,6 +208,8 @@ def correct_incident(incident_id, changes, *, version, reason="", actor, now=Non
         incident.needs_completion = False
     if any(name in diff for name in RETIMING_FIELDS):
         sla.retime_running(incident, now)
+    if "discovered_at" in diff:
+        sla.retime_leak_running(incident)
     data = {"changes": diff, "reason": reason}
     if completes:
         data["completed"] = True

@@ -220,6 +220,19 @@ def retime_leak_final(incident):
             _restart(clock, incident, minutes, warn_at)
 
 
+def retime_leak_running(incident):
+    """After the discovery time was corrected: the running leak clocks count from the new
+    discovery (the law's deadlines run from when the leak became known); stopped ones stay."""
+    targets = _leak_targets(incident)
+    for clock in incident.sla_clocks:
+        if clock.name in targets and clock.outcome == "running":
+            due_before = clock.due_at
+            minutes, warn_at = targets[clock.name]
+            _time(clock, incident.discovered_at, minutes, "24h", warn_at)
+            if clock.due_at != due_before:
+                clock.warned_at = clock.breach_paged_at = None
+
+
 def stop_leak_clock(incident, name, reported_at):
     """Stop a leak clock at the time its report was made."""
     for clock in incident.sla_clocks:

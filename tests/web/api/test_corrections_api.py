@@ -336,3 +336,21 @@ def test_discovered_time_is_stored_exactly(api, world):
         "discovered_at": "2026-11-25T08:30:15.250000+09:00"})
     assert response.json["discovered_at"].startswith("2026-11-24T23:30:15")
     assert datetime.fromisoformat(response.json["discovered_at"].replace("Z", "+00:00"))
+
+
+def test_a_corrected_discovery_moves_the_running_leak_clocks_only(app, api, world):
+    incident = create(api, world)
+    api("desk").post(f"/api/v1/incidents/{incident['id']}/personal-data-leak",
+                     json={"malicious": False})
+    api("desk").post(f"/api/v1/incidents/{incident['id']}/leak-reports", json={
+        "kind": "preliminary", "reported_at": "2026-11-26T09:00:00+09:00"})
+    response = patch(api, "desk", incident["id"], {
+        "version": version_of(api, incident["id"]),
+        "discovered_at": "2026-11-24T09:00:00+09:00"})
+    assert response.status_code == 200, response.text
+    clocks = {c["name"]: c for c in response.json["sla"]}
+    assert clocks["leak_final"]["started_at"] == "2026-11-24T00:00:00Z"
+    assert clocks["leak_final"]["due_at"] == "2026-12-24T00:00:00Z"
+    # The preliminary report was recorded: its stopped clock keeps the first discovery.
+    assert clocks["leak_preliminary"]["started_at"] == "2026-11-25T00:00:00Z"
+    assert clocks["leak_preliminary"]["status"] in ("met", "missed")
