@@ -132,7 +132,14 @@ def links_of(incident, viewer):
             for row in rows for end, kind in [ends[row.id]] if end in visible]
 
 
-def duplicate_of(incident, viewer):
-    """The link this incident's reporter should follow instead, or None."""
-    return next((link for link in links_of(incident, viewer)
-                 if link["kind"] == "duplicate_of"), None)
+def followed_references(incident_ids, viewer):
+    """{incident id: the reference to follow instead} for those of `incident_ids` merged
+    into another incident `viewer` may see, in one query (a customer's list shows it)."""
+    if not incident_ids:
+        return {}
+    rows = db.session.execute(access.scope_incidents(
+        select(IncidentLink.incident_id, Incident.reference)
+        .join(Incident, Incident.id == IncidentLink.other_id)
+        .where(IncidentLink.kind == "duplicate_of",
+               IncidentLink.incident_id.in_(list(incident_ids))), viewer)).all()
+    return dict(rows)

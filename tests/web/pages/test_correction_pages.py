@@ -233,3 +233,17 @@ def test_phone_intake_records_times_email_and_callback_number(app, world, login)
         intake = db.session.get(Incident, incident_id).events[0]
         assert intake.data["caller_id"] == "+81312345678"
         db.session.remove()
+
+
+def test_the_customer_s_list_names_the_reference_to_follow(app, world, login):
+    first_id, first_ref, _ = _call(app)
+    second_id, second_ref, _ = _call(app)
+    desk = login(world.emails["desk"])
+    _post(desk, f"/desk/incidents/{second_id}/links",
+          {"reference": first_ref, "kind": "duplicate_of"}, f"/desk/incidents/{second_id}")
+    desk.post("/logout", data={"csrf_token": csrf_token(desk, "/desk/")})
+    customer = login(world.emails["customer"])
+    page = customer.get("/report").text
+    assert f"{first_ref} にまとめました" in page
+    row = next(line for line in page.splitlines() if second_ref in line)
+    assert first_ref in row
