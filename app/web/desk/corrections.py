@@ -15,6 +15,7 @@ from flask_login import current_user
 from app import access
 from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
 from app.domain.timeutil import JST, to_jst, to_utc_naive
+from app.domain.triage import item_label
 from app.errors import AppError
 from app.services.directory.organizations import organization_choices
 from app.services.incidents.corrections import ORGANIZATION_STATES, correct_incident
@@ -184,7 +185,8 @@ def _correction_helpers():
     return {"incident_correction_form": correction_form, "incident_link_form": link_form,
             "incident_links": lambda incident: links_of(incident, current_user),
             "link_label": link_label, "correction_lines": correction_lines,
-            "link_state_label": lambda state: STATE_LABELS.get(state, state)}
+            "link_state_label": lambda state: STATE_LABELS.get(state, state),
+            "checklist_item_label": item_label}
 
 
 # ---------------------------------------------------------------- voicemail

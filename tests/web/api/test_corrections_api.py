@@ -248,6 +248,8 @@ def test_the_checklist_follows_the_new_category_and_old_ticks_stay(api, world, l
     client = login(world.emails["desk"])
     page = client.get(f"/desk/incidents/{incident['id']}").text
     assert 'data-item="ransom_note"' in page and 'data-item="no_transfer"' not in page
+    # The old tick is still shown in words on the timeline.
+    assert "依頼されている送金・振込を止めるよう伝えた" in page
 
 
 def _first_response(app, incident_id):
