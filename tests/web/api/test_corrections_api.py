@@ -4,9 +4,10 @@ each role's limits, tenant isolation, the checklist and the SLA clocks that foll
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Contract, Incident, SlaClock
+from app.models import Contract, InsurerNotice, Notification, SlaClock
 from app.testkit import factories
 from app.testkit.helpers import row_counts
 from tests.web.api.test_incidents_api import assert_error, create
@@ -307,14 +308,30 @@ def test_stopped_clocks_do_not_move(app, api, world):
 
 
 def test_later_messages_use_the_corrected_values(app, api, world):
-    """The early notice and the customer's SMS read the incident when they are made."""
-    incident = create(api, world, category="other")
+    """The insurer's early notice and the customer's SMS are written when they are queued,
+    from the incident as it is then: after a correction they say the corrected values."""
+    incident = create(api, world, category="other", severity="medium")
     patch(api, "desk", incident["id"], {"version": version_of(api, incident["id"]),
-                                        "category": "ransomware",
+                                        "category": "ransomware", "severity": "critical",
                                         "reporter": {"phone": "090-3333-4444"}})
+    for trigger in ("start_triage", "request_dispatch"):
+        api("desk").post(f"/api/v1/incidents/{incident['id']}/transitions",
+                         json={"trigger": trigger})
+    (offer,) = api("dispatcher").get(
+        f"/api/v1/incidents/{incident['id']}/dispatches").json["items"]
+    for trigger in ("accept", "depart"):
+        response = api("technician").post(f"/api/v1/dispatches/{offer['id']}/transitions",
+                                          json={"trigger": trigger})
+        assert response.status_code == 200, response.text
     with app.app_context():
-        row = db.session.get(Incident, incident["id"])
-        assert (row.category, row.reporter_phone) == ("ransomware", "+819033334444")
+        messages = db.session.scalars(select(Notification)).all()
+        notice = db.session.scalars(select(InsurerNotice).where(
+            InsurerNotice.kind == "early_notice")).one()
+        assert (notice.payload["incident"]["category"],
+                notice.payload["incident"]["severity"]) == ("ransomware", "critical")
+        sms = [m.recipient for m in messages
+               if m.template == "customer_en_route" and m.channel == "sms"]
+        assert sms == ["+819033334444"]
         db.session.remove()
 
 
