@@ -38,7 +38,7 @@ from app.models.incident import CATEGORIES, DISCOVERY_SOURCES, SEVERITIES
 from app.services.actors import label_for
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
-from app.services.transaction import commit_or_conflict
+from app.services.transaction import commit_or_conflict, conflict_as_409
 
 CONTACT_FIELDS = ("description", "reporter_name", "reporter_phone", "reporter_email")
 STAFF_FIELDS = ("category", "severity", "summary", *CONTACT_FIELDS, "occurred_at",
@@ -202,6 +202,14 @@ def correct_incident(incident_id, changes, *, version, reason="", actor, now=Non
     if not diff and not completes:
         raise InvalidInput("Nothing to change: every value sent is the incident's already.",
                            {"reason": "nothing_changed"})
+    with conflict_as_409(incident):
+        _apply(incident, diff, values, completes, reason, actor, now)
+        commit_or_conflict(incident)
+    return incident
+
+
+def _apply(incident, diff, values, completes, reason, actor, now):
+    """Set the new values, re-time the clocks they move, and record the one event."""
     for name in diff:
         setattr(incident, name, values[name])
     if completes:
@@ -215,5 +223,3 @@ def correct_incident(incident_id, changes, *, version, reason="", actor, now=Non
         data["completed"] = True
     append_event(incident, kind="corrected", actor=actor, actor_label=label_for(actor, ""),
                  now=now, note=reason, data=data)
-    commit_or_conflict(incident)
-    return incident

@@ -27,7 +27,7 @@ from app.models.incident import LINK_KINDS
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
 from app.services.incidents.lifecycle import apply_trigger
-from app.services.transaction import commit_or_conflict
+from app.services.transaction import commit_or_conflict, conflict_as_409
 from notifications.outbox import enqueue
 from workflows.incident import FINAL_STATES
 
@@ -77,7 +77,14 @@ def link_incidents(incident_id, other_id, kind, *, actor, now=None):
     refusal = _refusal(incident, other, kind)
     if refusal is not None:
         raise refusal
-    label = label_for(actor, "")
+    with conflict_as_409(incident):
+        link = _link(incident, other, kind, actor, now)
+        commit_or_conflict(incident)
+    return link
+
+
+def _link(incident, other, kind, actor, now):
+    """Cancel a duplicate and tell its reporter; the link row and both incidents' events."""
     if kind == "duplicate_of":
         apply_trigger(incident, "cancel", role=actor.role, actor=actor, now=now,
                       params={"reason": DUPLICATE_REASON},
@@ -86,11 +93,11 @@ def link_incidents(incident_id, other_id, kind, *, actor, now=None):
     link = IncidentLink(incident_id=incident.id, other_id=other.id, kind=kind,
                         created_at=now, created_by=actor.id)
     db.session.add(link)
+    label = label_for(actor, "")
     for this, that, seen_as in ((incident, other, kind), (other, incident, REVERSE[kind])):
         append_event(this, kind="linked", actor=actor, actor_label=label, now=now,
                      data={"link": seen_as, "incident_id": that.id,
                            "reference": that.reference})
-    commit_or_conflict(incident)
     return link
 
 

@@ -157,8 +157,10 @@ def assign_voicemail(voicemail_id, organization_id, actor, *, register_number=Fa
     422, registering a withheld number 422 or another organization's number 409."""
     access.require(actor, "incidents.assign_voicemail")
     now = now or utcnow()
-    voicemail = db.session.get(Voicemail, voicemail_id) if isinstance(voicemail_id, int) \
-        else None
+    # Locked to the commit: of two operators assigning it at once, the second finds it
+    # assigned (a 409), never a second incident.
+    voicemail = db.session.get(Voicemail, voicemail_id, with_for_update=True) \
+        if isinstance(voicemail_id, int) else None
     if voicemail is None:
         raise NotFound("Voicemail not found.")
     if voicemail.incident_id is not None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Contract, InsurerNotice, Notification, SlaClock
+from app.models import Contract, Incident, InsurerNotice, Notification, SlaClock
 from app.testkit import factories
 from app.testkit.helpers import row_counts
 from tests.web.api.test_incidents_api import assert_error, create
@@ -373,3 +373,29 @@ def test_a_corrected_discovery_moves_the_running_leak_clocks_only(app, api, worl
     # The preliminary report was recorded: its stopped clock keeps the first discovery.
     assert clocks["leak_preliminary"]["started_at"] == "2026-11-25T00:00:00Z"
     assert clocks["leak_preliminary"]["status"] in ("met", "missed")
+
+
+def test_concurrent_corrections_of_one_version_one_wins(app, world):
+    """Ten operators correct the same version at once: one correction, nine 409s."""
+    from tests.web.api.test_concurrency import _race
+
+    with app.app_context():
+        incident = factories.make_incident(db.session.get(factories.Organization, world.org_a))
+        incident_id, version = incident.id, incident.version
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {world.tokens['desk']}"}
+
+    def correction(severity):
+        return lambda c: c.patch(f"/api/v1/incidents/{incident_id}", headers=headers,
+                                 json={"version": version, "severity": severity})
+
+    responses = _race(app, [correction(s) for s in ("critical", "high", "low") * 3 +
+                            ("critical",)])
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * 9, statuses
+    winner = next(r for r in responses if r.status_code == 200).json
+    with app.app_context():
+        row = db.session.get(Incident, incident_id)
+        assert row.severity == winner["severity"]
+        assert [e.kind for e in row.events].count("corrected") == 1
+        db.session.remove()

@@ -247,3 +247,28 @@ def test_the_customer_s_list_names_the_reference_to_follow(app, world, login):
     assert f"{first_ref} にまとめました" in page
     row = next(line for line in page.splitlines() if second_ref in line)
     assert first_ref in row
+
+
+def test_two_operators_assigning_one_voicemail_make_one_incident(app, world):
+    from app.services.incidents.phone_line import assign_voicemail
+    from app.testkit.helpers import row_counts as counts
+    from tests.web.api.test_concurrency import _race
+
+    voicemail_id = _voicemail(app)
+    before = counts(app)
+
+    def assign(_client):
+        with app.app_context():
+            user = db.session.get(factories.User, world.users["desk"])
+            try:
+                return assign_voicemail(voicemail_id, world.org_a, user).reference
+            except Exception as exc:  # noqa: BLE001 - the loser's refusal is the point
+                return type(exc).__name__
+            finally:
+                db.session.remove()
+
+    results = _race(app, [assign] * 4)
+    assert sum(r.startswith("INC-") for r in results) == 1, results
+    assert set(r for r in results if not r.startswith("INC-")) <= {"Conflict",
+                                                                    "ConcurrentUpdate"}
+    assert counts(app)[0] == before[0] + 1
