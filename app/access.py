@@ -63,6 +63,11 @@ PERMISSIONS = {
     "incidents.triage": Permission(STAFF, "record triage checks"),
     "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
     "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),
+    "incidents.correct": Permission(STAFF, "correct incidents"),
+    "incidents.correct_contact": Permission(CUSTOMER_AND_STAFF,
+                                            "correct an incident's description or contact"),
+    "incidents.link": Permission(STAFF, "link incidents"),
+    "incidents.assign_voicemail": Permission(STAFF, "assign voicemail to organizations"),
     # monitoring
     "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
     "alerts.refused": Permission(STAFF, "see refused alert payloads"),
@@ -93,6 +98,7 @@ PERMISSIONS = {
     # directory
     "organizations.read": Permission(STAFF, "see organizations"),
     "organizations.manage": Permission(ADMIN, "manage organizations"),
+    "organizations.register_callers": Permission(STAFF, "register a caller's number"),
     "organizations.users": Permission(ADMIN, "see an organization's users"),
     "contracts.read": Permission(STAFF, "see contracts"),
     "contracts.manage": Permission(ADMIN, "manage contracts"),

@@ -1,5 +1,5 @@
-"""Incident endpoints: create, list, get, fire a transition, add a note, tick triage,
-mark a personal-data leak and record its reports."""
+"""Incident endpoints: create, list, get, correct, fire a transition, add a note, tick
+triage, link, mark a personal-data leak and record its reports."""
 
 from flask import current_app, g
 from flask_openapi3 import Tag
@@ -9,6 +9,7 @@ from app.api import bp
 from app.api import serializers as out
 from app.api.schemas import (
     ErrorResponse,
+    IncidentCorrection,
     IncidentCreate,
     IncidentCreated,
     IncidentDetail,
@@ -18,6 +19,7 @@ from app.api.schemas import (
     LeakMarkRequest,
     LeakReportRequest,
     LeakUnmarkQuery,
+    LinkRequest,
     NoteCreated,
     NoteRequest,
     TransitionRequest,
@@ -26,9 +28,11 @@ from app.api.schemas import (
 from app.auth import rate_limit_key_for_token
 from app.domain.timeutil import utcnow
 from app.extensions import db, limit_setting, limiter
+from app.services.incidents.corrections import correct_incident
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.leaks import mark_leak, record_leak_report, unmark_leak
 from app.services.incidents.lifecycle import fire_trigger
+from app.services.incidents.links import link_incidents
 from app.services.incidents.notes import add_note
 from app.services.incidents.queries import list_incidents
 from app.services.incidents.sla import clocks_by_incident
@@ -73,6 +77,32 @@ def list_incidents_endpoint(query: IncidentListQuery):
 def get_incident(path: IncidentPath):
     """One incident with its timeline and the triggers you may fire now."""
     return out.incident_detail(get_incident_for(g.api_user, path.incident_id), g.api_user)
+
+
+@bp.patch("/incidents/<int:incident_id>", tags=[TAG],
+          responses={200: IncidentDetail, 403: ErrorResponse, 409: ErrorResponse})
+def correct_incident_endpoint(path: IncidentPath, body: IncidentCorrection):
+    """Correct the incident's facts (only the fields sent); one `corrected` timeline event
+    holds each field's before and after. A version other than the current one is a 409;
+    nothing different from the current values is a 422 `nothing_changed`."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason", "completed",
+                                                          "reporter"})
+    for name, value in body.model_dump(exclude_unset=True).get("reporter", {}).items():
+        changes[f"reporter_{name}"] = value
+    incident = correct_incident(path.incident_id, changes, version=body.version,
+                                reason=body.reason or "", actor=g.api_user,
+                                completed=bool(body.completed))
+    return out.incident_detail(incident, g.api_user)
+
+
+@bp.post("/incidents/<int:incident_id>/links", tags=[TAG],
+         responses={201: IncidentDetail, 403: ErrorResponse, 409: ErrorResponse})
+def create_link(path: IncidentPath, body: LinkRequest):
+    """Link this incident to another: `duplicate_of` cancels this one (reason "duplicate")
+    and tells its reporter to follow the other; `related` only links. Both incidents show
+    the link. Duplicates are of the same organization; the same link twice is a 409."""
+    link_incidents(path.incident_id, body.incident_id, body.kind, actor=g.api_user)
+    return out.incident_detail(get_incident_for(g.api_user, path.incident_id), g.api_user), 201
 
 
 @bp.post("/incidents/<int:incident_id>/transitions", tags=[TAG],

@@ -50,6 +50,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_defaults(schema):
+    """A field left out stays as it is: the document shows no default (null is no value)."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -237,6 +243,17 @@ class IncidentSummary(BaseModel):
         description="The most urgent status of the running clocks; null when none runs.")
 
 
+class LinkOut(BaseModel):
+    incident_id: int
+    reference: str
+    state: str
+    kind: Literal["duplicate_of", "duplicated_by", "related"] = Field(
+        description="From this incident's side: duplicate_of (this one was merged into the "
+                    "other and cancelled), duplicated_by (the other was merged into this "
+                    "one), related.")
+    created_at: str
+
+
 class PersonalDataLeakOut(BaseModel):
     malicious: bool
     preliminary_reported_at: str | None
@@ -252,7 +269,54 @@ class IncidentDetail(IncidentSummary):
     allowed_triggers: list[str]
     personal_data_leak: PersonalDataLeakOut | None = Field(
         description="Set while the incident is marked as a personal-data leak.")
+    needs_completion: bool = Field(
+        description="Opened by the phone line with placeholder facts; a staff correction "
+                    "(PATCH) completes it.")
+    links: list[LinkOut] = Field(description="Links to incidents you may see, oldest first.")
     timeline: list[TimelineEvent]
+
+
+class ReporterCorrection(Strict):
+    """Only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
+
+    name: str = Field(None, max_length=100)
+    phone: str = Field(None, max_length=32, description="E.164 or as dialled in Japan; "
+                       "stored in E.164; \"\" clears it")
+    email: EmailStr | Literal[""] = Field(None, description="\"\" clears it")
+
+
+class IncidentCorrection(Strict):
+    """A correction of the incident's facts: only the fields sent change (null is refused).
+    Customers may send only `description` and `reporter`; `organization_id` only while the
+    incident is received or triaging, with a `reason`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
+
+    version: StrictInt = Field(description="The version you last saw; any other is a 409.")
+    reason: str = Field(None, max_length=1000, description="Why; required to change the "
+                                                          "organization")
+    completed: StrictBool = Field(None, description="Staff: the call the phone line opened "
+                                                    "is complete (any staff correction also "
+                                                    "completes it)")
+    category: Category = None
+    severity: Severity = None
+    summary: str = Field(None, min_length=1, max_length=200)
+    description: str = Field(None, max_length=10000)
+    reporter: ReporterCorrection = None
+    occurred_at: Instant | None = Field(None, description="null clears it")
+    discovered_at: Instant = None
+    discovery_source: DiscoverySource = None
+    organization_id: Id = None
+
+
+class LinkRequest(Strict):
+    incident_id: Id = Field(description="The other incident")
+    kind: Literal["duplicate_of", "related"] = Field(
+        description="duplicate_of: this incident is the same case as the other; it is "
+                    "cancelled (reason \"duplicate\") and its reporter told to follow the "
+                    "other. related: linked both ways, nothing else changes.")
 
 
 class IncidentCreated(BaseModel):
@@ -309,12 +373,6 @@ class OrganizationCreate(Strict):
     employees: StrictInt = Field(0, ge=0, le=MAX_INTEGER)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=50,
                                   description=PHONES_DESCRIPTION)
-
-
-def _no_defaults(schema):
-    """A field left out stays as it is: the document shows no default (null is no value)."""
-    for field in schema.get("properties", {}).values():
-        field.pop("default", None)
 
 
 class OrganizationUpdate(Strict):

@@ -4,6 +4,7 @@ from app.access import acts_for_own_organization_only
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.customer_view import customer_entries
+from app.services.incidents.links import links_of
 from app.services.incidents.sla import worst_status
 from workflows import INCIDENT
 
@@ -83,6 +84,8 @@ def incident_detail(incident, user, now=None):
         "assigned_technician_id": incident.assigned_technician_id,
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "personal_data_leak": personal_data_leak(incident),
+        "needs_completion": incident.needs_completion,
+        "links": links_of(incident, user),
         "timeline": timeline(incident, user),
     }
 

@@ -63,3 +63,13 @@ CHECKLISTS = {
 def checklist_for(category):
     """The (key, label) items of the category's checklist."""
     return CHECKLISTS.get(category, COMMON)
+
+
+# Every item of every checklist by key: a tick stays on the timeline after a corrected
+# category took its item off the checklist, and is still shown in words.
+ITEM_LABELS = {key: label for items in CHECKLISTS.values() for key, label in items}
+
+
+def item_label(key):
+    """The words of a checklist item of any category (the key when unknown)."""
+    return ITEM_LABELS.get(key, key)

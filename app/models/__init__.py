@@ -20,7 +20,13 @@ from app.models.dispatch import (
     UsedLink,
     WebhookReceipt,
 )
-from app.models.incident import Incident, IncidentEvent, ReferenceCounter
+from app.models.incident import (
+    Incident,
+    IncidentEvent,
+    IncidentLink,
+    ReferenceCounter,
+    Voicemail,
+)
 from app.models.notification import Notification
 from app.models.organization import (
     Contract,
@@ -57,6 +63,7 @@ __all__ = [
     "Incident",
     "MonthlyReport",
     "IncidentEvent",
+    "IncidentLink",
     "InsurancePolicy",
     "Insurer",
     "Notification",
@@ -69,5 +76,6 @@ __all__ = [
     "Technician",
     "UsedLink",
     "User",
+    "Voicemail",
     "WebhookReceipt",
 ]

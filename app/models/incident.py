@@ -2,7 +2,16 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.timeutil import utcnow
@@ -42,6 +51,9 @@ class Incident(db.Model):
     leak_malicious: Mapped[bool] = mapped_column(default=False)  # final report in 60 days
     leak_preliminary_reported_at: Mapped[datetime | None] = mapped_column()
     leak_final_reported_at: Mapped[datetime | None] = mapped_column()
+    # Opened by the phone line with placeholder facts: the desk still has to complete it
+    # (cleared by a staff correction, services/incidents/corrections.py).
+    needs_completion: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     version: Mapped[int] = mapped_column(nullable=False)
     # Hash of the newest timeline event and their count, so a deleted tail is detected.
     audit_head: Mapped[str] = mapped_column(String(64), default="")
@@ -114,3 +126,44 @@ class ReferenceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_value: Mapped[int] = mapped_column(default=0)
+
+
+LINK_KINDS = ("duplicate_of", "related")
+
+
+class IncidentLink(db.Model):
+    """Two incidents linked: `incident` is a duplicate of `other` (and was cancelled for it),
+    or the two are related. One row links both ways (services/incidents/links.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    incident = relationship("Incident", foreign_keys=[incident_id])
+    other = relationship("Incident", foreign_keys=[other_id])
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "other_id", "kind", name="uq_incident_link"),
+        CheckConstraint("kind IN ('duplicate_of', 'related')", name="kind"),
+        CheckConstraint("incident_id <> other_id", name="not_self"),
+    )
+
+
+class Voicemail(db.Model):
+    """A message left at the desk number by a caller no organization registered: the desk
+    assigns it to an organization, which opens an incident (services/incidents/phone_line.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    caller: Mapped[str] = mapped_column(String(32), default="")  # E.164, "" when withheld
+    url: Mapped[str] = mapped_column(String(500))
+    duration: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column()
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    incident = relationship("Incident")

@@ -1,5 +1,7 @@
 """Committing a use case's one transaction, where a concurrent writer may have got in first."""
 
+from contextlib import contextmanager
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -15,6 +17,22 @@ def commit_or_conflict(incident):
     except (StaleDataError, IntegrityError) as exc:
         db.session.rollback()
         raise ConcurrentUpdate(reference) from exc
+
+
+@contextmanager
+def conflict_as_409(incident):
+    """Around a use case's changes and commit: a concurrent writer found by any flush on the
+    way (an autoflush before a query, not only the commit) is a 409 with nothing kept; any
+    other failure rolls back too."""
+    reference = incident.reference
+    try:
+        yield
+    except (StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        raise ConcurrentUpdate(reference) from exc
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def retry_on_conflict(use_case, attempts=3):

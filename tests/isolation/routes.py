@@ -129,6 +129,14 @@ ROUTES = {
     "desk.leak_report": Route(STAFF, body=lambda ids: {
         "version": "1", "kind": "preliminary", "reported_at": "2026-11-25T10:00"}),
     "desk.leak_unmark": Route(STAFF, body=lambda ids: {"version": "1"}),
+    # issue 13: corrections, links, voicemail (staff; a customer corrects through the API)
+    "desk.correct": Route(STAFF, body=lambda ids: {
+        "version": "1", "category": "malware", "severity": "high", "summary": "isolation",
+        "discovered_at": "2026-11-25T10:00", "discovery_source": "user"}),
+    "desk.add_link": Route(STAFF, body=lambda ids: {"reference": "INC-2026-000001",
+                                                    "kind": "related"}),
+    "desk.assign": Route(STAFF, refused=(302, 403, 404), body=lambda ids: {
+        "organization_id": ids["organization_id"]}),
     "desk.alerts": Route(STAFF, filter=their_organization),
     "desk.refused_alerts": Route(STAFF),
     "desk.phone_intake": Route(STAFF, refused=(302, 403), body=lambda ids: {
@@ -227,6 +235,10 @@ ROUTES = {
                                                             "reason": "x"}),
     "api.create_note": Route(ANY, body=lambda ids: {"note": "isolation"}),
     "api.create_triage_check": Route(STAFF, body=lambda ids: {"item": "isolate"}),
+    "api.correct_incident_endpoint": Route(("customer", *STAFF), body=lambda ids: {
+        "version": 1, "description": "isolation"}),
+    "api.create_link": Route(STAFF, body=lambda ids: {"incident_id": ids["incident_id"],
+                                                      "kind": "related"}),
     "api.list_organizations": Route(ANY),
     "api.get_organization": Route(ANY),  # as the list: staff all, the others through incidents
     "api.create_organization": Route(ADMIN, body=lambda ids: {
@@ -334,5 +346,5 @@ OBJECT_PARAMS = ("incident_id", "dispatch_id", "cost_id", "evidence_id", "claim_
                  "shift_id", "alert_id", "report_id", "key_id")
 # Other path parameters and the value the matrix sends.
 FIXED_PARAMS = {"version": 1, "token": "forged-link-token", "trigger": "depart", "code": "ja",
-                "month": "2026-11", "token_id": 1, "user_id": 1}
+                "month": "2026-11", "token_id": 1, "user_id": 1, "voicemail_id": 1}
 MISSING_ID = 999_999

@@ -306,6 +306,21 @@ def add_phone(organization_id, actor, number, label=""):
     return phone
 
 
+def register_caller_number(organization, number, actor, label="", now=None):
+    """The desk registers the number a caller rang from (assigning a voicemail), in the
+    caller's transaction: the next call from it names the organization. 409 when the
+    number is another organization's; nothing to do when it is this one's already."""
+    access.require(actor, "organizations.register_callers")
+    entry = clean_phone_entry({"number": number, "label": label})
+    if any(phone.number == entry["number"] for phone in organization.phones):
+        return None
+    _check_phones_free([entry["number"]])
+    phone = OrganizationPhone(organization_id=organization.id, **entry)
+    db.session.add(phone)
+    admin_log.record(actor, "organization_phone", "created", phone, now=now)
+    return phone
+
+
 def remove_phone(organization_id, phone_id, actor):
     """Unregister one of the organization's phone numbers; returns the number."""
     access.require(actor, "organizations.manage")

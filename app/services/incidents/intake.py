@@ -31,6 +31,8 @@ class IntakeRequest:
     discovered_at: datetime | None = None
     occurred_at: datetime | None = None
     discovery_source: str = "user"
+    caller_id: str = ""  # the number the call came from, kept on the intake event
+    needs_completion: bool = False  # opened with placeholder facts (the phone line)
 
 
 def _organization_for(request, actor):
@@ -67,10 +69,12 @@ def report_incident(request, actor=None, actor_label="web form", now=None, commi
     contract = sla.contract_active_at(organization.id, now)
     incident = _new_incident(request, organization, number_incident(now), now)
     db.session.add(incident)
+    data = {"channel": request.channel, "category": request.category,
+            "severity": request.severity}
+    if request.caller_id:
+        data["caller_id"] = request.caller_id
     append_event(incident, kind="intake", actor=actor, actor_label=label_for(actor, actor_label),
-                 now=now, to_state=INITIAL_STATE,
-                 data={"channel": request.channel, "category": request.category,
-                       "severity": request.severity})
+                 now=now, to_state=INITIAL_STATE, data=data)
     sla.start_for_intake(incident, now, contract)
     db.session.flush()
     if commit:
@@ -89,5 +93,6 @@ def _new_incident(request, organization, numbers, now):
         discovered_at=to_utc_naive(request.discovered_at or now),
         occurred_at=to_utc_naive(request.occurred_at) if request.occurred_at else None,
         discovery_source=request.discovery_source, state=INITIAL_STATE,
+        needs_completion=request.needs_completion,
         event_count=0, audit_head="", created_at=now, updated_at=now,
     )

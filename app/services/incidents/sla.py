@@ -152,6 +152,34 @@ def on_transition(incident, from_state, to_state, now):
                 _stop(clock, now, withdrawn=True)
 
 
+def retime_running(incident, now):
+    """After a correction of the facts the targets rest on (severity, organization): every
+    running lifecycle clock gets the target of the contract the incident now falls under,
+    measured from the clock's original start; stopped clocks keep theirs.
+
+    The contract's targets do not differ by severity, so a severity change alone moves no
+    due time today; a corrected organization brings its own contract's targets. Under no
+    contract the running lifecycle clocks are withdrawn; a first-response clock missing for
+    want of a contract starts from the intake while the incident is still `received`. A
+    clock whose due time moves owes its pages again. The leak clocks run from discovery
+    under the law, whatever the contract.
+    """
+    contract = contract_for(incident)
+    for clock in incident.sla_clocks:
+        if clock.outcome != "running" or clock.name in LEAK_CLOCKS:
+            continue
+        if contract is None:
+            _stop(clock, now, withdrawn=True)
+            continue
+        due_before = clock.due_at
+        _time(clock, clock.started_at, *_target(contract, clock.name))
+        if clock.due_at != due_before:
+            clock.warned_at = clock.breach_paged_at = None
+    if contract is not None and incident.state == "received":
+        _start(incident, "first_response", incident.created_at,
+               *_target(contract, "first_response"))
+
+
 # ---------------------------------------------------------------- personal-data leaks
 
 def _leak_targets(incident):
@@ -191,6 +219,19 @@ def retime_leak_final(incident):
     for clock in incident.sla_clocks:
         if clock.name == "leak_final" and clock.outcome == "running":
             _restart(clock, incident, minutes, warn_at)
+
+
+def retime_leak_running(incident):
+    """After the discovery time was corrected: the running leak clocks count from the new
+    discovery (the law's deadlines run from when the leak became known); stopped ones stay."""
+    targets = _leak_targets(incident)
+    for clock in incident.sla_clocks:
+        if clock.name in targets and clock.outcome == "running":
+            due_before = clock.due_at
+            minutes, warn_at = targets[clock.name]
+            _time(clock, incident.discovered_at, minutes, "24h", warn_at)
+            if clock.due_at != due_before:
+                clock.warned_at = clock.breach_paged_at = None
 
 
 def stop_leak_clock(incident, name, reported_at):

@@ -20,6 +20,7 @@ def _console_roles():
 
 from app.web.desk import (  # noqa: E402,F401  (routes register on bp)
     alerts,
+    corrections,
     costs,
     evidence,
     live,

@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS
-from app.web.formutil import TriggerParamsForm, choices, jst_in_range
+from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS
+from app.web.formutil import ID_RANGE, TriggerParamsForm, choices, jst_in_range
 
 
 class TransitionForm(TriggerParamsForm):
@@ -51,6 +51,61 @@ class PhoneIntakeForm(FlaskForm):
                           default="medium", validators=[DataRequired()])
     summary = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10000)])
+    callback_phone = StringField(_l("Call-back number (if not the caller's number)"),
+                                 validators=[Optional(), Length(max=32)])
+    reporter_email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    discovered_at = DateTimeLocalField(_l("Discovered at (JST)"), format="%Y-%m-%dT%H:%M",
+                                       validators=[Optional(), jst_in_range])
+    occurred_at = DateTimeLocalField(_l("Occurred at (JST, if known)"),
+                                     format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional(), jst_in_range])
+
+
+class CorrectionForm(FlaskForm):
+    """The incident's facts as they are, to correct (app/services/incidents/corrections.py);
+    only the values changed are sent on."""
+
+    version = IntegerField(validators=[DataRequired()])
+    category = SelectField(_l("Category"), choices=choices(CATEGORY_LABELS.items()),
+                           validators=[DataRequired()])
+    severity = SelectField(_l("Severity"), choices=choices(SEVERITY_LABELS.items()),
+                           validators=[DataRequired()])
+    summary = StringField(_l("Summary"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10000)])
+    reporter_name = StringField(_l("Reporter's name"), validators=[Optional(), Length(max=100)])
+    reporter_phone = StringField(_l("Call-back number"), validators=[Optional(), Length(max=32)])
+    reporter_email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    discovered_at = DateTimeLocalField(_l("Discovered at (JST)"), format="%Y-%m-%dT%H:%M",
+                                       validators=[InputRequired(), jst_in_range])
+    occurred_at = DateTimeLocalField(_l("Occurred at (JST, if known)"),
+                                     format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional(), jst_in_range])
+    discovery_source = SelectField(_l("Discovered through"),
+                                   choices=choices(SOURCE_LABELS.items()),
+                                   validators=[DataRequired()])
+    organization_id = SelectField(_l("Organization"), coerce=int,
+                                  validators=[Optional(), ID_RANGE], validate_choice=False)
+    reason = StringField(_l("Reason for the correction"),
+                         validators=[Optional(), Length(max=1000)])
+    completed = BooleanField(_l("The call is complete"))
+
+
+class LinkForm(FlaskForm):
+    """Link the incident to another by its reference."""
+
+    reference = StringField(_l("Other incident's reference"),
+                            validators=[DataRequired(), Length(max=20)])
+    kind = SelectField(_l("Link"), choices=choices([
+        ("duplicate_of", _l("This incident is a duplicate of it (cancel this one)")),
+        ("related", _l("Related"))]), validators=[DataRequired()])
+
+
+class VoicemailForm(FlaskForm):
+    """File an unknown caller's voicemail under an organization."""
+
+    organization_id = SelectField(_l("Organization"), coerce=int,
+                                  validators=[DataRequired(), ID_RANGE], validate_choice=False)
+    register_number = BooleanField(_l("Register the number as this organization's"))
 
 
 class LeakMarkForm(FlaskForm):

@@ -22,6 +22,7 @@ from app.services.incidents.queries import FILTERS, list_incident_rows, notifica
 from app.services.incidents.sla import clocks_by_incident
 from app.services.incidents.triage import checklist_state, record_check
 from app.web.desk import bp
+from app.web.desk.corrections import phone_intake_context
 from app.web.desk.costs import cost_page_context
 from app.web.desk.forms import (
     CheckForm,
@@ -192,13 +193,7 @@ def phone_intake():
             form.organization_id.data = matched.id
     if form.validate_on_submit() and db.session.get(Organization, form.organization_id.data):
         try:
-            item = report_incident(IntakeRequest(
-                organization_id=form.organization_id.data, channel="phone",
-                category=form.category.data, severity=form.severity.data,
-                summary=form.summary.data, description=form.description.data or "",
-                reporter_name=form.reporter_name.data,
-                reporter_phone=normalize_phone(form.caller_phone.data),
-            ), actor=current_user)
+            item = report_incident(_intake_request(form), actor=current_user)
         except AppError as exc:
             flash(exc.message, "error")
         else:
@@ -208,6 +203,26 @@ def phone_intake():
         if not form.errors:
             form.organization_id.errors = [_("Choose the organization.")]
         return render_template("desk/phone_intake.html", form=form, matched=matched,
-                               looked_up=False), 400
+                               looked_up=False, **phone_intake_context()), 400
     return render_template("desk/phone_intake.html", form=form, matched=matched,
-                           looked_up=bool(request.args.get("caller")))
+                           looked_up=bool(request.args.get("caller")),
+                           **phone_intake_context())
+
+
+def _jst(value):
+    return value.replace(tzinfo=JST) if value else None
+
+
+def _intake_request(form):
+    """The call as the operator recorded it: the call-back number is the reporter's phone
+    (the caller's number when none is given); the caller ID stays on the intake event."""
+    caller = normalize_phone(form.caller_phone.data)
+    return IntakeRequest(
+        organization_id=form.organization_id.data, channel="phone",
+        category=form.category.data, severity=form.severity.data,
+        summary=form.summary.data, description=form.description.data or "",
+        reporter_name=form.reporter_name.data,
+        reporter_phone=normalize_phone(form.callback_phone.data or "") or caller,
+        reporter_email=(form.reporter_email.data or "").strip(),
+        discovered_at=_jst(form.discovered_at.data), occurred_at=_jst(form.occurred_at.data),
+        caller_id=caller)

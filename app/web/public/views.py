@@ -15,6 +15,7 @@ from app.errors import InvalidInput
 from app.extensions import limit_setting, limiter
 from app.services.directory.organizations import organization_by_code_or_phone
 from app.services.incidents.intake import IntakeRequest, report_incident
+from app.services.incidents.links import followed_references
 from app.services.incidents.queries import list_incidents
 from app.web.i18n import LANG_COOKIE
 from app.web.public import bp
@@ -80,8 +81,10 @@ def report():
                 form.customer.errors.append(exc.message)
             else:
                 return render_template("public/reported.html", incident=incident)
+    my_incidents = _my_incidents()
     return render_template(
-        "public/report.html", form=form, my_incidents=_my_incidents(),
+        "public/report.html", form=form, my_incidents=my_incidents,
+        followed=followed_references([i.id for i in my_incidents], current_user),
         for_own_organization=access.acts_for_own_organization_only(current_user)), \
         400 if form.errors else 200
 
