@@ -1,7 +1,7 @@
 """incident corrections: needs_completion, incident links, unassigned voicemail
 
 Revision ID: 13a1correct
-Revises: 15d1auditlog
+Revises: 13b1calls
 Create Date: 2026-12-06 18:20:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '13a1correct'
-down_revision = '15d1auditlog'
+down_revision = "13b1calls"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """calls to the desk number, for the screen pop
 
 Revision ID: 13b1calls
-Revises: 15d1auditlog
+Revises: 13c1signoff
 Create Date: 2026-12-06 18:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '13b1calls'
-down_revision = '15d1auditlog'
+down_revision = "13c1signoff"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '13c1signoff'
-down_revision = '15d1auditlog'
+down_revision = "15d1auditlog"
 branch_labels = None
 depends_on = None
 

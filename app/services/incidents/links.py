@@ -26,9 +26,10 @@ from app.models import Incident, IncidentLink
 from app.models.incident import LINK_KINDS
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
+from app.services.incidents.contact import note_not_texted
 from app.services.incidents.lifecycle import apply_trigger
 from app.services.transaction import commit_or_conflict, conflict_as_409
-from notifications.outbox import enqueue
+from notifications.outbox import enqueue, enqueue_sms
 from workflows.incident import FINAL_STATES
 
 DUPLICATE_REASON = "duplicate"
@@ -116,11 +117,16 @@ def _tell_reporter(duplicate, original, now):
     """The duplicate's reporter follows the original's reference from now on."""
     context = {"reference": duplicate.reference, "other_reference": original.reference,
                "organization": duplicate.organization.name}
-    for channel, recipient in (("sms", duplicate.reporter_phone),
-                               ("email", duplicate.reporter_email)):
-        if recipient:
-            enqueue(channel, recipient, "customer_duplicate", context, incident=duplicate,
-                    dedupe_key=f"duplicate:{duplicate.id}:{original.id}:{channel}", now=now)
+    if duplicate.reporter_phone:  # a text only to a mobile (notifications.outbox.enqueue_sms)
+        skipped = enqueue_sms(duplicate.reporter_phone, "customer_duplicate", context,
+                              incident=duplicate, now=now, whose="reporter",
+                              dedupe_key=f"duplicate:{duplicate.id}:{original.id}:sms",
+                              instead="email" if duplicate.reporter_email else "")
+        note_not_texted(duplicate, [skipped], now)
+    if duplicate.reporter_email:
+        enqueue("email", duplicate.reporter_email, "customer_duplicate", context,
+                incident=duplicate, dedupe_key=f"duplicate:{duplicate.id}:{original.id}:email",
+                now=now)
 
 
 def links_of(incident, viewer):

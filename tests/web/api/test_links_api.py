@@ -60,6 +60,23 @@ def test_a_duplicate_is_cancelled_linked_both_ways_and_its_reporter_told(app, ap
         db.session.remove()
 
 
+def test_a_duplicate_reported_from_a_landline_is_told_by_e_mail_and_the_timeline_says_why(
+        app, api, world):
+    original = create(api, world)
+    duplicate = create(api, world, reporter={"name": "田中", "phone": "03-1234-5678",
+                                             "email": "tanaka@example.jp"})
+    assert link(api, duplicate["id"], original["id"], "duplicate_of").status_code == 201
+    with app.app_context():
+        sent = {(m.channel, m.recipient) for m in db.session.scalars(select(Notification).where(
+            Notification.template == "customer_duplicate"))}
+        db.session.remove()
+    assert sent == {("email", "tanaka@example.jp")}
+    notes = [e["data"] for e in detail(api, duplicate["id"])["timeline"]
+             if e["kind"] == "dispatch"]
+    assert notes == [{"action": "sms_not_sent_landline", "recipient": "reporter",
+                      "phone": "03-1234-5678", "channel": "email"}]
+
+
 def test_related_incidents_are_linked_once_whichever_side(app, api, world):
     first, second = create(api, world), create(api, world)
     assert link(api, first["id"], second["id"], "related").status_code == 201
