@@ -1,7 +1,7 @@
 """Database models, split by aggregate; import them all from here."""
 
 from app.models.admin import AdminChange
-from app.models.alerts import Alert, IngestKey, RejectedPayload
+from app.models.alerts import Alert, IngestKey, IngestSender, RejectedPayload
 from app.models.claims import (
     Claim,
     ClaimPacket,
@@ -40,6 +40,7 @@ __all__ = [
     "AdminChange",
     "Alert",
     "IngestKey",
+    "IngestSender",
     "RejectedPayload",
     "Claim",
     "ClaimPacket",
