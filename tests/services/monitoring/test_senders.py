@@ -131,3 +131,15 @@ def test_the_cli_binds_senders_and_refuses_bad_ones_clearly(app, runner):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(IngestKey)) == 2
         db.session.remove()
+
+
+def test_the_demo_binds_this_machine_to_the_first_organizations_key_once(app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        table = senders.sender_table()
+        key = db.session.get(IngestKey, table.resolve("127.0.0.1"))
+        assert table.resolve("::1") == key.id and len(table) == 2
+        assert (key.organization.code, key.default_sensor) == ("TKY-0001",
+                                                               "fortigate-60f-honsha")
+        db.session.remove()
