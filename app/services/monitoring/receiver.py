@@ -23,6 +23,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,8 @@ from app.services.monitoring import ingest, senders
 log = logging.getLogger(__name__)
 
 BATCH_LINES = 500
+MERGE_LINES = 5000  # queued batches of one sender merged up to this many messages
+WRITERS = 2  # database threads: one parses its batch while the other waits on the database
 BATCH_SECONDS = 0.2
 QUEUE_BATCHES = 64
 MAX_PENDING = 20 * BATCH_LINES  # per sender, UDP only (TCP waits instead)
@@ -68,6 +71,8 @@ class Options:
     batch_lines: int = BATCH_LINES
     batch_seconds: float = BATCH_SECONDS
     stats_seconds: float = STATS_SECONDS
+    merge_lines: int = MERGE_LINES
+    writers: int = WRITERS
 
 
 @dataclass
@@ -117,6 +122,11 @@ class Store:
         self.app, self.counters, self.clock = app, counters, clock
         self._table, self._table_at = None, None
         self._limiter = _UnknownLimiter()
+        self._lock = threading.Lock()  # the writer threads share the counters and caches
+
+    def _count(self, name, n):
+        with self._lock:
+            setattr(self.counters, name, getattr(self.counters, name) + n)
 
     def store(self, address, messages):
         """Store one sender's batch; never raises (a failure is logged and counted)."""
@@ -124,12 +134,12 @@ class Store:
             try:
                 self._store(address, messages)
             except AppError as error:  # the ingest refused the batch and kept it
-                self.counters.refused += len(messages)
+                self._count("refused", len(messages))
                 log.warning("syslog from %s: %s message(s) refused: %s", address,
                             len(messages), error.message)
             except Exception:
                 db.session.rollback()
-                self.counters.lost += len(messages)
+                self._count("lost", len(messages))
                 log.exception("syslog from %s: %s message(s) lost to a database error",
                               address, len(messages))
             finally:
@@ -143,20 +153,22 @@ class Store:
             return
         lines = [decode_message(message) for message in messages]
         ingest.ingest_lines(key, lines, sender=address)
-        self.counters.stored += len(messages)
+        self._count("stored", len(messages))
 
     def _sender_table(self):
-        now = self.clock()
-        if self._table is None or now - self._table_at >= TABLE_SECONDS:
-            self._table, self._table_at = senders.sender_table(), now
-        return self._table
+        with self._lock:
+            now = self.clock()
+            if self._table is None or now - self._table_at >= TABLE_SECONDS:
+                self._table, self._table_at = senders.sender_table(), now
+            return self._table
 
     def _keep_unknown(self, address, messages):
         """Count an unknown sender's messages; keep them as one refused payload if the
         limiter allows (their first KEPT_BODY_BYTES, escaped)."""
-        self.counters.unknown += len(messages)
-        if not self._limiter.allow(address, self.clock()):
-            return
+        self._count("unknown", len(messages))
+        with self._lock:
+            if not self._limiter.allow(address, self.clock()):
+                return
         body = "\n".join(decode_message(m) for m in _within(messages, ingest.KEPT_BODY_BYTES))
         size = sum(len(m) + 1 for m in messages)
         db.session.add(RejectedPayload(
@@ -165,7 +177,7 @@ class Store:
             reason=escaped(f"unknown sender {address} ({len(messages)} message(s))")[:500],
             body=escaped(body)))
         db.session.commit()
-        self.counters.unknown_kept += 1
+        self._count("unknown_kept", 1)
 
 
 def _within(messages, limit):
@@ -179,6 +191,14 @@ def _within(messages, limit):
         kept.append(message)
         used += len(message) + 1
     return kept
+
+
+def _by_sender(batches):
+    """(address, messages) batches merged per address, in the order first seen."""
+    merged = {}
+    for address, messages in batches:
+        merged.setdefault(address, []).extend(messages)
+    return list(merged.items())
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -202,7 +222,7 @@ class Receiver:
         self._connections = set()
         self._servers, self._transports = [], []
         self._queue = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="syslog-db")
+        self._executor = ThreadPoolExecutor(options.writers, thread_name_prefix="syslog-db")
 
     def run(self):
         """Serve until SIGTERM or SIGINT; everything received is stored before it returns."""
@@ -218,13 +238,14 @@ class Receiver:
             except (RuntimeError, ValueError):  # not the main thread (in-process tests)
                 pass
         self._queue = asyncio.Queue(QUEUE_BATCHES)
-        consumer = asyncio.create_task(self._consume())
+        consumers = [asyncio.create_task(self._consume())
+                     for _ in range(self.options.writers)]
         ports = await self._listen(loop)
         self.announce("listening " + " ".join(f"{name}={port or '-'}"
                                                 for name, port in ports.items()))
         ticker = asyncio.create_task(self._tick(stop))
         await stop.wait()
-        await self._shut_down(ticker, consumer)
+        await self._shut_down(ticker, consumers)
         log.info("syslog receiver stopped: %s", self.counters.line())
 
     async def _listen(self, loop):
@@ -319,12 +340,23 @@ class Receiver:
                 log.info("syslog receiver: %s", self.counters.line())
 
     async def _consume(self):
-        """Store queued batches one after another on the database thread; None ends it."""
+        """Store queued batches on the database threads until the None that ends it. When
+        the database is behind, the batches waiting in the queue are merged per sender (up
+        to merge_lines): fewer, larger transactions exactly when throughput matters."""
         loop = asyncio.get_running_loop()
-        while (batch := await self._queue.get()) is not None:
-            await loop.run_in_executor(self._executor, self.store.store, *batch)
+        ending = False
+        while not ending:
+            batches = [await self._queue.get()]
+            while sum(len(b[1]) for b in batches if b) < self.options.merge_lines \
+                    and batches[-1] is not None and not self._queue.empty():
+                batches.append(self._queue.get_nowait())
+            ending = batches[-1] is None
+            for address, messages in _by_sender([b for b in batches if b is not None]):
+                await loop.run_in_executor(self._executor, self.store.store, address,
+                                           messages)
+        await self._queue.put(None)  # the next consumer ends too
 
-    async def _shut_down(self, ticker, consumer):
+    async def _shut_down(self, ticker, consumers):
         """Stop listening, end the connections, store everything pending, then return."""
         for server in self._servers:
             server.close()
@@ -338,7 +370,7 @@ class Receiver:
         for address in list(self._pending):
             await self._hand_off(address)
         await self._queue.put(None)
-        await consumer
+        await asyncio.gather(*consumers)
         for server in self._servers:
             await server.wait_closed()
         self._executor.shutdown(wait=True)
