@@ -19,6 +19,7 @@ MAX_COUNT_DIGITS = 10  # a longer digit run is no octet count: the frame is read
 _TRAILING = b"\r\n\x00"
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _BETWEEN_FRAMES = b"\r\n\x00 \t"  # stray separators some senders put after a counted frame
+_SEPARATOR_BYTES = frozenset(_BETWEEN_FRAMES)
 
 
 @dataclass
@@ -71,15 +72,17 @@ class StreamDecoder:
     def feed(self, data):
         """The messages completed by `data` (bytes, trailing LF/CR/NUL stripped)."""
         self._buffer += data
-        messages = []
-        while self._buffer:
-            if not self._discard():
+        messages, pos = [], 0
+        while pos < len(self._buffer):  # positions, not deletions: one compaction a read
+            pos, done = self._discard(pos)
+            if not done:
                 break
-            message = self._next_frame()
+            pos, message = self._next_frame(pos)
             if message is None:
                 break
             if message:
                 messages.append(message)
+        del self._buffer[:pos]
         return messages
 
     def close(self):
@@ -88,90 +91,84 @@ class StreamDecoder:
         rest, self._buffer = bytes(self._buffer), bytearray()
         if self._skip or self._skip_line or not rest.strip(_BETWEEN_FRAMES):
             return []
-        count = self._octet_count(rest)
-        if count is not None:
+        if _octet_count(rest.lstrip(_BETWEEN_FRAMES), 0) is not None:
             self.refused.append(Refusal(len(rest), "connection closed inside a counted frame"))
             return []
         message = strip_message(rest)
         return [message] if message else []
 
-    def _discard(self):
-        """Drop what remains of a refused frame; False while more of it is awaited."""
+    def _discard(self, pos):
+        """(position, done): past what remains of a refused frame; not done while more of
+        it is awaited."""
         if self._skip:
-            taken = min(self._skip, len(self._buffer))
-            del self._buffer[:taken]
+            taken = min(self._skip, len(self._buffer) - pos)
             self._skip -= taken
-            return not self._skip
+            return pos + taken, not self._skip
         if self._skip_line:
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", pos)
             if end < 0:
-                self._buffer.clear()
-                return False
-            del self._buffer[:end + 1]
+                return len(self._buffer), False
             self._skip_line = False
-        return True
+            return end + 1, True
+        return pos, True
 
-    def _next_frame(self):
-        """The next whole frame's message (b"" for an empty or refused one), None if the
-        buffer holds only part of a frame."""
-        leading = len(self._buffer) - len(self._buffer.lstrip(_BETWEEN_FRAMES))
-        del self._buffer[:leading]
-        if not self._buffer:
-            return None
-        count = self._octet_count(self._buffer)
+    def _next_frame(self, pos):
+        """(position after it, the next whole frame's message): b"" for an empty or refused
+        frame, None if the buffer holds only part of a frame."""
+        buffer = self._buffer
+        while pos < len(buffer) and buffer[pos] in _SEPARATOR_BYTES:
+            pos += 1
+        if pos == len(buffer):
+            return pos, None
+        count = _octet_count(buffer, pos)
         if count is None:
-            return self._line_frame()
+            return self._line_frame(pos)
         digits, length = count
         if length is None:
-            return None  # the count itself is still arriving
-        return self._counted_frame(digits, length)
+            return pos, None  # the count itself is still arriving
+        return self._counted_frame(pos, digits, length)
 
-    def _octet_count(self, data):
-        """(digits, length) when data starts an octet-counted frame; length is None while
-        the count is unfinished; None for a frame that is a line."""
-        if not data[:1].isdigit():
-            return None
-        end = 0
-        while end < len(data) and end <= MAX_COUNT_DIGITS and data[end:end + 1].isdigit():
-            end += 1
-        if end > MAX_COUNT_DIGITS:
-            return None
-        if end == len(data):
-            return (end, None)
-        if data[end:end + 1] != b" " or data[0:1] == b"0":
-            return None  # "2026-12-06T..." (an ISO prefix) or "0 ...": a line
-        return (end, int(data[:end]))
-
-    def _counted_frame(self, digits, length):
+    def _counted_frame(self, pos, digits, length):
         """An octet-counted frame's message, once all of it has arrived."""
-        start = digits + 1
+        start = pos + digits + 1
         if length > self.max_frame:
-            del self._buffer[:start]
             self._skip = length
             self.refused.append(Refusal(length, f"frame of {length} bytes is over the "
                                                 f"limit of {self.max_frame}"))
-            return b"" if self._discard() else None
+            pos, done = self._discard(start)
+            return pos, b"" if done else None
         if len(self._buffer) < start + length:
-            return None
-        message = bytes(self._buffer[start:start + length])
-        del self._buffer[:start + length]
-        return strip_message(message)
+            return pos, None
+        return start + length, strip_message(bytes(self._buffer[start:start + length]))
 
-    def _line_frame(self):
+    def _line_frame(self, pos):
         """An LF-terminated frame's message, once its LF has arrived."""
-        end = self._buffer.find(b"\n")
+        end = self._buffer.find(b"\n", pos)
         if end < 0:
-            if len(self._buffer) > self.max_frame:
-                self.refused.append(Refusal(len(self._buffer), f"line longer than the limit "
-                                                               f"of {self.max_frame} bytes"))
-                self._buffer.clear()
+            if len(self._buffer) - pos > self.max_frame:
+                self.refused.append(Refusal(len(self._buffer) - pos, "line longer than the "
+                                            f"limit of {self.max_frame} bytes"))
                 self._skip_line = True
-            return None
-        if end > self.max_frame:
-            self.refused.append(Refusal(end, f"line longer than the limit of "
-                                             f"{self.max_frame} bytes"))
-            del self._buffer[:end + 1]
-            return b""
-        message = bytes(self._buffer[:end])
-        del self._buffer[:end + 1]
-        return strip_message(message)
+                return len(self._buffer), None
+            return pos, None
+        if end - pos > self.max_frame:
+            self.refused.append(Refusal(end - pos, f"line longer than the limit of "
+                                                   f"{self.max_frame} bytes"))
+            return end + 1, b""
+        return end + 1, strip_message(bytes(self._buffer[pos:end]))
+
+
+def _octet_count(data, pos):
+    """(digits, length) when data starts an octet-counted frame at pos; length is None while
+    the count is unfinished; None for a frame that is a line."""
+    end, size = pos, len(data)
+    while end < size and end - pos <= MAX_COUNT_DIGITS and 48 <= data[end] <= 57:
+        end += 1
+    digits = end - pos
+    if digits == 0 or digits > MAX_COUNT_DIGITS:
+        return None
+    if end == size:
+        return (digits, None)
+    if data[end] != 32 or data[pos] == 48:
+        return None  # "2026-12-06T..." (an ISO prefix) or "0 ...": a line
+    return (digits, int(data[pos:end]))
