@@ -260,6 +260,7 @@ class Receiver:
             ports["udp"] = transport.get_extra_info("sockname")[1]
         if o.tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2  # TLS 1.2 or later
             context.load_cert_chain(o.cert, o.key)
             ports["tls"] = await self._stream_server(o.tls, context)
         return ports
