@@ -38,6 +38,10 @@ def _configure_logging():
               help="The TLS server certificate chain (PEM).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False),
               help="The TLS server private key (PEM).")
+@click.option("--client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="With --tls: ask senders for a client certificate issued under these CAs "
+                   "(PEM; a self-signed certificate may be its own CA); one whose SHA-256 is "
+                   "bound to a key (ingest-key create --cert-fingerprint) names the sender.")
 @click.option("--max-frame", type=click.IntRange(480, 16 * 1024 * 1024),
               default=DEFAULT_MAX_FRAME, show_default=True,
               help="The largest message in bytes; larger frames are refused and skipped.")
@@ -47,7 +51,7 @@ def _configure_logging():
               show_default=True, help="The longest a received message waits for its batch.")
 @click.option("--stats-seconds", type=click.FloatRange(0.1, 86400), default=STATS_SECONDS,
               show_default=True, help="How often the counters are logged.")
-def syslog(bind, tcp, udp, tls, cert, key, max_frame, batch_lines, batch_seconds,
+def syslog(bind, tcp, udp, tls, cert, key, client_ca, max_frame, batch_lines, batch_seconds,
            stats_seconds):
     """Receive syslog (CEF, Wazuh and others) from bound senders until SIGTERM or SIGINT.
 
@@ -56,8 +60,11 @@ def syslog(bind, tcp, udp, tls, cert, key, max_frame, batch_lines, batch_seconds
         raise click.UsageError("Give at least one of --tcp, --udp and --tls.")
     if tls is not None and not (cert and key):
         raise click.UsageError("--tls needs --cert and --key.")
+    if client_ca and tls is None:
+        raise click.UsageError("--client-ca is for --tls.")
     _configure_logging()
     options = Options(bind=bind, tcp=tcp, udp=udp, tls=tls, cert=cert, key=key,
+                      client_ca=client_ca,
                       max_frame=max_frame, batch_lines=batch_lines,
                       batch_seconds=batch_seconds, stats_seconds=stats_seconds)
     try:

@@ -18,11 +18,15 @@ ingest_key = AppGroup("ingest-key", help="Create and revoke organizations' alert
                    "repeat for several.")
 @click.option("--sensor", default="", help="The sensor named on alerts that name none "
                                            "(default: the organization's code).")
-def ingest_key_create(organization, sender_networks, sensor):
+@click.option("--cert-fingerprint", default="", metavar="SHA256",
+              help="The SHA-256 fingerprint of a syslog sender's TLS client certificate "
+                   "(openssl x509 -noout -fingerprint -sha256 -in CERT).")
+def ingest_key_create(organization, sender_networks, sensor, cert_fingerprint):
     """Make an ingest key for ORGANIZATION (id or code); the key is printed once."""
     try:
         key = senders.create_bound_key(service.find_organization(organization),
-                                       sender_networks, sensor, actor=CommandLineOperator())
+                                       sender_networks, sensor, actor=CommandLineOperator(),
+                                       cert_fingerprint=cert_fingerprint)
     except AppError as error:
         raise click.ClickException(error.message) from None
     click.echo(key)

@@ -1,11 +1,16 @@
-"""Which ingest key a syslog sender's address is bound to (pure: addresses and networks).
+"""Which ingest key a syslog sender is bound to (pure: addresses, networks, certificates).
 
 A key names its senders as networks (CIDRs; a single address is a /32 or /128). An address
 goes to the most specific network that holds it, so a /32 for one appliance can sit inside a
-/24 bound to another organization's key.
+/24 bound to another organization's key. A TLS sender may instead be known by the SHA-256
+fingerprint of its client certificate, which wins over its address.
 """
 
+import hashlib
 import ipaddress
+import re
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 class SenderNetworkError(ValueError):
@@ -22,6 +27,22 @@ def parse_network(text):
         raise SenderNetworkError(
             f"{value[:64]!r} is not an IPv4 or IPv6 address or CIDR") from None
     return _unmapped_network(network)
+
+
+def parse_fingerprint(text):
+    """A certificate's SHA-256 fingerprint as 64 lower-case hex digits; colons, spaces and
+    upper case are accepted ("AB:CD:…", as openssl x509 -fingerprint -sha256 prints it)."""
+    value = re.sub(r"[\s:]", "", str(text or "")).lower()
+    value = value.removeprefix("sha256fingerprint=")
+    if not _FINGERPRINT.fullmatch(value):
+        raise SenderNetworkError(f"{str(text)[:100]!r} is not a SHA-256 certificate "
+                                 "fingerprint (64 hex digits)")
+    return value
+
+
+def certificate_fingerprint(der):
+    """The SHA-256 fingerprint (hex) of a DER certificate."""
+    return hashlib.sha256(der).hexdigest()
 
 
 def parse_address(text):

@@ -20,6 +20,9 @@ class IngestKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column()
     # The sensor named on alerts that name none themselves; "" means the organization's code.
     sensor: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # SHA-256 (hex) of the TLS client certificate a syslog sender may present instead of
+    # being known by its address; at most one active key per fingerprint (the service checks).
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     organization = relationship("Organization", viewonly=True)
     senders = relationship("IngestSender", order_by="IngestSender.network", viewonly=True)

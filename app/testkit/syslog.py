@@ -3,6 +3,7 @@
 accepts, and a throwaway TLS certificate."""
 
 import datetime
+import hashlib
 import os
 import re
 import signal
@@ -77,6 +78,7 @@ def self_signed_certificate(directory, name="localhost"):
                    .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
                                   critical=False)
                    .sign(key, hashes.SHA256()))
+    os.makedirs(directory, exist_ok=True)
     cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
     with open(cert_path, "wb") as out:
         out.write(certificate.public_bytes(serialization.Encoding.PEM))
@@ -87,9 +89,19 @@ def self_signed_certificate(directory, name="localhost"):
     return cert_path, key_path
 
 
-def client_context(cert_path):
-    """A TLS client context trusting only the given (self-signed) server certificate."""
-    return ssl.create_default_context(cafile=cert_path)
+def client_context(cert_path, client_cert=None, client_key=None):
+    """A TLS client context trusting only the given (self-signed) server certificate, showing
+    the client certificate if one is given."""
+    context = ssl.create_default_context(cafile=cert_path)
+    if client_cert:
+        context.load_cert_chain(client_cert, client_key)
+    return context
+
+
+def fingerprint_of(cert_path):
+    """The SHA-256 fingerprint (hex) of a PEM certificate file."""
+    with open(cert_path) as pem:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.read())).hexdigest()
 
 
 class ReceiverProcess:

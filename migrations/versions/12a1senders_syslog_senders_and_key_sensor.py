@@ -1,4 +1,5 @@
-"""syslog senders bound to ingest keys, and the key's default sensor name
+"""syslog senders bound to ingest keys, the key's default sensor name and TLS client
+certificate fingerprint
 
 Revision ID: 12a1senders
 Revises: 15d1auditlog
@@ -20,6 +21,7 @@ def upgrade():
     with op.batch_alter_table('ingest_key', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sensor', sa.String(length=200), server_default='',
                                       nullable=False))
+        batch_op.add_column(sa.Column('cert_fingerprint', sa.String(length=64), nullable=True))
 
     op.create_table('ingest_sender',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -41,4 +43,5 @@ def downgrade():
 
     op.drop_table('ingest_sender')
     with op.batch_alter_table('ingest_key', schema=None) as batch_op:
+        batch_op.drop_column('cert_fingerprint')
         batch_op.drop_column('sensor')

@@ -2,7 +2,13 @@
 
 import pytest
 
-from app.domain.syslog_senders import SenderNetworkError, SenderTable, parse_network
+from app.domain.syslog_senders import (
+    SenderNetworkError,
+    SenderTable,
+    certificate_fingerprint,
+    parse_fingerprint,
+    parse_network,
+)
 
 
 def test_addresses_and_cidrs_of_both_families_are_normalized():
@@ -37,3 +43,14 @@ def test_an_address_goes_to_the_most_specific_network_that_holds_it():
 
 def test_an_empty_table_binds_nobody():
     assert SenderTable([]).resolve("127.0.0.1") is None
+
+
+def test_certificate_fingerprints_are_read_in_the_forms_tools_print_them():
+    digest = certificate_fingerprint(b"certificate")
+    colons = ":".join(digest[i:i + 2] for i in range(0, 64, 2)).upper()
+    assert parse_fingerprint(digest) == digest
+    assert parse_fingerprint(colons) == digest  # openssl x509 -fingerprint -sha256
+    assert parse_fingerprint(f"sha256 Fingerprint={colons}") == digest
+    for bad in ("", "abc", digest[:-1], digest + "00", "g" * 64):
+        with pytest.raises(SenderNetworkError, match="is not a SHA-256 certificate"):
+            parse_fingerprint(bad)

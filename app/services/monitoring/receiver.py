@@ -10,10 +10,11 @@ the database falls behind, TCP senders are simply read more slowly (their own bu
 the rest, as syslog over TCP expects); UDP has no such brake, so a sender's pending UDP
 messages beyond MAX_PENDING are dropped and counted.
 
-A sender is identified by its source address, resolved to the most specific network bound
-to an active ingest key (services/monitoring/senders.py; the table is reloaded every
-TABLE_SECONDS). Lines of unknown senders are never stored as alerts: they are counted, and
-kept as refused payloads, at most one row per sender per UNKNOWN_KEEP_SECONDS and
+A sender is identified by the TLS client certificate it showed, if one is bound to an active
+ingest key, else by its source address, resolved to the most specific network bound to an
+active key (services/monitoring/senders.py; the tables are reloaded every TABLE_SECONDS).
+Lines of unknown senders are never stored as alerts: they are counted, and kept as refused
+payloads, at most one row per sender per UNKNOWN_KEEP_SECONDS and
 UNKNOWN_ROWS_PER_MINUTE rows in all, so a flood cannot fill the table.
 
 A database error loses that batch (logged, counted) and never stops the receiver.
@@ -36,6 +37,7 @@ from app.domain.syslog_framing import (
     datagram_message,
     decode_message,
 )
+from app.domain.syslog_senders import certificate_fingerprint
 from app.domain.timeutil import utcnow
 from app.errors import AppError
 from app.extensions import db
@@ -67,6 +69,7 @@ class Options:
     tls: int | None = None
     cert: str | None = None
     key: str | None = None
+    client_ca: str | None = None  # TLS: ask for client certificates issued under these
     max_frame: int = DEFAULT_MAX_FRAME
     batch_lines: int = BATCH_LINES
     batch_seconds: float = BATCH_SECONDS
@@ -128,11 +131,12 @@ class Store:
         with self._lock:
             setattr(self.counters, name, getattr(self.counters, name) + n)
 
-    def store(self, address, messages):
-        """Store one sender's batch; never raises (a failure is logged and counted)."""
+    def store(self, address, messages, fingerprint=None):
+        """Store one sender's batch (fingerprint: of its TLS client certificate, if it showed
+        one); never raises (a failure is logged and counted)."""
         with self.app.app_context():
             try:
-                self._store(address, messages)
+                self._store(address, messages, fingerprint)
             except AppError as error:  # the ingest refused the batch and kept it
                 self._count("refused", len(messages))
                 log.warning("syslog from %s: %s message(s) refused: %s", address,
@@ -145,8 +149,11 @@ class Store:
             finally:
                 db.session.remove()
 
-    def _store(self, address, messages):
-        key_id = self._sender_table().resolve(address)
+    def _store(self, address, messages, fingerprint):
+        table, certificates = self._sender_tables()
+        key_id = certificates.get(fingerprint) if fingerprint else None
+        if key_id is None:
+            key_id = table.resolve(address)
         key = senders.active_key(key_id) if key_id is not None else None
         if key is None:
             self._keep_unknown(address, messages)
@@ -155,11 +162,14 @@ class Store:
         ingest.ingest_lines(key, lines, sender=address)
         self._count("stored", len(messages))
 
-    def _sender_table(self):
+    def _sender_tables(self):
+        """(the networks' SenderTable, {certificate fingerprint: key id}), at most
+        TABLE_SECONDS old."""
         with self._lock:
             now = self.clock()
             if self._table is None or now - self._table_at >= TABLE_SECONDS:
-                self._table, self._table_at = senders.sender_table(), now
+                self._table = (senders.sender_table(), senders.certificate_table())
+                self._table_at = now
             return self._table
 
     def _keep_unknown(self, address, messages):
@@ -194,11 +204,18 @@ def _within(messages, limit):
 
 
 def _by_sender(batches):
-    """(address, messages) batches merged per address, in the order first seen."""
+    """(sender, messages) batches merged per sender, in the order first seen."""
     merged = {}
-    for address, messages in batches:
-        merged.setdefault(address, []).extend(messages)
+    for sender, messages in batches:
+        merged.setdefault(sender, []).extend(messages)
     return list(merged.items())
+
+
+def _fingerprint(writer):
+    """The SHA-256 of the TLS client certificate the connection showed, else None."""
+    ssl_object = writer.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return certificate_fingerprint(der) if der else None
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -262,6 +279,9 @@ class Receiver:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.minimum_version = ssl.TLSVersion.TLSv1_2  # TLS 1.2 or later
             context.load_cert_chain(o.cert, o.key)
+            if o.client_ca:  # a certificate is asked for, not required: else the address
+                context.verify_mode = ssl.CERT_OPTIONAL
+                context.load_verify_locations(o.client_ca)
             ports["tls"] = await self._stream_server(o.tls, context)
         return ports
 
@@ -273,51 +293,51 @@ class Receiver:
 
     async def _serve_stream(self, reader, writer):
         """One TCP or TLS connection, until the sender closes it or the receiver stops."""
-        address = writer.get_extra_info("peername")[0]
+        sender = (writer.get_extra_info("peername")[0], _fingerprint(writer))
         decoder = StreamDecoder(self.options.max_frame)
         task = asyncio.current_task()
         self._connections.add(task)
         try:
             while data := await reader.read(READ_BYTES):
-                self._take(address, decoder.feed(data), decoder)
-                if len(self._pending[address]) >= self.options.batch_lines:
-                    await self._hand_off(address)
+                self._take(sender, decoder.feed(data), decoder)
+                if len(self._pending[sender]) >= self.options.batch_lines:
+                    await self._hand_off(sender)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError) as error:
-            log.info("syslog connection from %s ended: %s", address, error)
+            log.info("syslog connection from %s ended: %s", sender[0], error)
         except asyncio.CancelledError:
             pass  # the receiver is stopping: keep what the decoder holds, below
         finally:
-            self._take(address, decoder.close(), decoder)
+            self._take(sender, decoder.close(), decoder)
             self._connections.discard(task)
             writer.close()
 
-    def _take(self, address, messages, decoder):
+    def _take(self, sender, messages, decoder):
         self.counters.received += len(messages)
-        self._pending[address].extend(messages)
+        self._pending[sender].extend(messages)
         if decoder.refused:
             for refusal in decoder.refused:
-                log.warning("syslog from %s: frame refused: %s", address, refusal.reason)
+                log.warning("syslog from %s: frame refused: %s", sender[0], refusal.reason)
             self.counters.oversized += len(decoder.refused)
             decoder.refused.clear()
 
     def take_datagram(self, address, message):
         """One UDP message (the loop's callback cannot wait for a full queue)."""
         self.counters.received += 1
-        pending = self._pending[address]
+        pending = self._pending[(address, None)]
         if len(pending) >= MAX_PENDING:
             self.counters.dropped += 1
             return
         pending.append(message)
 
-    async def _hand_off(self, address):
+    async def _hand_off(self, sender):
         """Queue the sender's pending messages in batches (waits while the queue is full)."""
-        pending = self._pending.pop(address, [])
+        pending = self._pending.pop(sender, [])
         size = self.options.batch_lines
         while pending:
             try:
-                await self._queue.put((address, pending[:size]))
+                await self._queue.put((sender, pending[:size]))
             except asyncio.CancelledError:  # not queued: back before what came since
-                self._pending[address][:0] = pending
+                self._pending[sender][:0] = pending
                 raise
             del pending[:size]
 
@@ -352,9 +372,10 @@ class Receiver:
                     and batches[-1] is not None and not self._queue.empty():
                 batches.append(self._queue.get_nowait())
             ending = batches[-1] is None
-            for address, messages in _by_sender([b for b in batches if b is not None]):
+            for (address, fingerprint), messages in _by_sender(
+                    [b for b in batches if b is not None]):
                 await loop.run_in_executor(self._executor, self.store.store, address,
-                                           messages)
+                                           messages, fingerprint)
         await self._queue.put(None)  # the next consumer ends too
 
     async def _shut_down(self, ticker, consumers):

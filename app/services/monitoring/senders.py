@@ -9,7 +9,12 @@ update of the key, its senders listed in the before and after snapshots.
 
 from sqlalchemy import select
 
-from app.domain.syslog_senders import SenderNetworkError, SenderTable, parse_network
+from app.domain.syslog_senders import (
+    SenderNetworkError,
+    SenderTable,
+    parse_fingerprint,
+    parse_network,
+)
 from app.domain.timeutil import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
@@ -43,6 +48,27 @@ def clean_sensor(name):
     return name
 
 
+def clean_fingerprint(text):
+    """A certificate fingerprint as stored ("" or None: none); InvalidInput otherwise."""
+    if not str(text or "").strip():
+        return None
+    try:
+        return parse_fingerprint(text)
+    except SenderNetworkError as error:
+        raise InvalidInput(str(error), {"cert_fingerprint": str(text)[:100]}) from None
+
+
+def _refuse_taken_fingerprint(fingerprint, except_key_id=None):
+    if fingerprint is None:
+        return
+    prefix = db.session.scalar(select(IngestKey.prefix).where(
+        IngestKey.cert_fingerprint == fingerprint, IngestKey.revoked_at.is_(None),
+        IngestKey.id != (except_key_id or 0)))
+    if prefix:
+        raise Conflict(f"That certificate is already bound to the active key {prefix}….",
+                       {"cert_fingerprint": fingerprint, "key": prefix})
+
+
 def _taken(networks, except_key_id=None):
     """{network: the prefix of the active key it is bound to} among networks."""
     if not networks:
@@ -72,17 +98,31 @@ def _senders_of(key):
         IngestSender.ingest_key_id == key.id).order_by(IngestSender.network)).all()
 
 
-def create_bound_key(organization, senders=(), sensor="", now=None, *, actor=None):
-    """A new key (ingest.create_ingest_key) bound to senders with a sensor name; every
-    sender is checked first, so a bad or taken one creates nothing. The plain key."""
+def create_bound_key(organization, senders=(), sensor="", now=None, *, actor=None,
+                     cert_fingerprint=None):
+    """A new key (ingest.create_ingest_key) bound to senders (and a TLS client certificate)
+    with a sensor name; everything is checked first, so a bad or taken sender creates
+    nothing. The plain key."""
     networks, sensor = parse_networks(senders), clean_sensor(sensor)
+    fingerprint = clean_fingerprint(cert_fingerprint)
     _refuse_taken(networks)
+    _refuse_taken_fingerprint(fingerprint)
     plain = ingest.create_ingest_key(organization, now, actor=actor)
-    if networks or sensor:
+    if networks or sensor or fingerprint:
         key = db.session.scalars(select(IngestKey).where(
             IngestKey.prefix == plain[:ingest.PREFIX_LENGTH])).one()
-        _change(key, networks, (), sensor, now, actor)
+        _change(key, networks, (), sensor, now, actor, fingerprint)
     return plain
+
+
+def set_cert_fingerprint(key, text, now=None, *, actor=None):
+    """Bind the key to a TLS client certificate's SHA-256 ("" unbinds); the stored form."""
+    fingerprint = clean_fingerprint(text)
+    if fingerprint:
+        _require_active(key)
+    _refuse_taken_fingerprint(fingerprint, key.id)
+    _change(key, (), (), None, now, actor, fingerprint or "")
+    return fingerprint
 
 
 def bind_sender(key, sender, now=None, *, actor=None):
@@ -117,8 +157,9 @@ def _require_active(key):
                        {"prefix": key.prefix})
 
 
-def _change(key, added, removed, sensor, now, actor):
-    """Apply one change to a key's senders and sensor, log it, commit."""
+def _change(key, added, removed, sensor, now, actor, fingerprint=None):
+    """Apply one change to a key's senders, sensor and certificate ("" unbinds it), log it,
+    commit."""
     before = _snapshot(key)
     now = now or utcnow()
     for network in added:
@@ -127,6 +168,8 @@ def _change(key, added, removed, sensor, now, actor):
         db.session.delete(row)
     if sensor is not None:
         key.sensor = sensor
+    if fingerprint is not None:
+        key.cert_fingerprint = fingerprint or None
     db.session.flush()
     admin_log.record(actor, "ingest_key", "updated", key, before, after=_snapshot(key),
                      now=now)
@@ -145,6 +188,13 @@ def sender_table():
         .join(IngestKey, IngestKey.id == IngestSender.ingest_key_id)
         .where(IngestKey.revoked_at.is_(None))).all()
     return SenderTable([(network, key_id) for network, key_id in rows])
+
+
+def certificate_table():
+    """{certificate fingerprint: key id} of the active keys bound to one."""
+    return dict(db.session.execute(
+        select(IngestKey.cert_fingerprint, IngestKey.id)
+        .where(IngestKey.cert_fingerprint.is_not(None), IngestKey.revoked_at.is_(None))).all())
 
 
 def active_key(key_id):

@@ -55,6 +55,13 @@ class SensorForm(FlaskForm):
                                                                 Length(max=senders.SENSOR_MAX)])
 
 
+class CertificateForm(FlaskForm):
+    """The SHA-256 of the key's syslog sender's TLS client certificate (empty: none)."""
+
+    cert_fingerprint = StringField(_l("Client certificate SHA-256"),
+                                   validators=[Optional(), Length(max=200)])
+
+
 def _organization(organization_id):
     """The organization whose keys an admin manages (403 for others, 404 if unknown)."""
     access.require(current_user, "ingest_keys.manage")
@@ -66,8 +73,8 @@ def _page(organization, new_key=None, status=200):
         "admin/ingest_keys.html", organization=organization, new_key=new_key,
         keys=service.list_ingest_keys(organization.id), create_form=CreateKeyForm(),
         revoke_form=RevokeKeyForm(formdata=None), sender_form=SenderForm(formdata=None),
-        remove_form=RemoveSenderForm(formdata=None), sensor_form=SensorForm(formdata=None)
-    ), status
+        remove_form=RemoveSenderForm(formdata=None), sensor_form=SensorForm(formdata=None),
+        certificate_form=CertificateForm(formdata=None)), status
 
 
 @bp.get("/organizations/<int:organization_id>/ingest-keys")
@@ -153,6 +160,18 @@ def set_ingest_key_sensor(key_id):
                                                          actor=current_user),
         lambda key, _result: _("Alerts of key %(prefix)s… that name no sensor now name %(sensor)s.",
                                prefix=key.prefix, sensor=key.default_sensor))
+
+
+@bp.post("/ingest-keys/<int:key_id>/certificate")
+def set_ingest_key_certificate(key_id):
+    """Bind the key to a TLS client certificate's fingerprint, or unbind it (empty)."""
+    return _key_change(
+        key_id, CertificateForm, lambda key, form: senders.set_cert_fingerprint(
+            key, form.cert_fingerprint.data or "", actor=current_user),
+        lambda key, fingerprint: _("Key %(prefix)s… is now bound to the certificate "
+                                   "%(fingerprint)s.", prefix=key.prefix,
+                                   fingerprint=fingerprint) if fingerprint else
+        _("Key %(prefix)s… is bound to no certificate.", prefix=key.prefix))
 
 
 def _int(text):

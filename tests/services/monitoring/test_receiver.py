@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +19,16 @@ from app.extensions import db
 from app.models import Alert, Organization, RejectedPayload
 from app.services.monitoring import ingest, receiver, senders
 from app.testkit import factories
-from app.testkit.syslog import cef_line, octet_counted, rfc5424, send_tcp, send_udp
+from app.testkit.syslog import (
+    cef_line,
+    client_context,
+    fingerprint_of,
+    octet_counted,
+    rfc5424,
+    self_signed_certificate,
+    send_tcp,
+    send_udp,
+)
 
 DEADLINE_SECONDS = 10
 
@@ -39,7 +49,7 @@ def running(app, **options):
 
     def announce(line):
         state["ports"] = {name: int(port) for name, port in
-                          re.findall(r"(tcp|udp)=(\d+)", line)}
+                          re.findall(r"(tcp|udp|tls)=(\d+)", line)}
         ready.set()
 
     instance = receiver.Receiver(app, receiver.Options(tcp=0, udp=0, **options), announce)
@@ -164,3 +174,30 @@ def test_unknown_senders_write_at_most_the_rows_per_minute_in_all(app, ctx):
     assert db.session.scalar(select(func.count(RejectedPayload.id))) == \
         receiver.UNKNOWN_ROWS_PER_MINUTE
     assert store.counters.unknown == receiver.UNKNOWN_ROWS_PER_MINUTE + 5
+
+
+def test_a_bound_client_certificate_names_the_sender_before_its_address(
+        app, org_a, tmp_path):
+    """127.0.0.1 is org A's; the client certificate bound to org B's key wins over it. A
+    certificate bound to no key leaves the sender known by its address."""
+    server = self_signed_certificate(str(tmp_path / "server"), "localhost")
+    bound_client = self_signed_certificate(str(tmp_path / "b"), "fgt-b")
+    other_client = self_signed_certificate(str(tmp_path / "other"), "fgt-other")
+    with app.app_context():
+        org_b = factories.make_organization()
+        senders.create_bound_key(org_b, cert_fingerprint=fingerprint_of(bound_client[0]))
+        org_b_id = org_b.id
+        db.session.remove()
+    (tmp_path / "clients.pem").write_text(
+        Path(bound_client[0]).read_text() + Path(other_client[0]).read_text())
+    options = {"tls": 0, "cert": server[0], "key": server[1],
+               "client_ca": str(tmp_path / "clients.pem"), "batch_seconds": 0.05}
+    with running(app, **options) as (_instance, ports):
+        for client, n in ((bound_client, 1), (other_client, 2), (None, 3)):
+            context = client_context(server[0], *(client or ()))
+            send_tcp(ports["tls"], octet_counted(rfc5424(cef_line(n))), context=context)
+        wait_until(lambda: stored(app) == 3, "three alerts over TLS")
+    with app.app_context():
+        owners = {a.rule_id: a.organization_id for a in db.session.scalars(select(Alert))}
+        db.session.remove()
+    assert owners == {"IPS-1": org_b_id, "IPS-2": org_a, "IPS-3": org_a}

@@ -143,3 +143,42 @@ def test_the_demo_binds_this_machine_to_the_first_organizations_key_once(app, ru
         assert (key.organization.code, key.default_sensor) == ("TKY-0001",
                                                                "fortigate-60f-honsha")
         db.session.remove()
+
+
+FINGERPRINT = "ab" * 32
+
+
+def test_a_key_is_bound_to_a_client_certificate_once_among_active_keys(orgs):
+    org_a, org_b = orgs
+    colons = ":".join(["AB"] * 32)
+    first = key_of(senders.create_bound_key(org_a, cert_fingerprint=colons))
+    assert first.cert_fingerprint == FINGERPRINT
+    assert senders.certificate_table() == {FINGERPRINT: first.id}
+    before = rows()
+    with pytest.raises(Conflict, match="certificate is already bound to the active key"):
+        senders.create_bound_key(org_b, cert_fingerprint=FINGERPRINT)
+    with pytest.raises(InvalidInput, match="is not a SHA-256 certificate fingerprint"):
+        senders.create_bound_key(org_b, ["192.0.2.1"], cert_fingerprint="abc")
+    assert rows() == before
+    senders.set_cert_fingerprint(first, "")
+    assert first.cert_fingerprint is None and senders.certificate_table() == {}
+    second = key_of(senders.create_bound_key(org_b, cert_fingerprint=FINGERPRINT))
+    ingest.revoke_ingest_key(second.prefix, now=NOW)
+    assert senders.certificate_table() == {}
+    assert senders.set_cert_fingerprint(first, FINGERPRINT) == FINGERPRINT
+    change = db.session.scalars(select(AdminChange).order_by(AdminChange.id.desc())).first()
+    assert change.after["cert_fingerprint"] == FINGERPRINT
+
+
+def test_the_cli_binds_a_certificate_and_refuses_a_bad_fingerprint(app, runner):
+    with app.app_context():
+        code = factories.make_organization().code
+        db.session.commit()
+    bad = runner.invoke(args=["ingest-key", "create", code, "--cert-fingerprint", "xyz"])
+    assert bad.exit_code == 1 and "is not a SHA-256 certificate fingerprint" in bad.output
+    good = runner.invoke(args=["ingest-key", "create", code, "--cert-fingerprint", FINGERPRINT])
+    assert good.exit_code == 0, good.output
+    with app.app_context():
+        assert key_of(good.output.strip()).cert_fingerprint == FINGERPRINT
+        assert db.session.scalar(select(func.count()).select_from(IngestKey)) == 1
+        db.session.remove()

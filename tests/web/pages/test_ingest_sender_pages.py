@@ -119,3 +119,20 @@ def test_a_revoked_key_shows_its_senders_without_forms_and_refuses_new_ones(
     again = admin.post(f"/admin/ingest-keys/{key_id}/senders?lang=en",
                        data={"csrf_token": token, "network": "192.0.2.6"})
     assert again.status_code == 409 and "was revoked" in again.text
+
+
+def test_a_client_certificate_is_bound_by_its_fingerprint_and_unbound(
+        app, admin, world, key_id):
+    token = csrf_token(admin, keys_path(world))
+    path = f"/admin/ingest-keys/{key_id}/certificate?lang=en"
+    colons = ":".join(["AB"] * 32)
+    bad = admin.post(path, data={"csrf_token": token, "cert_fingerprint": "AB:CD"})
+    assert bad.status_code == 422 and "is not a SHA-256 certificate fingerprint" in bad.text
+    assert admin.post(path, data={"csrf_token": token, "cert_fingerprint": colons}) \
+        .status_code == 302
+    page = admin.get(keys_path(world) + "?lang=en").text
+    assert f"<code>{'ab' * 32}</code>" in page and "is now bound to the certificate" in page
+    admin.post(path, data={"csrf_token": token, "cert_fingerprint": ""})
+    with app.app_context():
+        assert db.session.get(IngestKey, key_id).cert_fingerprint is None
+        db.session.remove()
