@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AdminChange, IngestKey, IngestSender, Organization
 from app.services.monitoring import senders
+from app.services.monitoring.receiver import Counters, Store
 from app.testkit.helpers import csrf_token
 
 
@@ -136,3 +137,11 @@ def test_a_client_certificate_is_bound_by_its_fingerprint_and_unbound(
     with app.app_context():
         assert db.session.get(IngestKey, key_id).cert_fingerprint is None
         db.session.remove()
+
+
+def test_an_unknown_senders_lines_show_on_the_desks_refused_page(app, login, world):
+    Store(app, Counters()).store("198.51.100.23", [b"<134>1 - fw - - - <script>x</script>"])
+    page = login(world.emails["desk"]).get("/desk/alerts/refused?lang=en").text
+    assert "unknown sender 198.51.100.23 (1 message(s))" in page
+    assert "syslog from 198.51.100.23" in page
+    assert "&lt;script&gt;" in page and "<script>x" not in page
