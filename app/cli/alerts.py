@@ -70,4 +70,4 @@ def syslog(bind, tcp, udp, tls, cert, key, client_ca, max_frame, batch_lines, ba
     try:
         Receiver(current_app._get_current_object(), options, announce=click.echo).run()
     except OSError as error:  # the port is taken, or needs privileges
-        raise click.ClickException(f"Cannot listen: {error}") from None
+        raise click.ClickException(f"Cannot listen (or read the certificate): {error}") from None

@@ -9,6 +9,7 @@ CI (CI=true), where that is a failure.
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -192,3 +193,26 @@ def test_sigterm_stores_what_was_received_and_exits_zero(app, bound):
     assert "syslog receiver stopped: received=200 stored=200" in running.stderr()
     with app.app_context():
         assert count_alerts(bound["org_a"]) == 200
+
+
+def test_the_command_refuses_what_it_cannot_serve_clearly(app, runner, tmp_path):
+    nothing = runner.invoke(args=["alerts", "syslog"])
+    assert nothing.exit_code == 2 and "Give at least one of --tcp, --udp and --tls" in \
+        nothing.output
+    no_cert = runner.invoke(args=["alerts", "syslog", "--tls", "0"])
+    assert no_cert.exit_code == 2 and "--tls needs --cert and --key" in no_cert.output
+    ca_without_tls = runner.invoke(args=["alerts", "syslog", "--tcp", "0", "--client-ca",
+                                         __file__])
+    assert ca_without_tls.exit_code == 2 and "--client-ca is for --tls" in ca_without_tls.output
+    not_a_cert = tmp_path / "cert.pem"
+    not_a_cert.write_text("not a certificate")
+    bad_cert = runner.invoke(args=["alerts", "syslog", "--tls", "0", "--cert", str(not_a_cert),
+                                   "--key", str(not_a_cert)])
+    assert bad_cert.exit_code == 1 and "Cannot listen (or read the certificate)" in \
+        bad_cert.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = runner.invoke(args=["alerts", "syslog", "--tcp", str(port)])
+    assert busy.exit_code == 1 and "Cannot listen" in busy.output
