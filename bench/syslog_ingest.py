@@ -100,7 +100,8 @@ def _send(port, data):
 def _syslog_run(app, url, args):
     """Seconds from the first byte sent until every line is counted; the receiver's log."""
     streams = _frames(args.lines, args.distinct, args.connections)
-    with receiver_process(plain_url(url), udp=False) as receiver:
+    options = ["--writers", str(args.writers)] if args.writers else []
+    with receiver_process(plain_url(url), udp=False, options=options) as receiver:
         threads = [threading.Thread(target=_send, args=(receiver.ports["tcp"], data))
                    for data in streams]
         started = time.perf_counter()
@@ -180,6 +181,8 @@ def main(argv=None):
     parser.add_argument("--distinct", type=int, default=5_000,
                         help="distinct signatures among them (the rest are repeats)")
     parser.add_argument("--connections", type=int, default=2, help="TCP connections")
+    parser.add_argument("--writers", type=int, help="the receiver's database threads "
+                                                    "(default: its own default)")
     args = parser.parse_args(argv)
     with scratch(args) as url:
         recreate_database(url)

@@ -11,6 +11,7 @@ from app.services.monitoring.receiver import (
     BATCH_SECONDS,
     DEFAULT_MAX_FRAME,
     STATS_SECONDS,
+    WRITERS,
     Options,
     Receiver,
 )
@@ -49,10 +50,12 @@ def _configure_logging():
               show_default=True, help="Messages of one sender stored in one transaction.")
 @click.option("--batch-seconds", type=click.FloatRange(0.01, 3600), default=BATCH_SECONDS,
               show_default=True, help="The longest a received message waits for its batch.")
+@click.option("--writers", type=click.IntRange(1, 16), default=WRITERS, show_default=True,
+              help="Database threads storing batches.")
 @click.option("--stats-seconds", type=click.FloatRange(0.1, 86400), default=STATS_SECONDS,
               show_default=True, help="How often the counters are logged.")
 def syslog(bind, tcp, udp, tls, cert, key, client_ca, max_frame, batch_lines, batch_seconds,
-           stats_seconds):
+           writers, stats_seconds):
     """Receive syslog (CEF, Wazuh and others) from bound senders until SIGTERM or SIGINT.
 
     Prints "listening tcp=PORT udp=PORT tls=PORT" once every port is open."""
@@ -66,7 +69,8 @@ def syslog(bind, tcp, udp, tls, cert, key, client_ca, max_frame, batch_lines, ba
     options = Options(bind=bind, tcp=tcp, udp=udp, tls=tls, cert=cert, key=key,
                       client_ca=client_ca,
                       max_frame=max_frame, batch_lines=batch_lines,
-                      batch_seconds=batch_seconds, stats_seconds=stats_seconds)
+                      batch_seconds=batch_seconds, stats_seconds=stats_seconds,
+                      writers=writers)
     try:
         Receiver(current_app._get_current_object(), options, announce=click.echo).run()
     except OSError as error:  # the port is taken, or needs privileges
