@@ -52,7 +52,8 @@ def running(app, **options):
                           re.findall(r"(tcp|udp|tls)=(\d+)", line)}
         ready.set()
 
-    instance = receiver.Receiver(app, receiver.Options(tcp=0, udp=0, **options), announce)
+    instance = receiver.Receiver(app, receiver.Options(**{"tcp": 0, "udp": 0, **options}),
+                                 announce)
 
     async def main():
         state["loop"], state["stop"] = asyncio.get_running_loop(), asyncio.Event()
@@ -201,3 +202,13 @@ def test_a_bound_client_certificate_names_the_sender_before_its_address(
         owners = {a.rule_id: a.organization_id for a in db.session.scalars(select(Alert))}
         db.session.remove()
     assert owners == {"IPS-1": org_b_id, "IPS-2": org_a, "IPS-3": org_a}
+
+
+def test_ipv6_senders_are_bound_by_their_ipv6_networks(app, ctx):
+    world = factories.make_world()
+    senders.create_bound_key(db.session.get(Organization, world["org_b"]), ["::1/128"])
+    db.session.remove()
+    with running(app, bind="::1", udp=None, batch_seconds=0.05) as (instance, ports):
+        send_tcp(ports["tcp"], octet_counted(rfc5424(cef_line(4))), source="::1", host="::1")
+        wait_until(lambda: stored(app) == 1, "the IPv6 sender's alert")
+    assert db.session.scalars(select(Alert)).one().organization_id == world["org_b"]
