@@ -28,12 +28,14 @@ translations: | $(BIN)/python
 	$(BIN)/python scripts/compile_translations.py
 
 ## run: migrate, load the demo data, serve on 127.0.0.1:$(PORT) with the notification worker
+##      and the syslog receiver (127.0.0.1:5514 tcp/udp)
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "Kaketsuke: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/swagger)"
-	@echo "Worker: sends messages and fires escalation timers; Ctrl-C stops web and worker."
+	@echo "Worker: sends messages and fires escalation timers. Syslog receiver: 127.0.0.1:5514 tcp/udp."
+	@echo "Ctrl-C stops web, worker and receiver."
 	$(BIN)/python scripts/run_dev.py --host 127.0.0.1 --port $(PORT)
 
 ## test: lint, the suite on SQLite, then again on PostgreSQL when it is reachable

@@ -1,7 +1,8 @@
-"""Development: serve the web app and run the notification worker beside it (`make run`).
+"""Development: serve the web app, with the notification worker and the syslog receiver
+beside it (`make run`).
 
-Both are children of this script. Ctrl-C or SIGTERM stops both cleanly; when either
-stops by itself, the other is stopped too, and the exit code says what happened.
+All three are children of this script. Ctrl-C or SIGTERM stops them all cleanly; when one
+stops by itself, the others are stopped too, and the exit code says what happened.
 """
 
 import argparse
@@ -18,6 +19,8 @@ def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default=os.environ.get("PORT", "5000"))
+    parser.add_argument("--syslog-port", default=os.environ.get("SYSLOG_PORT", "5514"),
+                        help="TCP and UDP port of the syslog receiver on 127.0.0.1")
     return parser.parse_args(argv)
 
 
@@ -38,28 +41,43 @@ def _on_sigterm(_signum, _frame):
     raise KeyboardInterrupt  # one way out, the same as Ctrl-C
 
 
+def _banner(syslog_port):
+    """How to send the receiver a line from this machine (the demo binds 127.0.0.1)."""
+    print(f"Syslog: 127.0.0.1:{syslog_port} tcp/udp. Try: logger --server 127.0.0.1 "
+          f"--port {syslog_port} --tcp --octet-count 'CEF:0|Fortinet|FortiGate|7.2|16384|"
+          "IPS test|8|rt=Dec 06 2026 10:00:00 JST dvchost=fgt-demo src=203.0.113.9'",
+          file=sys.stderr)
+
+
 def main(argv=None):
-    """Start `flask worker` and `flask run`; return when either ends or on Ctrl-C/SIGTERM."""
+    """Start `flask worker`, `flask alerts syslog` and `flask run`; return when one ends or
+    on Ctrl-C/SIGTERM."""
     args = _parse(argv)
     env = {**os.environ, "FLASK_APP": os.environ.get("FLASK_APP", "wsgi")}
     flask = [sys.executable, "-m", "flask"]
     signal.signal(signal.SIGTERM, _on_sigterm)
-    worker = subprocess.Popen([*flask, "worker"], env=env)
-    web = subprocess.Popen([*flask, "run", "--host", args.host, "--port", str(args.port)],
-                           env=env)
+    children = {
+        "worker": subprocess.Popen([*flask, "worker"], env=env),
+        "syslog receiver": subprocess.Popen(
+            [*flask, "alerts", "syslog", "--bind", "127.0.0.1", "--tcp", str(args.syslog_port),
+             "--udp", str(args.syslog_port)], env=env),
+        "web server": subprocess.Popen(
+            [*flask, "run", "--host", args.host, "--port", str(args.port)], env=env),
+    }
+    _banner(args.syslog_port)
     code = 0
     try:
-        while worker.poll() is None and web.poll() is None:
+        while all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
-        ended = "worker" if worker.poll() is not None else "web server"
-        code = (worker.poll() if ended == "worker" else web.poll()) or 1
-        print(f"run_dev: the {ended} stopped; stopping the other.", file=sys.stderr)
+        ended = next(name for name, child in children.items() if child.poll() is not None)
+        code = children[ended].poll() or 1
+        print(f"run_dev: the {ended} stopped; stopping the others.", file=sys.stderr)
     except KeyboardInterrupt:
         pass
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):  # make passes its SIGTERM on, too
             signal.signal(sig, signal.SIG_IGN)
-        _stop([web, worker])
+        _stop(list(children.values()))
     return code
 
 

@@ -1,6 +1,7 @@
 """The operator's `flask` commands, one module per subject; register_cli attaches them all."""
 
 from app.cli import (
+    alerts,
     audit,
     claims,
     demo,
@@ -15,7 +16,7 @@ from app.cli import (
 
 COMMANDS = (demo.seed_demo, people.token, audit.audit, workflow.workflow, people.user,
             worker.worker, claims.claims, ingest_keys.ingest_key, organizations.org,
-            stats.stats, reports.reports)
+            stats.stats, reports.reports, alerts.alerts)
 
 
 def register_cli(app):

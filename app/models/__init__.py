@@ -1,7 +1,7 @@
 """Database models, split by aggregate; import them all from here."""
 
 from app.models.admin import AdminChange
-from app.models.alerts import Alert, IngestKey, RejectedPayload
+from app.models.alerts import Alert, IngestKey, IngestSender, RejectedPayload
 from app.models.calls import PhoneCall
 from app.models.claims import (
     Claim,
@@ -47,6 +47,7 @@ __all__ = [
     "AdminChange",
     "Alert",
     "IngestKey",
+    "IngestSender",
     "RejectedPayload",
     "Claim",
     "ClaimPacket",

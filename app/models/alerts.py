@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.timeutil import utcnow
 from app.extensions import db
@@ -18,6 +18,29 @@ class IngestKey(db.Model):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The sensor named on alerts that name none themselves; "" means the organization's code.
+    sensor: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # SHA-256 (hex) of the TLS client certificate a syslog sender may present instead of
+    # being known by its address; at most one active key per fingerprint (the service checks).
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    organization = relationship("Organization", viewonly=True)
+    senders = relationship("IngestSender", order_by="IngestSender.network", viewonly=True)
+
+    @property
+    def default_sensor(self):
+        """The sensor name for this key's alerts that name none: set, else the org's code."""
+        return self.sensor or self.organization.code
+
+
+class IngestSender(db.Model):
+    """A syslog sender (an address or CIDR) bound to an ingest key: its lines are that key's
+    organization's. One network is bound to at most one active key (the service checks)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ingest_key_id: Mapped[int] = mapped_column(ForeignKey("ingest_key.id"), index=True)
+    network: Mapped[str] = mapped_column(String(64))  # normalized: "192.0.2.0/24", "::1/128"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Alert(db.Model):

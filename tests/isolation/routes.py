@@ -194,6 +194,11 @@ ROUTES = {
     "admin.ingest_keys": Route(ADMIN),
     "admin.create_ingest_key": Route(ADMIN, body=lambda ids: {}),
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
+    "admin.add_ingest_sender": Route(ADMIN, body=lambda ids: {"network": "192.0.2.77"}),
+    "admin.remove_ingest_sender": Route(ADMIN, body=lambda ids: {"sender_id": "1"}),
+    "admin.set_ingest_key_sensor": Route(ADMIN, body=lambda ids: {"sensor": "iso"}),
+    "admin.set_ingest_key_certificate": Route(ADMIN, body=lambda ids: {
+        "cert_fingerprint": "ab" * 32}),
     "admin.tokens_list": Route(ADMIN),
     "admin.revoke_token": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.users_list": Route(ADMIN),
