@@ -163,6 +163,8 @@ ROUTES = {
     "customer.add_note": Route(("customer",), body=lambda ids: {"note": "isolation"}),
     "customer.upload_evidence": Route(("customer",), body=upload),
     "customer.sign_off": Route(("customer",), body=lambda ids: {"comment": "isolation"}),
+    "customer.correct_details": Route(("customer",),
+                                      body=lambda ids: {"description": "isolation", "version": 1}),
     # ---------------------------------------------------------------- insurer's portal
     "insurer.home": Route(("insurer", "admin")),
     "insurer.claim": Route(("insurer", "admin")),

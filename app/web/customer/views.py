@@ -1,7 +1,7 @@
-"""The customer's incident page and its three actions: add information, send a file, sign
-off a work report. Each action redirects back to the page with what happened (or why
-nothing did); another organization's incident or visit is the same 404 as a missing one,
-found before the form is read."""
+"""The customer's incident page and its four actions: correct its description and contact
+details, add information, send a file, sign off a work report. Each action redirects back to
+the page with what happened (or why nothing did); another organization's incident or visit
+is the same 404 as a missing one, found before the form is read."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -12,10 +12,11 @@ from app.errors import AppError
 from app.extensions import csrf
 from app.services.claims.evidence import CUSTOMER_KINDS
 from app.services.dispatch.signoff import sign_off as sign_off_report
+from app.services.incidents.corrections import correct_incident
 from app.services.incidents.customer_view import customer_incident
 from app.services.incidents.notes import add_note as add_information
 from app.web.customer import bp
-from app.web.customer.forms import NoteForm, SignOffForm
+from app.web.customer.forms import DetailsForm, NoteForm, SignOffForm
 from app.web.desk.evidence import store_from_form
 from app.web.formutil import flash_form_errors
 
@@ -29,7 +30,27 @@ def incident(incident_id):
     """One incident of my organization: state, timeline, work reports, files, my share."""
     view = customer_incident(current_user, incident_id)
     return render_template("customer/incident.html", view=view, note_form=NoteForm(),
-                           signoff_form=SignOffForm(), customer_kinds=CUSTOMER_KINDS)
+                           signoff_form=SignOffForm(), customer_kinds=CUSTOMER_KINDS,
+                           details_form=DetailsForm.of(view.incident))
+
+
+@bp.post("/incidents/<int:incident_id>/details")
+def correct_details(incident_id):
+    """Correct the description or the reporter's contact details (the desk sees before and
+    after on the timeline); a stale form or a bad value changes nothing and says why."""
+    get_incident_for(current_user, incident_id)
+    form = DetailsForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back(incident_id, "#details")
+    try:
+        correct_incident(incident_id, form.changes(), version=form.version.data,
+                         actor=current_user)
+    except AppError as exc:
+        flash(_(exc.message), "error")  # in the catalog where it is one of ours
+        return _back(incident_id, "#details")
+    flash(_("Your details were corrected."), "success")
+    return _back(incident_id, "#details")
 
 
 @bp.post("/incidents/<int:incident_id>/notes")

@@ -380,3 +380,74 @@ def test_a_refused_file_is_explained_in_japanese_by_default(app, login, world):
     assert flashes(response) == [
         ("error", "プログラムやスクリプトは証拠として受け付けられません。")]
     assert rows(app) == before
+
+
+# ---------------------------------------------------------------- correcting its details
+
+
+def details(app, incident_id):
+    with app.app_context():
+        from app.models import Incident
+        incident = db.session.get(Incident, incident_id)
+        result = (incident.version, incident.description, incident.reporter_name,
+                  incident.reporter_phone, incident.reporter_email, incident.category)
+        db.session.remove()
+    return result
+
+
+def details_form(client, incident_id, **values):
+    token = csrf_token(client, page(incident_id))
+    text = client.get(page(incident_id)).text
+    version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', text)
+    return {"csrf_token": token, "version": version.group(1), **values}
+
+
+def test_the_customer_corrects_its_description_and_contact_and_the_desk_sees_before_and_after(
+        app, login, world):
+    incident_id, _ = scene(app, world, visited)
+    client = login(world.emails["customer"])
+    before = details(app, incident_id)
+    data = details_form(client, incident_id, description="NASも暗号化されていました。",
+                        reporter_name="佐藤 花子", reporter_phone="090-1111-2222",
+                        reporter_email="sato@example.jp")
+    response = client.post(f"/my/incidents/{incident_id}/details", data=data,
+                           follow_redirects=True)
+    assert ("success", "Your details were corrected.") in flashes(response)
+    after = details(app, incident_id)
+    assert after[0] == before[0] + 1
+    assert after[1:5] == ("NASも暗号化されていました。", "佐藤 花子", "+819011112222",
+                          "sato@example.jp")
+    assert after[5] == before[5]  # the category is the desk's to correct
+    with app.app_context():
+        event = db.session.scalars(select(IncidentEvent).order_by(
+            IncidentEvent.id.desc())).first()
+        assert event.kind == "corrected"
+        assert event.data["changes"]["description"]["after"] == "NASも暗号化されていました。"
+        db.session.remove()
+
+
+@pytest.mark.parametrize("change", [
+    {"reporter_phone": "not a phone"}, {"reporter_email": "a@b@c"}, {"version": "1"},
+])
+def test_a_bad_or_stale_correction_changes_nothing_and_says_why(app, login, world, change):
+    incident_id, _ = scene(app, world, visited)
+    client = login(world.emails["customer"])
+    before, counted = details(app, incident_id), rows(app)
+    data = details_form(client, incident_id, description="別の説明")
+    if change.get("version") == "1":
+        change = {"version": str(int(data["version"]) - 1)}
+    response = client.post(f"/my/incidents/{incident_id}/details", data={**data, **change},
+                           follow_redirects=True)
+    assert any(kind == "error" for kind, _ in flashes(response)), flashes(response)
+    assert details(app, incident_id) == before and rows(app) == counted
+
+
+def test_another_organizations_incident_cannot_be_corrected(app, login, world):
+    incident_id, _ = scene(app, world, visited)
+    before = details(app, incident_id)
+    client = login(world.emails["other_customer"])
+    token = csrf_token(client, "/report")
+    response = client.post(f"/my/incidents/{incident_id}/details", data={
+        "csrf_token": token, "version": before[0], "description": "x"})
+    assert response.status_code == 404
+    assert details(app, incident_id) == before
