@@ -32,8 +32,8 @@ SENSOR_FIELDS = ("dvchost", "dvc", "deviceExternalId")
 # the same one): attack and virus names, files, registry keys and URLs.
 IDENTITY_FIELDS = ("FTNTFGTattack", "FTNTFGTvirus", "filePath", "fname", "request",
                    "requestUrl", "registryKey")
-_IDENTITY_LABELS = re.compile(r"attack|signature|virus|malware|threat|file|path|registry|url",
-                              re.I)
+_IDENTITY_LABELS = re.compile(
+    r"attack|signature|virus|malware|threat|protection|file|path|registry|url", re.I)
 
 
 def parse_cef_line(line, received_at, default_sensor=None):
