@@ -18,6 +18,7 @@ from app.domain.timeutil import isoformat_utc
 from app.errors import PayloadTooLarge
 from app.services.incidents.queries import alert_detail, list_alerts
 from app.services.monitoring import ingest as service
+from app.services.monitoring.policy import set_alert_policy
 
 TAG = Tag(name="alerts", description="Monitoring alerts: sensors send them with an ingest key; "
           "staff and customers list them")
@@ -158,3 +159,37 @@ def get_alert(path: AlertPath):
     """One alert you may see, with the newest raw records it was seen in (samples)."""
     row = alert_detail(g.api_user, path.alert_id)
     return {**alert_out(row), "samples": row.Alert.samples or [row.Alert.raw]}
+
+
+class AlertPolicyIn(Strict):
+    exclude_groups: list[str] | None = Field(
+        None, max_length=100, description="Rule groups whose alerts open no incident "
+        "(default: sca, policy_monitoring, windows_application); [] excludes none")
+    exclude_levels: list[int] | None = Field(None, max_length=17,
+                                             description="Wazuh levels 0-16 that open none")
+    wazuh_levels: dict[str, Severity] | None = Field(
+        None, description='Severity per Wazuh level instead of the table, e.g. {"9": "medium"}')
+
+
+class AlertPolicyBody(Strict):
+    alert_policy: AlertPolicyIn | None = Field(description="null: back to the defaults")
+
+
+class AlertPolicyOut(BaseModel):
+    contract_id: int
+    alert_policy: dict | None
+
+
+class ContractAlertPath(BaseModel):
+    contract_id: Id
+
+
+@bp.put("/contracts/<int:contract_id>/alert-policy", tags=[TAG],
+        responses={200: AlertPolicyOut})
+def put_alert_policy(path: ContractAlertPath, body: AlertPolicyBody):
+    """Set a contract's alert noise policy (admins): excluded rule groups and levels, Wazuh
+    level overrides; only the keys sent are stored, the defaults apply to the others."""
+    policy = None if body.alert_policy is None else body.alert_policy.model_dump(
+        exclude_none=True)
+    contract = set_alert_policy(g.api_user, path.contract_id, policy)
+    return {"contract_id": contract.id, "alert_policy": contract.alert_policy}
