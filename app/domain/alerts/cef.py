@@ -22,6 +22,8 @@ from app.domain.alerts.times import parse_time, zone_of
 # so the "=" after a key is never an escaped one.
 _KEY = re.compile(r"(?:^|(?<= ))([A-Za-z0-9_.\[\]-]+)=")
 _ESCAPE = re.compile(r"\\(.)", re.S)
+_HEADER_FIELD = re.compile(r"((?:\\.|[^|\\])*)\|", re.S)  # up to an unescaped pipe
+_HEADER_ESCAPE = re.compile(r"\\([|\\])")
 _EXTENSION_ESCAPES = {"=": "=", "\\": "\\", "n": "\n", "r": "\r"}
 _HOST_NAME = re.compile(r"(?=.*[A-Za-z_])[A-Za-z0-9_.-]{1,253}")
 _NO_VALUE = {"", "-", "n/a", "na", "none", "null", "unknown"}
@@ -36,15 +38,16 @@ _IDENTITY_LABELS = re.compile(
     r"attack|signature|virus|malware|threat|protection|file|path|registry|url", re.I)
 
 
-def parse_cef_line(line, received_at, default_sensor=None):
+def parse_cef_line(line, received_at, default_sensor=None, syslog=None):
     """One CEF line (any syslog header before it) as a NormalizedAlert.
 
     received_at (aware) places times without a year and is the last time fallback;
-    default_sensor names the sensor when the line names none."""
+    default_sensor names the sensor when the line names none; syslog is the line's header
+    when the caller has read it already."""
     if not isinstance(line, str):
         raise AlertFormatError("a CEF line must be text")
     raw = line.rstrip("\r\n")
-    syslog = parse_syslog(raw, received_at)
+    syslog = syslog or parse_syslog(raw, received_at)
     start = syslog.body.find("CEF:")
     if start < 0:
         raise AlertFormatError('not a CEF line: no "CEF:" header')
@@ -67,22 +70,14 @@ def parse_cef_line(line, received_at, default_sensor=None):
 
 def _split_header(text):
     """The seven header fields (\\| and \\\\ unescaped) and the extension after them."""
-    fields, current, i = [], [], 0
+    fields, position = [], 0
     while len(fields) < 7:
-        if i >= len(text):
+        match = _HEADER_FIELD.match(text, position)
+        if match is None:
             raise AlertFormatError(f"CEF header has {len(fields)} of 7 fields")
-        char = text[i]
-        if char == "\\" and text[i + 1:i + 2] in ("|", "\\"):
-            current.append(text[i + 1])
-            i += 2
-            continue
-        if char == "|":
-            fields.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    return fields, text[i:]
+        fields.append(_HEADER_ESCAPE.sub(r"\1", match.group(1)))
+        position = match.end()
+    return fields, text[position:]
 
 
 def parse_extension(text):
@@ -103,6 +98,8 @@ def parse_extension(text):
 
 def _unescape(value):
     """An extension value with its escapes resolved; unknown escapes are kept as sent."""
+    if "\\" not in value:
+        return value
     return _ESCAPE.sub(lambda m: _EXTENSION_ESCAPES.get(m.group(1), m.group(0)), value)
 
 

@@ -222,7 +222,7 @@ def _line_alert(text, context):
         sensor = context.default_sensor if syslog.host is None else syslog.host
         return parse_record(_json_line(syslog.body.strip()),
                             dataclasses.replace(context, default_sensor=sensor))
-    return parse_cef_line(text, context.received_at, context.default_sensor)
+    return parse_cef_line(text, context.received_at, context.default_sensor, syslog)
 
 
 def _json_line(text):
