@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from app.domain.alerts.parsers import SOURCES, Context, parse_payload, parse_record
+from app.domain.alerts.parsers import SOURCES, Context, parse_lines, parse_payload, parse_record
 from app.domain.alerts.severity import WAZUH_LEVELS, wazuh_severity
 
 VENDORS = Path(__file__).parents[1] / "samples" / "alerts" / "vendors"
@@ -228,3 +230,35 @@ def test_a_named_source_that_does_not_fit_refuses_each_record_with_the_reason():
 def test_vendor_records_missing_what_they_need_are_refused_with_the_reason(record, reason):
     [outcome] = parse_payload("application/json", json.dumps(record).encode(), CONTEXT)
     assert outcome.reason.startswith(reason)
+
+
+KEYS = st.sampled_from([
+    "rule", "level", "agent", "manager", "name", "id", "description", "groups", "timestamp",
+    "@timestamp", "data", "srcip", "win", "eventdata", "ipAddress", "office365", "ClientIP",
+    "syscheck", "path", "_source", "hits", "detectionSource", "computerDnsName", "machineId",
+    "title", "severity", "evidence", "firstEventTime", "kibana.alert.rule.name",
+    "kibana.alert.severity", "kibana.alert.risk_score", "kibana", "alert", "host.name",
+    "detection_id", "device", "hostname", "behaviors", "max_severity",
+    "max_severity_displayname", "created_timestamp", "workbenchId", "model", "impactScope",
+    "entities", "entityType", "entityValue", "ips", "source", "sensor", "rule_id", "rule_name",
+    "occurred_at", "hosts", "addresses"])
+VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 2**70), st.floats(allow_nan=False),
+              st.sampled_from(["high", "Very-High", "12", "16", "2026-12-06T01:00:00Z",
+                               "Dec 06 10:00:00", "1796518800000", "192.0.2.1:80", "unknown",
+                               "host", "", "\ud800"]), st.text(max_size=8)),
+    lambda children: st.one_of(st.lists(children, max_size=3),
+                               st.dictionaries(KEYS, children, max_size=5)), max_leaves=12)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # a shared machine
+@given(st.dictionaries(KEYS, VALUES, max_size=8), st.sampled_from([None, *SOURCES]))
+def test_any_json_record_is_either_an_alert_or_a_refusal_with_a_reason(record, source):
+    [outcome] = parse_lines([json.dumps(record)], Context(RECEIVED, "key-sensor", source))
+    if outcome.alert is None:
+        assert outcome.reason
+        return
+    alert = outcome.alert
+    assert alert.severity in ("critical", "high", "medium", "low") and alert.sensor
+    assert all(isinstance(value, str) for value in (*alert.hosts, *alert.addresses,
+                                                    *alert.users, *alert.identity))

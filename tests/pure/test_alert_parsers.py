@@ -271,3 +271,9 @@ def test_any_line_is_either_an_alert_or_a_refusal_with_a_reason(text):
         return
     assert outcome.alert.severity in ("critical", "high", "medium", "low")
     assert outcome.alert.occurred_at.tzinfo is UTC and outcome.alert.sensor
+
+
+def test_a_received_line_with_a_lone_surrogate_is_refused_and_kept():
+    line = "CEF:0|V|P|1|100|bad \udcff byte|5|rt=0"  # decoded with surrogateescape
+    [outcome] = parse_lines([line], CONTEXT)
+    assert (outcome.reason, outcome.text) == ("line holds a lone surrogate", line)

@@ -26,7 +26,7 @@ from app.domain.alerts.normalized import (
 )
 from app.domain.alerts.syslog import parse_syslog
 from app.domain.alerts.wazuh import is_wazuh, parse_wazuh
-from app.domain.safetext import json_problem
+from app.domain.safetext import json_problem, unsafe
 
 __all__ = ["AlertFormatError", "Context", "NormalizedAlert", "Outcome", "dedup_key",
            "parse_cef_line", "parse_generic", "parse_lines", "parse_payload", "parse_record",
@@ -207,6 +207,8 @@ def _line(number, text, context):
     try:
         if "\x00" in text:
             raise AlertFormatError("line holds a NUL character")
+        if unsafe(text):  # a receiver's line decoded with surrogateescape
+            raise AlertFormatError("line holds a lone surrogate")
         return Outcome(number, _line_alert(text.strip(), context))
     except AlertFormatError as error:
         return Outcome(number, reason=error.reason, text=text)
