@@ -1,5 +1,6 @@
 """A burst's incident page lists the burst on its timeline: how many more alerts, their
-sources, and the total (in both languages)."""
+sources, and the total (in both languages); the alert list says when an alert happened and
+which field of the record said so."""
 
 import json
 from datetime import datetime
@@ -34,3 +35,15 @@ def test_the_timeline_lists_the_bursts_sources_and_count(app, login, world):
     assert "198.51.100.2, 198.51.100.3, 198.51.100.4" in english
     japanese = desk.get(f"/desk/incidents/{incident_id}?lang=ja").text
     assert "アラートの集中: Port scan のアラートがさらに 3 件（計 4 件）" in japanese
+
+
+def test_the_alert_list_shows_when_it_happened_and_which_field_said_so(app, login, world):
+    with app.app_context():
+        key = service.create_ingest_key(db.session.get(Organization, world.org_a))
+        service.ingest(key, "text/plain",
+                       b"<134>Dec  6 10:00:00 fw01 CEF:0|Fortinet|Fortigate|7|1|ips|3|"
+                       b"src=192.0.2.4",
+                       now=NOW)
+        db.session.remove()
+    page = login(world.emails["desk"]).get("/desk/alerts?lang=en").text
+    assert "Occurred 2026-12-06 10:00 JST (from syslog_header)" in page
