@@ -22,6 +22,7 @@ from app.models import Alert, Incident, Organization
 from app.services.incidents.audit import append_event
 from app.services.incidents.intake import IntakeRequest, report_incident
 from notifications.outbox import page_role
+from workflows.incident import FINAL_STATES
 
 BURST_SOURCES_LISTED = 50  # of a burst's sources on its timeline event
 
@@ -65,7 +66,8 @@ def _opened_last_hour(organization_id, now):
 
 
 def _family_incident(organization_id, family, now):
-    """The incident of the family's latest alert within the burst window, or None."""
+    """The open incident of the family's latest alert within the burst window, or None: an
+    incident the desk has closed or cancelled takes no more alerts (a new burst is news)."""
     since = now - timedelta(minutes=_setting("ALERT_BURST_WINDOW_MINUTES"))
     source, rule_id = family
     incident_id = db.session.scalar(select(Alert.incident_id).where(
@@ -73,7 +75,8 @@ def _family_incident(organization_id, family, now):
         Alert.rule_id == rule_id, Alert.incident_id.is_not(None),
         Alert.first_seen_at >= since).order_by(Alert.first_seen_at.desc(), Alert.id.desc())
         .limit(1))
-    return None if incident_id is None else db.session.get(Incident, incident_id)
+    incident = None if incident_id is None else db.session.get(Incident, incident_id)
+    return None if incident is None or incident.state in FINAL_STATES else incident
 
 
 def _open(alert, now):

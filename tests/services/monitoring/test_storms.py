@@ -90,6 +90,16 @@ def test_a_burst_continues_across_batches_within_the_window_and_ends_after_it(ke
     assert len(pages("desk_alert")) == 2
 
 
+def test_an_incident_the_desk_has_closed_takes_no_more_of_its_burst(key):
+    first = send(key, ips_lines(2))
+    incident = db.session.get(Incident, first["alerts"][0]["incident_id"])
+    incident.state = "closed"  # as the desk's close trigger leaves it
+    db.session.commit()
+    later = send(key, ips_lines(2, start=2), now=NOW + timedelta(minutes=5))
+    assert later["incidents_created"] == 1
+    assert later["alerts"][0]["incident_id"] != incident.id
+
+
 def test_the_burst_window_comes_from_the_configuration(key, app, monkeypatch):
     monkeypatch.setitem(app.config, "ALERT_BURST_WINDOW_MINUTES", 5)
     send(key, ips_lines(2))
