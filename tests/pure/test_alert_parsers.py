@@ -277,3 +277,10 @@ def test_a_received_line_with_a_lone_surrogate_is_refused_and_kept():
     line = "CEF:0|V|P|1|100|bad \udcff byte|5|rt=0"  # decoded with surrogateescape
     [outcome] = parse_lines([line], CONTEXT)
     assert (outcome.reason, outcome.text) == ("line holds a lone surrogate", line)
+
+
+def test_ndjson_under_application_json_with_a_broken_first_line_refuses_only_that_line():
+    good = json.dumps(json.loads(sample("wazuh_sshd_brute_force.json")))
+    outcomes = parse_payload("application/json", f'{{"rule": \n{good}\n'.encode(), CONTEXT)
+    assert [(o.line, bool(o.alert)) for o in outcomes] == [(1, False), (2, True)]
+    assert outcomes[0].reason.startswith("line is not JSON")

@@ -140,7 +140,7 @@ def _json_body(body, codec, context):
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        if error.msg == "Extra data" and error.lineno > 1:
+        if (error.msg == "Extra data" and error.lineno > 1) or _looks_like_ndjson(text):
             return _line_body(body, codec, context)
         raise AlertFormatError(
             f"body is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -152,6 +152,12 @@ def _json_body(body, codec, context):
         raise AlertFormatError("the JSON document holds no alerts")
     return [_json_outcome(number, record, context) for number, record in
             enumerate(records, 1)]
+
+
+def _looks_like_ndjson(text):
+    """Several lines, each an object's text: NDJSON whose bad lines are refused one by one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith("{") for line in lines)
 
 
 def _records(document):
