@@ -73,6 +73,13 @@ class Config:
     ALERT_INCIDENT_SEVERITIES = tuple(
         os.environ.get("ALERT_INCIDENT_SEVERITIES", "critical,high").split(","))
     ALERT_MAX_BYTES = int(os.environ.get("ALERT_MAX_BYTES", 1024 * 1024))
+    # The newest raw records kept on an alert (its repeats' included).
+    ALERT_SAMPLES = int(os.environ.get("ALERT_SAMPLES", 5))
+    # New alerts of one rule family (source and rule id) within this window of the last
+    # one join its incident instead of opening their own (a burst: one incident, one page).
+    ALERT_BURST_WINDOW_MINUTES = int(os.environ.get("ALERT_BURST_WINDOW_MINUTES", 30))
+    # New monitoring incidents per organization per hour; beyond it one storm notice.
+    ALERT_INCIDENTS_PER_HOUR = int(os.environ.get("ALERT_INCIDENTS_PER_HOUR", 10))
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(BASE_DIR / "instance" / "evidence"))
     REPORTS_DIR = os.environ.get("REPORTS_DIR", str(BASE_DIR / "instance" / "reports"))
     # SLA clocks: business-hours targets count only these hours (JST) of business days

@@ -106,5 +106,5 @@ def page_role(role, template, context, *, incident, key, now, not_texted=None):
                 dedupe_key=f"{key}:{person.id}:email", now=now)
     if not people:
         current_app.logger.error("Nobody to page about %s (%s): no active %s user",
-                                 incident.reference, template, role)
+                                 incident.reference if incident else key, template, role)
     return people

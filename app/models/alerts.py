@@ -60,7 +60,13 @@ class Alert(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column()
     count: Mapped[int] = mapped_column(default=1)
     dedup_key: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[str] = mapped_column(Text, default="")  # the first record as received
+    # The newest raw records (ALERT_SAMPLES of them), oldest first; the first is raw.
+    samples: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # The field that gave occurred_at ("rt", "FTNTFGTeventtime", "syslog_header", ...).
+    time_source: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # The accounts it names (Windows target/subject user, Office 365 UserId, CEF suser).
+    users: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
 
     __table_args__ = (
@@ -79,3 +85,6 @@ class RejectedPayload(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str] = mapped_column(String(500), default="")
     body: Mapped[str] = mapped_column(Text, default="")  # the first 64 KiB, decoded leniently
+    # The refused record's line in its body (a refused line of a batch whose other lines
+    # were stored); None when the whole body was refused.
+    line: Mapped[int | None] = mapped_column()

@@ -96,6 +96,10 @@ class Contract(db.Model):
     sla_claim_business_days: Mapped[int] = mapped_column(default=10)  # done → claim submitted
     # Alert severities that open an incident; None means ALERT_INCIDENT_SEVERITIES.
     alert_incident_severities: Mapped[list | None] = mapped_column(JSON)
+    # The alert noise policy: {"exclude_groups": [...], "exclude_levels": [...],
+    # "wazuh_levels": {"9": "medium", ...}}, each key optional; None means the defaults
+    # (app/services/monitoring/policy.py). Excluded alerts are stored but open no incident.
+    alert_policy: Mapped[dict | None] = mapped_column(JSON)
     # [[minutes after the offer, action], ...]; None means the default policy.
     escalation_policy: Mapped[list | None] = mapped_column(JSON)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("insurance_policy.id"))

@@ -252,6 +252,8 @@ ROUTES = {
         "code": "ISO-ORG", "name": "x", "prefecture": 13}),
     "api.update_organization": Route(ADMIN, body=lambda ids: {"name": "x"}),
     "api.list_alerts_endpoint": Route(("customer", *STAFF), filter=their_organization),
+    "api.get_alert": Route(("customer", *STAFF)),  # as the list: staff all, a customer its own
+    "api.put_alert_policy": Route(ADMIN, body=lambda ids: {"alert_policy": None}),
     "api.mark_personal_data_leak": Route(STAFF, body=lambda ids: {"malicious": False}),
     "api.unmark_personal_data_leak": Route(STAFF),
     "api.create_leak_report": Route(STAFF, body=lambda ids: {

@@ -7,7 +7,7 @@ from sqlalchemy.orm import defer, joinedload
 from app import access
 from app.domain.alerts.normalized import SEVERITIES as ALERT_SEVERITIES
 from app.domain.timeutil import utcnow
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
     Alert,
@@ -135,3 +135,17 @@ def list_alerts(user, filters, cursor=None, limit=50):
     has_more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].Alert.id) if has_more else None)
+
+
+def alert_detail(user, alert_id):
+    """One alert the user may see (the list's scope), as a row of (Alert, organization_name,
+    incident_reference); another organization's alert is the same 404 as a missing one."""
+    row = db.session.execute(access.scope_alerts(
+        select(Alert, Organization.name.label("organization_name"),
+               Incident.reference.label("incident_reference"))
+        .join(Organization, Organization.id == Alert.organization_id)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .where(Alert.id == alert_id), user)).first()
+    if row is None:
+        raise NotFound("The alert is unknown.")
+    return row

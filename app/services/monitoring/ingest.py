@@ -1,4 +1,4 @@
-"""Alert ingest: per-organization keys, parsing, deduplication and the severity policy.
+"""Alert ingest: per-organization keys, parsing, deduplication and the alert policy.
 
 Deduplication has a time window, so no unique index can enforce it (the same dedup key is
 legitimately stored again once the window has passed). On PostgreSQL a batch therefore
@@ -16,25 +16,25 @@ alert with its incident already set: an incident is never doubled.
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, timedelta
 
 from flask import current_app
 from sqlalchemy import String, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import load_only
 
-from app.domain.alerts.normalized import AlertFormatError
-from app.domain.alerts.parsers import dedup_key, parse_payload
+from app.domain.alerts.normalized import AlertFormatError, Context
+from app.domain.alerts.parsers import SOURCES, dedup_key, parse_lines, parse_payload
 from app.domain.safetext import escaped
-from app.domain.timeutil import to_jst, to_utc_naive, utcnow
+from app.domain.timeutil import to_utc_naive, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from app.extensions import db
-from app.models import Alert, Contract, IngestKey, Organization, RejectedPayload
+from app.models import Alert, IngestKey, Organization, RejectedPayload
 from app.services import admin_log
-from app.services.incidents.contact import note_not_texted
-from app.services.incidents.intake import IntakeRequest, report_incident
-from notifications.outbox import page_role
+from app.services.monitoring.policy import alert_policy
+from app.services.monitoring.storms import open_incidents
+from app.services.transaction import retry_on_conflict
 
 KEY_PREFIX = "kki_"
 PREFIX_LENGTH = 12  # "kki_" and 8 characters: enough to name a key, useless to guess it
@@ -52,10 +52,13 @@ class IngestResult:
 
     alerts: list = field(default_factory=list)  # {"id", "count", "incident_id", "new"}
     incidents_created: int = 0
+    # Every record in input order: {"line", "outcome", "reason", "alert_id"}.
+    results: list = field(default_factory=list)
 
     def as_json(self):
         """The 202 body of POST /api/v1/alerts."""
-        return {"alerts": self.alerts, "incidents_created": self.incidents_created}
+        return {"alerts": self.alerts, "incidents_created": self.incidents_created,
+                "results": self.results}
 
 
 def _hash(key):
@@ -148,33 +151,50 @@ def _key_for(plain_key):
     return key
 
 
-def ingest(plain_key, content_type, body, now=None):
-    """Authenticate, parse, deduplicate and apply the severity policy to one request body."""
+def ingest(plain_key, content_type, body, now=None, *, source=None, sender=None):
+    """Authenticate, parse, deduplicate and apply the alert policy to one request body.
+
+    source names the adapter (SOURCES; None: each record's shape decides), sender is the
+    client's address (the last fallback for the sensor). Each record's outcome is in the
+    result; InvalidInput (422, the body kept) only when no record could be stored."""
     now = now or utcnow()
     key = _key_for(plain_key)
     if len(body) > max_bytes():
         raise PayloadTooLarge("The body is larger than the alert ingest accepts.",
                               {"max_bytes": max_bytes(), "size": len(body)})
+    if source is not None and source not in SOURCES:
+        raise InvalidInput("The source is not one of the adapters.",
+                           {"field": "source", "allowed": list(SOURCES)})
+    context = Context(now.replace(tzinfo=UTC), _default_sensor(key, sender), source)
     try:
-        alerts = parse_payload(content_type, body)
+        outcomes = parse_payload(content_type, body, context)
     except AlertFormatError as error:
-        _reject(key.organization_id, content_type, body, error, now)
-    return _record(key.organization_id, alerts, now)
+        _reject(key.organization_id, content_type, body, error.reason, now)
+    if not any(outcome.alert for outcome in outcomes):
+        first = outcomes[0]
+        _reject(key.organization_id, content_type, body, f"line {first.line}: {first.reason}",
+                now, [_refused_result(outcome) for outcome in outcomes])
+    return _store(key.organization_id, outcomes, content_type, now)
 
 
 def ingest_lines(key, lines, *, sender, now=None):
     """Syslog: each of lines is one whole message as received (header and body, decoded
-    text) from sender (its address), already bound to key by the receiver. One batch.
-
-    Interim: the lines take the HTTP endpoint's CEF path; the syslog header forms, per-line
-    outcomes and sender fallbacks of issue 12 replace this body, not this signature."""
+    text) from sender (its address), already bound to key by the receiver. One batch,
+    through the same parsing, dedup and policy as the HTTP endpoint; a line that cannot be
+    read is a refused outcome, kept on the refused page, never an error for the batch."""
     now = now or utcnow()
-    body = "\n".join(lines).encode()
-    try:
-        alerts = parse_payload("text/plain", body)
-    except AlertFormatError as error:
-        _reject(key.organization_id, "text/plain; syslog from " + sender[:60], body, error, now)
-    return _record(key.organization_id, alerts, now)
+    context = Context(now.replace(tzinfo=UTC), _default_sensor(key, sender))
+    outcomes = parse_lines(lines, context)
+    return _store(key.organization_id, outcomes, f"syslog from {sender}"[:200], now)
+
+
+def _default_sensor(key, sender):
+    """The sensor of records that name none: the key's sensor name when one is set, else
+    the sender's address, else the organization's code (IngestKey.default_sensor)."""
+    for candidate in (key.sensor, sender):
+        if candidate and str(candidate).strip():
+            return str(candidate).strip()
+    return key.default_sensor
 
 
 def recent_refusals(limit):
@@ -185,17 +205,41 @@ def recent_refusals(limit):
         .order_by(RejectedPayload.id.desc()).limit(limit)).all()
 
 
-def _reject(organization_id, content_type, body, error, now):
-    """Keep the refused body for inspection (its own commit), then answer 422."""
+def _reject(organization_id, content_type, body, reason, now, results=None):
+    """Keep the refused body whole for inspection (its own commit), then answer 422."""
     db.session.rollback()
     db.session.add(RejectedPayload(
         organization_id=organization_id, received_at=now,
         content_type=escaped((content_type or "")[:200]), size=len(body),
-        reason=escaped(str(error)[:500]),  # kept escaped: PostgreSQL's text holds no NUL
+        reason=escaped(reason[:500]),  # kept escaped: PostgreSQL's text holds no NUL
         body=escaped(body[:KEPT_BODY_BYTES].decode("utf-8", errors="replace"))))
     db.session.commit()
-    raise InvalidInput(f"The payload was refused: {error}",
-                       {"index": error.index, "reason": error.reason})
+    details = {"reason": reason}
+    if results is not None:
+        details["results"] = results
+    raise InvalidInput(f"The payload was refused: {reason}", details)
+
+
+def _refused_result(outcome):
+    return {"line": outcome.line, "outcome": "refused", "reason": outcome.reason,
+            "alert_id": None}
+
+
+def _kept_refusal(organization_id, outcome, content_type, now):
+    """A refused record of a batch whose other records are stored, with its line."""
+    text = outcome.text or ""
+    return RejectedPayload(
+        organization_id=organization_id, received_at=now, line=outcome.line,
+        content_type=escaped((content_type or "")[:200]),
+        size=len(text.encode("utf-8", errors="surrogatepass")),
+        reason=escaped(f"line {outcome.line}: {outcome.reason}"[:500]),
+        body=escaped(text[:KEPT_BODY_BYTES]))
+
+
+def _store(organization_id, outcomes, content_type, now):
+    """Record the batch; again from the start when a desk user's change to a burst's
+    incident got in first (the batch holds its organization's lock, so only that can)."""
+    return retry_on_conflict(lambda: _record(organization_id, outcomes, content_type, now))
 
 
 def _lock_organization(organization_id):
@@ -206,29 +250,68 @@ def _lock_organization(organization_id):
     db.session.execute(query)
 
 
-def _record(organization_id, alerts, now):
-    """Count each alert on its recent twin or store it as new, open the policy's incidents;
-    one commit for the batch."""
+def _record(organization_id, outcomes, content_type, now):
+    """Count each alert on its recent twin or store it as new, keep the refused records, open
+    the policy's incidents; one commit for the batch."""
     _lock_organization(organization_id)
-    keys = [dedup_key(organization_id, normalized) for normalized in alerts]
-    recent = _recent_alerts(organization_id, set(keys), now)
-    entries, new_alerts = [], []
-    for normalized, key in zip(alerts, keys, strict=True):
+    policy = alert_policy(organization_id, now)
+    alerts = {index: _with_policy(outcome.alert, policy)
+              for index, outcome in enumerate(outcomes) if outcome.alert}
+    keys = {index: dedup_key(organization_id, alert) for index, alert in alerts.items()}
+    recent = _recent_alerts(organization_id, set(keys.values()), now)
+    entries, new_alerts, candidates = [], [], []
+    for index, outcome in enumerate(outcomes):
+        if index not in alerts:
+            db.session.add(_kept_refusal(organization_id, outcome, content_type, now))
+            entries.append((outcome, None, False))
+            continue
+        normalized, key = alerts[index], keys[index]
         alert = recent.get(key)
         new = alert is None
         if new:  # later repeats in this batch count on it
             alert = recent[key] = _new_alert(organization_id, normalized, key, now)
             new_alerts.append(alert)
+            if policy.opens_incident(normalized, alert.severity):
+                candidates.append(alert)
         else:
-            alert.count += 1
-            alert.last_seen_at = now
-        entries.append((alert, new))
+            _count_repeat(alert, normalized, now)
+        entries.append((outcome, alert, new))
     _insert(new_alerts)
-    opened = _open_incidents(organization_id, new_alerts, now)
-    result = IngestResult([{"id": a.id, "count": a.count, "incident_id": a.incident_id,
-                            "new": new} for a, new in entries], opened)
+    opened = open_incidents(organization_id, candidates, now) if candidates else 0
+    result = _result(entries, opened)
     db.session.commit()
     return result
+
+
+def _with_policy(alert, policy):
+    """The alert with the severity the organization's policy gives it (Wazuh overrides)."""
+    severity = policy.severity_of(alert)
+    return alert if severity == alert.severity else replace(alert, severity=severity)
+
+
+def _count_repeat(alert, normalized, now):
+    """A repeat: one more sighting, and its raw record among the newest samples."""
+    alert.count += 1
+    alert.last_seen_at = now
+    alert.samples = [*(alert.samples or []), normalized.raw][-_samples_kept():]
+
+
+def _samples_kept():
+    return max(1, int(_setting("ALERT_SAMPLES")))
+
+
+def _result(entries, opened):
+    """The answer, taken before the commit expires the rows."""
+    stored, results = [], []
+    for outcome, alert, new in entries:
+        if alert is None:
+            results.append(_refused_result(outcome))
+            continue
+        stored.append({"id": alert.id, "count": alert.count, "incident_id": alert.incident_id,
+                       "new": new})
+        results.append({"line": outcome.line, "outcome": "accepted" if new else "repeat",
+                        "reason": "", "alert_id": alert.id})
+    return IngestResult(stored, opened, results)
 
 
 def _insert(new_alerts):
@@ -254,7 +337,8 @@ def _recent_alerts(organization_id, keys, now):
     found = {}
     for one_of_keys in _key_conditions(sorted(keys)):
         rows = db.session.scalars(select(Alert).options(load_only(
-            Alert.id, Alert.dedup_key, Alert.count, Alert.last_seen_at, Alert.incident_id))
+            Alert.id, Alert.dedup_key, Alert.count, Alert.last_seen_at, Alert.incident_id,
+            Alert.samples))
             .where(Alert.organization_id == organization_id, one_of_keys,
                    Alert.last_seen_at >= since)
             .order_by(Alert.last_seen_at.desc(), Alert.id.desc()))
@@ -280,60 +364,6 @@ def _new_alert(organization_id, normalized, key, now):
         sensor=normalized.sensor[:200], severity=normalized.severity,
         rule_id=normalized.rule_id[:200], rule_name=normalized.rule_name[:500],
         hosts=list(normalized.hosts), addresses=list(normalized.addresses),
-        occurred_at=to_utc_naive(normalized.occurred_at), first_seen_at=now,
-        last_seen_at=now, count=1, dedup_key=key, raw=normalized.raw)
-
-
-def incident_severities(organization_id, now):
-    """The severities whose new alerts open an incident: those of the organization's contract
-    active on now's Japan date (the latest start first), else ALERT_INCIDENT_SEVERITIES."""
-    today = to_jst(now).date()
-    contracts = db.session.scalars(select(Contract).where(
-        Contract.organization_id == organization_id)
-        .order_by(Contract.starts_on.desc(), Contract.id.desc())).all()
-    contract = next((c for c in contracts if c.active_on(today)), None)
-    if contract is None or contract.alert_incident_severities is None:
-        return tuple(_setting("ALERT_INCIDENT_SEVERITIES"))
-    return tuple(contract.alert_incident_severities)
-
-
-def _open_incidents(organization_id, new_alerts, now):
-    """An incident and a desk page for every new alert the severity policy selects (no
-    commit: they go with the batch); how many were opened."""
-    severities = incident_severities(organization_id, now) if new_alerts else ()
-    opened = 0
-    for alert in new_alerts:
-        if alert.severity in severities:
-            incident = report_incident(_intake_for(alert), actor=None, actor_label="monitoring",
-                                       now=now, commit=False)
-            alert.incident_id = incident.id
-            _page_desk(incident, alert, now)
-            opened += 1
-    return opened
-
-
-def _host(alert):
-    """The host an alert is about, for summaries (an address when no host is named)."""
-    return next(iter(alert.hosts or alert.addresses or []), "")
-
-
-def _intake_for(alert):
-    """The intake request a monitoring alert becomes."""
-    host = _host(alert)
-    summary = f"{alert.rule_name} ({host})" if host else alert.rule_name
-    return IntakeRequest(
-        organization_id=alert.organization_id, channel="monitoring", category="suspicious_traffic",
-        severity=alert.severity, summary=summary[:200], discovery_source="alert",
-        occurred_at=alert.occurred_at, discovered_at=alert.first_seen_at)
-
-
-def _page_desk(incident, alert, now):
-    """Page every active desk user at once (SMS where they have a phone, and e-mail)."""
-    context = {"reference": incident.reference, "organization": incident.organization.name,
-               "severity": alert.severity, "rule_name": alert.rule_name, "host": _host(alert),
-               "sensor": alert.sensor, "url": current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-               + f"/desk/incidents/{incident.id}"}
-    not_texted = []
-    page_role("desk", "desk_alert", context, incident=incident, key=f"desk_alert:{alert.id}",
-              now=now, not_texted=not_texted)
-    note_not_texted(incident, not_texted, now)
+        users=list(normalized.users), occurred_at=to_utc_naive(normalized.occurred_at),
+        time_source=normalized.time_source[:32], first_seen_at=now, last_seen_at=now,
+        count=1, dedup_key=key, raw=normalized.raw, samples=[normalized.raw])

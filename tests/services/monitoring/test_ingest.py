@@ -11,6 +11,7 @@ from app.errors import InvalidInput, NotFound, Unauthorized
 from app.extensions import db
 from app.models import Alert, Incident, IngestKey, Notification, Organization, RejectedPayload
 from app.services.monitoring import ingest as service
+from app.services.monitoring import storms
 from app.testkit import factories
 
 SAMPLES = Path(__file__).parents[2] / "samples" / "alerts"
@@ -144,13 +145,57 @@ def test_a_malformed_payload_is_kept_and_refused_with_its_reason(world_key, samp
     assert kept.reason and kept.received_at == NOW
 
 
-def test_a_refused_batch_stores_none_of_its_good_records(world_key):
+def test_a_batch_stores_its_good_records_and_keeps_each_bad_one_with_its_line(world_key):
     _, key = world_key
-    body = b"[" + generic("critical") + b", {\"source\": \"edr\"}]"
+    bad = b'{"source": "edr"}'
+    body = b"[" + generic("critical") + b", " + bad + b", " + generic(rule_id="R2") + b"]"
+    result = service.ingest(key, "application/json", body, now=NOW).as_json()
+    assert [(r["line"], r["outcome"]) for r in result["results"]] == [
+        (1, "accepted"), (2, "refused"), (3, "accepted")]
+    assert result["results"][1]["reason"] == "severity is missing or not a non-empty string"
+    assert result["results"][1]["alert_id"] is None
+    assert [a["id"] for a in result["alerts"]] == [
+        result["results"][0]["alert_id"], result["results"][2]["alert_id"]]
+    assert counts()[:4] == (2, 1, 1, 1)
+    kept = db.session.scalars(select(RejectedPayload)).one()
+    assert (kept.line, kept.body) == (2, '{"source":"edr"}')
+    assert kept.reason == "line 2: severity is missing or not a non-empty string"
+
+
+def test_cef_lines_are_numbered_by_their_line_in_the_body_blank_lines_counted(world_key):
+    _, key = world_key
+    body = (SAMPLES / "mixed" / "cef_one_bad_header.cef").read_bytes()
+    result = service.ingest(key, "text/plain", body, now=NOW).as_json()
+    assert [(r["line"], r["outcome"]) for r in result["results"]] == [
+        (1, "accepted"), (3, "refused")]
+    assert result["results"][1]["reason"] == "CEF header has 4 of 7 fields"
+    assert db.session.scalars(select(RejectedPayload)).one().line == 3
+
+
+def test_a_batch_of_only_bad_records_is_422_with_every_lines_reason_and_kept_whole(world_key):
+    _, key = world_key
+    body = b'[{"source": "edr"}, 7]'
     with pytest.raises(InvalidInput) as refused:
         service.ingest(key, "application/json", body, now=NOW)
-    assert refused.value.details["index"] == 1
-    assert counts()[:4] == (0, 0, 0, 1)
+    assert [(r["line"], r["outcome"]) for r in refused.value.details["results"]] == [
+        (1, "refused"), (2, "refused")]
+    assert refused.value.details["results"][1]["reason"] == \
+        "an alert must be a JSON object, not int"
+    kept = db.session.scalars(select(RejectedPayload)).one()
+    assert (kept.line, kept.body) == (None, body.decode())
+    assert counts()[:3] == (0, 0, 0)
+
+
+def test_a_repeat_keeps_the_newest_raw_records_as_samples(world_key, app, monkeypatch):
+    _, key = world_key
+    monkeypatch.setitem(app.config, "ALERT_SAMPLES", 3)
+    bodies = [json.dumps({**json.loads(generic()), "note": n}).encode() for n in range(5)]
+    for minutes, body in enumerate(bodies):
+        result = service.ingest(key, "application/json", body,
+                                now=NOW + timedelta(minutes=minutes)).as_json()
+    alert = db.session.get(Alert, result["alerts"][0]["id"])
+    assert alert.count == 5 and json.loads(alert.raw)["note"] == 0
+    assert [json.loads(sample)["note"] for sample in alert.samples] == [2, 3, 4]
 
 
 def test_a_kept_body_is_cut_at_64_kib(world_key):
@@ -248,7 +293,7 @@ def test_an_alert_its_incident_and_the_desk_page_are_one_commit(world_key, monke
     def page_fails(*args, **kwargs):
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(service, "_page_desk", page_fails)
+    monkeypatch.setattr(storms, "page_desk", page_fails)
     before = counts()
     with pytest.raises(RuntimeError):
         service.ingest(key, "application/json", generic("critical"), now=NOW)

@@ -63,7 +63,9 @@ def test_a_repeat_is_answered_with_the_same_alert_counted(client, key):
     second = send(client, key, body)
     assert second.status_code == 202
     assert second.json == {"alerts": [{**first, "count": 2, "new": False}],
-                           "incidents_created": 0}
+                           "incidents_created": 0, "results": [
+                               {"line": 1, "outcome": "repeat", "reason": "",
+                                "alert_id": first["id"]}]}
 
 
 def test_cef_lines_are_one_alert_each(client, key):
@@ -73,13 +75,29 @@ def test_cef_lines_are_one_alert_each(client, key):
     assert response.status_code == 202 and len(response.json["alerts"]) == 2
 
 
-def test_a_malformed_payload_is_422_with_the_record_and_is_kept(app, client, key):
+def test_a_batch_with_a_bad_record_stores_the_rest_and_answers_each_records_outcome(
+        app, client, key):
     before = counts(app)
-    body = json.dumps([generic("low", "R1"), {"source": "edr"}])
+    body = json.dumps([generic("low", "R1"), {"source": "edr"}, generic("low", "R1")])
     response = send(client, key, body)
+    assert response.status_code == 202
+    [stored] = {a["id"] for a in response.json["alerts"]}
+    assert response.json["results"] == [
+        {"line": 1, "outcome": "accepted", "reason": "", "alert_id": stored},
+        {"line": 2, "outcome": "refused",
+         "reason": "severity is missing or not a non-empty string", "alert_id": None},
+        {"line": 3, "outcome": "repeat", "reason": "", "alert_id": stored}]
+    assert counts(app) == (before[0] + 1, *before[1:3], before[3] + 1, before[4])
+
+
+def test_a_body_of_only_bad_records_is_422_with_each_lines_reason_and_is_kept(
+        app, client, key):
+    before = counts(app)
+    response = send(client, key, json.dumps([{"source": "edr"}]))
     assert response.status_code == 422
-    assert response.json["error"]["details"]["index"] == 1
-    assert response.json["error"]["details"]["reason"]
+    assert response.json["error"]["details"]["results"] == [
+        {"line": 1, "outcome": "refused",
+         "reason": "severity is missing or not a non-empty string", "alert_id": None}]
     assert counts(app) == (*before[:3], before[3] + 1, before[4])
 
 
