@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.domain.timeline import shared_with_insurer
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.models import (
@@ -194,6 +195,14 @@ def dispatches_seen_by(user, incident):
     if user.role == "technician":
         return [d for d in dispatches if d.technician_id == user.technician_id]
     return dispatches
+
+
+def events_seen_by(user, incident):
+    """The incident's timeline as the user may read it: an insurer reads no note the desk
+    did not share with it (they are the provider's own working notes)."""
+    if user.role == "insurer":
+        return [e for e in incident.events if shared_with_insurer(e)]
+    return list(incident.events)
 
 
 def _own_visit(user, incident):

@@ -153,6 +153,10 @@ class LeakUnmarkQuery(Strict):
 
 class NoteRequest(Strict):
     note: str = Field(min_length=1, max_length=5000)
+    share_with_insurer: bool = Field(
+        False, description="Let the insurer read the note: its early notice, the claim "
+        "documents (claim.json, claim.pdf), its portal and this API. An insurer's own notes "
+        "are always its to read.")
 
 
 class TriageCheckRequest(Strict):

@@ -1,5 +1,6 @@
 """Incidents and organizations as API JSON."""
 
+from app.access import events_seen_by
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.sla import worst_status
@@ -64,7 +65,7 @@ def incident_detail(incident, user, now=None):
         "assigned_technician_id": incident.assigned_technician_id,
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "personal_data_leak": personal_data_leak(incident),
-        "timeline": [timeline_event(e) for e in incident.events],
+        "timeline": [timeline_event(e) for e in events_seen_by(user, incident)],
     }
 
 

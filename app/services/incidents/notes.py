@@ -1,6 +1,7 @@
 """Notes on an incident's timeline."""
 
 from app.access import get_incident_for
+from app.domain.timeline import SHARED_WITH_INSURER
 from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
 from app.services.actors import label_for
@@ -10,13 +11,20 @@ from app.services.transaction import commit_or_conflict
 NOTE_MAX = 5000
 
 
-def add_note(incident_id, actor, text, now=None):
-    """Append a note by `actor` to an incident they may see."""
+def add_note(incident_id, actor, text, now=None, share_with_insurer=False):
+    """Append a note by `actor` to an incident they may see.
+
+    The insurer reads only the notes shared with it (the early notice, the claim documents,
+    its pages and the API); an insurer's own note is its to read. The flag is in the
+    event's data, so the hash chain covers it like the text.
+    """
     text = (text or "").strip()
     if not text or len(text) > NOTE_MAX:
         raise InvalidInput(f"A note needs 1 to {NOTE_MAX} characters.", {"field": "note"})
     incident = get_incident_for(actor, incident_id)
     event = append_event(incident, kind="note", actor=actor, actor_label=label_for(actor, ""),
-                         now=now or utcnow(), note=text)
+                         now=now or utcnow(), note=text,
+                         data={SHARED_WITH_INSURER: True}
+                         if share_with_insurer or actor.role == "insurer" else None)
     commit_or_conflict(incident)
     return event
