@@ -62,6 +62,7 @@ PERMISSIONS = {
     "incidents.triage": Permission(STAFF, "record triage checks"),
     "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
     "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),
+    "notes.share": Permission((*STAFF, "technician"), "share notes with the insurer"),
     # monitoring
     "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
     "alerts.refused": Permission(STAFF, "see refused alert payloads"),
@@ -195,6 +196,16 @@ def dispatches_seen_by(user, incident):
     if user.role == "technician":
         return [d for d in dispatches if d.technician_id == user.technician_id]
     return dispatches
+
+
+def note_shared_with_insurer(user, asked):
+    """Whether a note `user` writes is the insurer's to read: an insurer's own note is; the
+    provider's people share one by asking (others may not: 403)."""
+    if user.role == "insurer":
+        return True
+    if asked:
+        require(user, "notes.share")
+    return bool(asked)
 
 
 def events_seen_by(user, incident):

@@ -1,6 +1,6 @@
 """Notes on an incident's timeline."""
 
-from app.access import get_incident_for
+from app.access import get_incident_for, note_shared_with_insurer
 from app.domain.timeline import SHARED_WITH_INSURER
 from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
@@ -25,6 +25,6 @@ def add_note(incident_id, actor, text, now=None, share_with_insurer=False):
     event = append_event(incident, kind="note", actor=actor, actor_label=label_for(actor, ""),
                          now=now or utcnow(), note=text,
                          data={SHARED_WITH_INSURER: True}
-                         if share_with_insurer or actor.role == "insurer" else None)
+                         if note_shared_with_insurer(actor, share_with_insurer) else None)
     commit_or_conflict(incident)
     return event

@@ -95,8 +95,13 @@ def test_a_note_is_shared_through_the_api_only_when_asked(app, world, api):
     refused = desk.post(f"/api/v1/incidents/{incident_id}/notes",
                         json={"note": "x", "share_with_insurer": "maybe"})
     assert refused.status_code == 422
+    customer = api("customer").post(f"/api/v1/incidents/{incident_id}/notes",
+                                    json={"note": "お客様から共有", "share_with_insurer": True})
+    assert customer.status_code == 403, customer.json
     timeline = api("insurer").get(f"/api/v1/incidents/{incident_id}").json["timeline"]
     assert [e["note"] for e in timeline if e["kind"] == "note"] == [SHARED, "共有する"]
+    assert "お客様から共有" not in [e["note"] for e in api("desk").get(
+        f"/api/v1/incidents/{incident_id}").json["timeline"]]
     assert [e["data"] for e in timeline if e["note"] == "共有する"] == [
         {"shared_with_insurer": True}]
     own = api("insurer").post(f"/api/v1/incidents/{incident_id}/notes",
