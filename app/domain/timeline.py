@@ -67,7 +67,8 @@ SENTENCES = {
     ("dispatch", "voice_sent"): _l("Called %(technician)s about the offer"),
     ("dispatch", "offer_cancelled"): _l("Withdrew the offer to technician %(technician)s"),
     ("dispatch", "dispatcher_paged"): _l("Paged the dispatchers: %(page_reason)s"),
-    ("dispatch", "not_reached"): _l("Could not reach technician %(technician)s by %(medium)s"),
+    ("dispatch", "not_reached"): _l(
+        "Could not reach technician %(technician)s by %(medium)s (%(delivery)s)"),
     # ---------------------------------------------------------------- money and files
     ("cost", None): _l("Cost line %(cost)s was updated"),
     ("cost", "added"): _l("Added %(head)s (line %(cost)s, %(amount)s excl. tax)"),
@@ -109,6 +110,9 @@ DETAILS = {
 }
 VIA_LABELS = {"page": _l("on the technician's page"), "api": _l("through the API"),
               "SMS link": _l("via the SMS link"), "voice": _l("by a voice call")}
+# Why a message did not reach its recipient (the provider's delivery status).
+DELIVERY_LABELS = {"no-answer": _l("no answer"), "busy": _l("the line was busy"),
+                   "failed": _l("sending failed"), "undelivered": _l("not delivered")}
 MEDIUM_LABELS = {"sms": _l("SMS"), "voice": _l("Voice call"), "email": _l("E-mail")}
 PAGE_REASONS = {"no_candidate": _l("no fitting technician is on call"),
                 "no_acceptance": _l("no technician has accepted yet"),
@@ -179,6 +183,8 @@ VALUES = {
     "item": lambda e, n: _label(ITEM_LABELS, e.data.get("item")),
     "page_reason": lambda e, n: _label(PAGE_REASONS, e.data.get("reason")),
     "medium": lambda e, n: _label(MEDIUM_LABELS, e.data.get("channel")),
+    "delivery": lambda e, n: str(DELIVERY_LABELS.get(e.data.get("status"),
+                                                     DELIVERY_LABELS["undelivered"])),
     "cost": lambda e, n: f"#{e.data.get('cost_id')}",
     "head": lambda e, n: n.head(e.data.get("head")) or str(UNKNOWN),
     "evidence": lambda e, n: ", ".join(f"#{i}" for i in e.data.get("evidence_ids") or ()),
