@@ -75,9 +75,11 @@ def offenders(text):
 
 
 class _Visible(html.parser.HTMLParser):
-    """The text a browser shows: no tags, scripts, styles or attributes."""
+    """The text a browser shows: no tags, scripts or styles; of the attributes, only those
+    shown to people (placeholders, tooltips, image and button texts)."""
 
     HIDDEN = {"script", "style", "template", "head"}
+    SHOWN = ("placeholder", "title", "alt", "aria-label")  # attributes people read
 
     def __init__(self):
         super().__init__()
@@ -86,6 +88,11 @@ class _Visible(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in self.HIDDEN:
             self._hidden += 1
+        attributes = dict(attrs)
+        shown = [attributes.get(name) for name in self.SHOWN]
+        if tag == "input" and attributes.get("type") in ("submit", "button"):
+            shown.append(attributes.get("value"))
+        self.parts.extend(text for text in shown if text)
         if tag == "title":
             self._hidden -= 1  # the window title is read
 
