@@ -180,6 +180,9 @@ class TimelineEvent(BaseModel):
     to_state: str | None
     note: str
     data: dict
+    text: str = Field(description="The event as a sentence in the request's language "
+                      "(?lang=ja|en, else Japanese): names, amounts in yen, times in Japan "
+                      "time, e.g. \"技術者 佐藤 健 が駆付けを受諾しました\".")
 
 
 class SlaClockOut(BaseModel):

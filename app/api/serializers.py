@@ -4,6 +4,7 @@ from app.access import events_seen_by
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.sla import worst_status
+from app.services.incidents.timeline_text import DatabaseNames, describe
 from workflows import INCIDENT
 
 
@@ -36,12 +37,14 @@ def incident_summary(incident, clocks=None, now=None):
     }
 
 
-def timeline_event(event):
-    """One timeline entry."""
+def timeline_event(event, names=None):
+    """One timeline entry, with its sentence in the request's language (?lang=, else
+    Japanese)."""
     return {
         "seq": event.seq, "kind": event.kind, "occurred_at": isoformat_utc(event.occurred_at),
         "actor": event.actor_label, "trigger": event.trigger, "from_state": event.from_state,
         "to_state": event.to_state, "note": event.note, "data": event.data,
+        "text": describe(event, names).text,
     }
 
 
@@ -65,8 +68,13 @@ def incident_detail(incident, user, now=None):
         "assigned_technician_id": incident.assigned_technician_id,
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "personal_data_leak": personal_data_leak(incident),
-        "timeline": [timeline_event(e) for e in events_seen_by(user, incident)],
+        "timeline": _timeline(incident, user),
     }
+
+
+def _timeline(incident, user):
+    names = DatabaseNames()  # the technicians and heads named, read once for the timeline
+    return [timeline_event(e, names) for e in events_seen_by(user, incident)]
 
 
 def organization(org):

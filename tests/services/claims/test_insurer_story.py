@@ -81,6 +81,13 @@ def test_the_insurer_reads_the_shared_note_and_never_the_kept_one(app, world, ap
         f"/api/v1/incidents/{incident_id}").json["timeline"] if e["kind"] == "note"]
     assert notes("insurer") == [SHARED]
     assert notes("desk") == [SHARED, KEPT]
+    ja = api("insurer").get(f"/api/v1/incidents/{incident_id}").json["timeline"]
+    en = api("insurer").get(f"/api/v1/incidents/{incident_id}?lang=en").json["timeline"]
+    accepted = [(j["text"], e["text"]) for j, e in zip(ja, en, strict=True)
+                if j["trigger"] == "assign_technician"]
+    assert accepted and accepted[0][0].endswith("が駆付けを受諾しました")
+    assert accepted[0][1].startswith("Technician ") and accepted[0][1].endswith(
+        " accepted the dispatch")
 
 
 def test_a_note_is_shared_through_the_api_only_when_asked(app, world, api):
