@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.domain.timeline import shared_with_insurer
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.models import (
@@ -68,6 +69,7 @@ PERMISSIONS = {
                                             "correct an incident's description or contact"),
     "incidents.link": Permission(STAFF, "link incidents"),
     "incidents.assign_voicemail": Permission(STAFF, "assign voicemail to organizations"),
+    "notes.share": Permission((*STAFF, "technician"), "share notes with the insurer"),
     # monitoring
     "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
     "alerts.refused": Permission(STAFF, "see refused alert payloads"),
@@ -204,6 +206,24 @@ def dispatches_seen_by(user, incident):
     if user.role == "technician":
         return [d for d in dispatches if d.technician_id == user.technician_id]
     return dispatches
+
+
+def note_shared_with_insurer(user, asked):
+    """Whether a note `user` writes is the insurer's to read: an insurer's own note is; the
+    provider's people share one by asking (others may not: 403)."""
+    if user.role == "insurer":
+        return True
+    if asked:
+        require(user, "notes.share")
+    return bool(asked)
+
+
+def events_seen_by(user, incident):
+    """The incident's timeline as the user may read it: an insurer reads no note the desk
+    did not share with it (they are the provider's own working notes)."""
+    if user.role == "insurer":
+        return [e for e in incident.events if shared_with_insurer(e)]
+    return list(incident.events)
 
 
 def _own_visit(user, incident):

@@ -120,7 +120,8 @@ def transition_incident(path: IncidentPath, body: TransitionRequest):
 @bp.post("/incidents/<int:incident_id>/notes", tags=[TAG], responses={201: NoteCreated})
 def create_note(path: IncidentPath, body: NoteRequest):
     """Add a note to the incident's timeline."""
-    event = add_note(path.incident_id, g.api_user, body.note)
+    event = add_note(path.incident_id, g.api_user, body.note,
+                     share_with_insurer=body.share_with_insurer)
     return {"seq": event.seq, "version": event.incident.version}, 201
 
 

@@ -161,6 +161,10 @@ class LeakUnmarkQuery(Strict):
 
 class NoteRequest(Strict):
     note: str = Field(min_length=1, max_length=5000)
+    share_with_insurer: bool = Field(
+        False, description="Let the insurer read the note: its early notice, the claim "
+        "documents (claim.json, claim.pdf), its portal and this API. An insurer's own notes "
+        "are always its to read.")
 
 
 TRIAGE_ITEMS = frozenset(key for items in CHECKLISTS.values() for key, _ in items)
@@ -209,6 +213,9 @@ class TimelineEvent(BaseModel):
     to_state: str | None
     note: str
     data: dict
+    text: str = Field(description="The event as a sentence in the request's language "
+                      "(?lang=ja|en, else Japanese): names, amounts in yen, times in Japan "
+                      "time, e.g. \"技術者 佐藤 健 が駆付けを受諾しました\".")
 
 
 class SlaClockOut(BaseModel):

@@ -1,11 +1,12 @@
 """Incidents and organizations as API JSON."""
 
-from app.access import acts_for_own_organization_only
+from app.access import acts_for_own_organization_only, events_seen_by
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.customer_view import customer_entries
 from app.services.incidents.links import links_of
 from app.services.incidents.sla import worst_status
+from app.services.incidents.timeline_text import DatabaseNames, describe
 from workflows import INCIDENT
 
 
@@ -38,12 +39,14 @@ def incident_summary(incident, clocks=None, now=None):
     }
 
 
-def timeline_event(event):
-    """One timeline entry."""
+def timeline_event(event, names=None):
+    """One timeline entry, with its sentence in the request's language (?lang=, else
+    Japanese)."""
     return {
         "seq": event.seq, "kind": event.kind, "occurred_at": isoformat_utc(event.occurred_at),
         "actor": event.actor_label, "trigger": event.trigger, "from_state": event.from_state,
         "to_state": event.to_state, "note": event.note, "data": event.data,
+        "text": describe(event, names).text,
     }
 
 
@@ -61,7 +64,8 @@ def timeline(incident, user):
     """The incident's timeline as `user` may read it: a customer only its allow-list."""
     if acts_for_own_organization_only(user):
         return [customer_timeline_event(e) for e in customer_entries(incident)]
-    return [timeline_event(e) for e in incident.events]
+    names = DatabaseNames()  # the technicians and heads named, read once for the timeline
+    return [timeline_event(e, names) for e in events_seen_by(user, incident)]
 
 
 def personal_data_leak(incident):

@@ -46,7 +46,7 @@ from app.models import (
 )
 from app.services.claims import claims, costs, evidence
 from app.services.dispatch import visits as dispatch
-from app.services.incidents import leaks
+from app.services.incidents import leaks, notes, triage
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.incidents.lifecycle import fire_trigger
 from app.services.monitoring import ingest, senders
@@ -387,6 +387,7 @@ def _claim_story(story, org, technician, now=None):
         severity=story["severity"], summary=story["summary"], description=story["description"],
         reporter_name="田中 一郎", reporter_phone=org.phones[0].number), actor=desk, now=t0).id
     fire_trigger(incident_id, "start_triage", desk, now=t0 + timedelta(minutes=5))
+    _triage(incident_id, desk, t0)
     fire_trigger(incident_id, "request_dispatch", desk, note="現地での調査と復旧が必要",
                  now=t0 + timedelta(minutes=10))
     dispatch_id = _visit(incident_id, technician, story["work_report"], t0)
@@ -396,6 +397,21 @@ def _claim_story(story, org, technician, now=None):
     if story["settle"]:
         _settle(incident_id, desk, t0)
     return 1
+
+
+# What the desk did on the phone (the early notice and the claim documents tell it), and
+# two notes: one shared with the insurer, one the desk keeps to itself.
+TRIAGE_TICKS = ("confirm_contact", "isolate", "keep_logs")
+SHARED_NOTE = "被害端末はLANケーブルを抜いて隔離済み。身代金には応じない方針をお客様と確認。"
+DESK_NOTE = "お客様の担当者は午後不在。連絡は代表番号へ。"
+
+
+def _triage(incident_id, desk, t0):
+    for minute, item in enumerate(TRIAGE_TICKS, start=6):
+        triage.record_check(incident_id, desk, item, True, now=t0 + timedelta(minutes=minute))
+    notes.add_note(incident_id, desk, SHARED_NOTE, share_with_insurer=True,
+                   now=t0 + timedelta(minutes=9))
+    notes.add_note(incident_id, desk, DESK_NOTE, now=t0 + timedelta(minutes=9, seconds=30))
 
 
 def _visit(incident_id, technician, work_report, t0):

@@ -75,6 +75,17 @@ SOURCE_LABELS = {
     "external_notice": _l("External notice (police, partner, etc.)"),
 }
 
+# What an insurer was told (InsurerNotice.kind before its ":" suffix).
+NOTICE_LABELS = {
+    "early_notice": _l("Early notice"),
+    "claim_submitted": _l("Claim submitted"),
+    "claim_acknowledged": _l("Claim receipt acknowledged"),
+    "claim_info_requested": _l("Information requested"),
+    "claim_approved": _l("Claim approved"),
+    "claim_denied": _l("Claim denied"),
+    "claim_paid": _l("Claim paid"),
+}
+
 ROLE_LABELS = {
     "customer": _l("Customer"),
     "desk": _l("Desk operator"),

@@ -2,17 +2,17 @@
 
 import functools
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from app import access
-from app.domain import labels
-from app.domain.timeutil import to_jst
+from app.domain import labels, timeline
 from app.rendering.formats import yen
 from app.services.incidents.sla import as_running, running_by_urgency
+from app.services.incidents.timeline_text import DatabaseNames, describe
 
 LANG_COOKIE = "lang"
 
@@ -27,10 +27,22 @@ def select_locale():
 
 
 def jst(value):
-    """A stored UTC datetime shown in Japan time, e.g. 2026-11-25 21:04 JST."""
-    if value is None:
-        return ""
-    return to_jst(value).strftime("%Y-%m-%d %H:%M JST")
+    """A stored UTC datetime (or ISO 8601 text of a JSON document) shown in Japan time,
+    e.g. 2026-11-25 21:04 JST."""
+    return timeline.when(value)
+
+
+def tell_event(event):
+    """`tell_event(e)` in templates: a timeline event (or its mapping in a notice) as a
+    sentence with its details and note (app/domain/timeline.py), names read once per
+    request."""
+    if not has_request_context():  # the worker renders messages in one long app context
+        return describe(event)
+    try:
+        names = g.kaketsuke_timeline_names
+    except AttributeError:
+        names = g.kaketsuke_timeline_names = DatabaseNames()
+    return describe(event, names)
 
 
 # Looking up one translation costs about 10 µs (Flask-Babel finds the request's locale and
@@ -129,6 +141,7 @@ def init_app(app):
     _install_gettext(app.jinja_env)
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["prefecture"] = labels.prefecture_name
+    app.jinja_env.filters["actor"] = timeline.actor
     app.jinja_env.globals.update(
         STATE_LABELS=labels.STATE_LABELS, TRIGGER_LABELS=labels.TRIGGER_LABELS,
         CATEGORY_LABELS=labels.CATEGORY_LABELS, SEVERITY_LABELS=labels.SEVERITY_LABELS,
@@ -136,6 +149,7 @@ def init_app(app):
         ROLE_LABELS=labels.ROLE_LABELS, current_locale=select_locale,
         translated=translated, memoized=memoized,
         as_running=as_running, running_by_urgency=running_by_urgency, minutes_text=minutes_text,
-        time_left=time_left, can=can, yen=yen,
+        time_left=time_left, can=can, yen=yen, tell_event=tell_event,
+        NOTICE_LABELS=labels.NOTICE_LABELS,
     )
 

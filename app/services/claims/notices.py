@@ -8,13 +8,16 @@ written in the caller's transaction, so they exist exactly when the change does.
 import json
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app import access
-from app.domain.timeutil import isoformat_utc, to_jst
+from app.domain.timeline import tells_the_story, when
+from app.domain.timeutil import isoformat_utc
 from app.extensions import db
 from app.models import InsurerNotice, User
 from app.services.claims.coverage import covering_policy
+from app.services.incidents.timeline_text import describe
 from notifications.outbox import enqueue
 from notifications.providers.webhook import sign
 
@@ -38,10 +41,20 @@ def incident_facts(incident, policy):
 
 
 def actions_so_far(incident):
-    """The timeline's state changes and dispatch steps, oldest first, for the notice."""
-    return [{"at": isoformat_utc(e.occurred_at), "kind": e.kind, "trigger": e.trigger,
-             "to_state": e.to_state, "action": (e.data or {}).get("action")}
-            for e in incident.events if e.kind in ("intake", "transition", "dispatch")]
+    """The story of the response so far, oldest first, for the notice: how the incident came
+    in, its steps, the triage checklist's ticks and the notes shared with the insurer
+    (app/domain/timeline.py tells_the_story); each with its sentence in Japanese."""
+    with force_locale("ja"):
+        return [_action(e) for e in incident.events if tells_the_story(e)]
+
+
+def _action(event):
+    """One step of the story as notice data (the e-mail tells it in its own language)."""
+    data = event.data or {}
+    return {"at": isoformat_utc(event.occurred_at), "kind": event.kind,
+            "trigger": event.trigger, "from_state": event.from_state,
+            "to_state": event.to_state, "action": data.get("action"), "data": data,
+            "note": event.note or "", "text": describe(event).text}
 
 
 def early_notice(incident, now):
@@ -84,7 +97,7 @@ def notify_insurer(incident, policy, kind, payload, now, *, email=True):
 def _email_context(incident, payload):
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return {**payload, "reference": incident.reference,
-            "discovered_jst": to_jst(incident.discovered_at).strftime("%Y-%m-%d %H:%M"),
+            "discovered_jst": when(incident.discovered_at),
             "url": f"{base}/insurer/"}
 
 

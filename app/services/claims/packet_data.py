@@ -8,7 +8,11 @@ import re
 from collections import OrderedDict
 from dataclasses import asdict, is_dataclass
 
+from flask_babel import force_locale
+
+from app.domain.timeline import shared_with_insurer
 from app.domain.timeutil import isoformat_utc
+from app.services.incidents.timeline_text import DatabaseNames, describe
 
 SCHEMA_VERSION = "1"
 # What no common file system accepts in a name: Windows' reserved characters, the path
@@ -48,7 +52,7 @@ def claim_document(claim, *, version, created_at, created_by, lines, computation
         "policy": _policy(claim.policy),
         "insured": _insured(incident.organization),
         "incident": _incident(incident),
-        "timeline": [_event(e) for e in incident.events],
+        "timeline": _timeline(incident),
         "dispatches": [_dispatch(d) for d in incident.dispatches],
         "costs_by_head": _costs_by_head(lines),
         "computation": _plain(computation),
@@ -87,11 +91,21 @@ def _incident(incident):
     }
 
 
-def _event(event):
+def _timeline(incident):
+    """The events the insurer may read (no note the provider kept to itself), each also as
+    a Japanese sentence with its details (claim.pdf prints them)."""
+    names = DatabaseNames()
+    with force_locale("ja"):
+        return [_event(e, describe(e, names)) for e in incident.events
+                if shared_with_insurer(e)]
+
+
+def _event(event, told):
     return {"seq": event.seq, "at": isoformat_utc(event.occurred_at), "kind": event.kind,
             "actor": event.actor_label, "trigger": event.trigger,
             "from_state": event.from_state, "to_state": event.to_state,
-            "note": event.note or "", "hash": event.hash}
+            "note": event.note or "", "hash": event.hash, "text": told.text,
+            "details": [{"label": label, "text": text} for label, text in told.details]}
 
 
 def _dispatch(dispatch):

@@ -218,8 +218,9 @@ def take_incident(step):
             other.state, other.cancel_reason = "cancelled", "taken by another technician"
     cancel_timers(incident.dispatches)
     apply_trigger(incident, DISPATCH.incident_trigger_of(step.trigger), role="system",
-                  actor=step.actor, params={"technician_id": dispatch.technician_id},
-                  note=f"accepted via {step.via}", now=step.now)
+                  actor=step.actor, params={"technician_id": dispatch.technician_id,
+                                            "via": step.via},
+                  now=step.now)
 
 
 def record_decline(step):

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.services import admin_log
 from app.web.admin import bp
+from app.web.admin.change_text import field_label, value_text
 
 KIND_LABELS = {
     "organization": _l("Organization"), "organization_phone": _l("Organization phone"),
@@ -30,4 +31,5 @@ def admin_changes():
     kind = request.args.get("kind") or None
     page = admin_log.change_page(current_user, kind=kind, cursor=request.args.get("cursor"))
     return render_template("admin/changes.html", page=page, kind=kind, kinds=KIND_LABELS,
-                           actions=ACTION_LABELS, differences=differences)
+                           actions=ACTION_LABELS, differences=differences,
+                           field_label=field_label, value_text=value_text)

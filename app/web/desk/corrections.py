@@ -6,16 +6,14 @@ comes from the helpers below (a context processor of the desk), so the page's vi
 as it is.
 """
 
-from datetime import datetime
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import access
-from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
-from app.domain.timeutil import JST, to_jst, to_utc_naive
-from app.domain.triage import item_label
+from app.domain.labels import STATE_LABELS
+from app.domain.timeutil import JST, to_jst
 from app.errors import AppError
 from app.services.directory.organizations import organization_choices
 from app.services.incidents.corrections import ORGANIZATION_STATES, correct_incident
@@ -140,53 +138,12 @@ def add_link(incident_id):
     return _back_to(incident_id, "links")
 
 
-# ---------------------------------------------------------------- timeline lines
-
-FIELD_LABELS = {
-    "category": lambda: _("Category"), "severity": lambda: _("Severity"),
-    "summary": lambda: _("Summary"), "description": lambda: _("What happened"),
-    "reporter_name": lambda: _("Reporter's name"),
-    "reporter_phone": lambda: _("Call-back number"),
-    "reporter_email": lambda: _("E-mail"), "occurred_at": lambda: _("Occurred at"),
-    "discovered_at": lambda: _("Discovered at"),
-    "discovery_source": lambda: _("Discovered through"),
-    "organization_id": lambda: _("Organization"),
-}
-VALUE_LABELS = {"category": CATEGORY_LABELS, "severity": SEVERITY_LABELS,
-                "discovery_source": SOURCE_LABELS}
-
-
-def _value_text(field, value):
-    """A before or after value of a `corrected` event in words."""
-    if value in (None, ""):
-        return "—"
-    if field in VALUE_LABELS:
-        return str(VALUE_LABELS[field].get(value, value))
-    if field == "organization_id" and isinstance(value, dict):
-        return str(value.get("name", value.get("id")))
-    if field in ("occurred_at", "discovered_at"):
-        try:
-            instant = to_utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except (AttributeError, ValueError):
-            return str(value)
-        return to_jst(instant).strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
-def correction_lines(event):
-    """(field, before, after) in words, for each change a `corrected` event holds."""
-    changes = (event.data or {}).get("changes", {})
-    return [(FIELD_LABELS[f]() if f in FIELD_LABELS else f, _value_text(f, c.get("before")),
-             _value_text(f, c.get("after"))) for f, c in changes.items()]
-
-
 @bp.context_processor
 def _correction_helpers():
     return {"incident_correction_form": correction_form, "incident_link_form": link_form,
             "incident_links": lambda incident: links_of(incident, current_user),
-            "link_label": link_label, "correction_lines": correction_lines,
-            "link_state_label": lambda state: STATE_LABELS.get(state, state),
-            "checklist_item_label": item_label}
+            "link_label": link_label,
+            "link_state_label": lambda state: STATE_LABELS.get(state, state)}
 
 
 # ---------------------------------------------------------------- voicemail

@@ -30,6 +30,8 @@ class NoteForm(FlaskForm):
     """A note for the timeline."""
 
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=5000)])
+    share_with_insurer = BooleanField(_l("Share with the insurer (early notice, claim "
+                                         "documents, insurer portal)"))
 
 
 class CheckForm(FlaskForm):

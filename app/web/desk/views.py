@@ -73,6 +73,7 @@ def incident(incident_id):
         dispatch_notifications=notifications_by_dispatch(item.dispatches),
         now=utcnow(), leak_forms=_leak_forms(item), **cost_page_context(),
         sees_files=access.sees_incident_files(current_user, item),
+        events=access.events_seen_by(current_user, item),
     )
 
 
@@ -157,7 +158,8 @@ def note(incident_id):
         flash_form_errors(form)
         return _back_to(incident_id)
     try:
-        add_note(incident_id, current_user, form.note.data)
+        add_note(incident_id, current_user, form.note.data,
+                 share_with_insurer=form.share_with_insurer.data)
     except AppError as exc:
         flash(exc.message, "error")
     return _back_to(incident_id)

@@ -52,7 +52,8 @@ def _claim_page(item, results=None):
         "insurer/claim.html", claim=item, actions=actions,
         action_fields={action: claims.action_params(action) for action in actions},
         form=ClaimActionForm(formdata=None), verify_form=VerifyForm(formdata=None),
-        results=results, heads=_head_names(item))
+        results=results, heads=_head_names(item),
+        events=access.events_seen_by(current_user, item.incident))
 
 
 @bp.get("/claims/<int:claim_id>/packets/<int:version>")

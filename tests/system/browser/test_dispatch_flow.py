@@ -177,7 +177,8 @@ def test_dispatcher_dispatches_and_technician_answers_from_the_phone(app, page, 
         .to_have_text(scene["first"])
     timeline = page.locator("section.timeline")
     expect(timeline.locator("li.event-transition")).to_have_count(5)  # request .. complete
-    expect(timeline).to_contain_text(f"{scene['second']} (SMS link)")
+    expect(timeline).to_contain_text(f"{scene['second']} (SMS のリンクから)")
+    expect(timeline).to_contain_text(f"技術者 {scene['second']} が駆付けを受諾しました")
 
     # The customer was told twice on the dev phone: on the way, and arrived.
     page.goto("/dev/phone")

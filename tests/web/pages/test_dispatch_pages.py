@@ -398,7 +398,7 @@ def test_the_incident_page_shows_each_dispatch_with_its_steps_and_messages(
         db.session.remove()
     assert phone in section and "Queued" in section and name in section
     timeline = page.text[page.text.index('<section class="timeline">'):]
-    assert f"Dispatch: Offered to a technician — {name}" in timeline
+    assert f"Offered the visit to technician {name}" in timeline
     assert ESCAPED in page.text and XSS not in page.text
 
 
@@ -415,8 +415,7 @@ def test_the_timeline_names_a_technician_not_reached(app, client, world, login):
     login(world.emails["dispatcher"])
     timeline = client.get(f"/desk/incidents/{incident_id}?lang=en").text.split(
         '<section class="timeline">')[1]
-    assert "Dispatch: Technician not reached — 技術者X" in timeline
-    assert "Voice call: no-answer" in timeline
+    assert "Could not reach technician 技術者X by Voice call (no answer)" in timeline
 
 
 @pytest.mark.parametrize("role", ["technician", "insurer"])

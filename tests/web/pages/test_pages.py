@@ -241,6 +241,22 @@ def test_checklist_ticks_and_notes_are_recorded(app, client, world, login):
     assert kinds == ["intake", "triage_check", "note"]
 
 
+def test_the_note_forms_checkbox_shares_a_note_with_the_insurer(app, client, world, login):
+    incident = incident_in(app, world, "triaging", category="ransomware")
+    login(world.emails["desk"])
+    token = csrf_token(client, f"/desk/incidents/{incident}")
+    assert 'name="share_with_insurer"' in client.get(f"/desk/incidents/{incident}").text
+    for note, share in (("共有するメモ", {"share_with_insurer": "y"}), ("社内のメモ", {})):
+        client.post(f"/desk/incidents/{incident}/notes",
+                    data={"csrf_token": token, "note": note, **share})
+    with app.app_context():
+        notes = [(e.note, e.data) for e in db.session.get(Incident, incident).events
+                 if e.kind == "note"]
+    assert notes == [("共有するメモ", {"shared_with_insurer": True}), ("社内のメモ", {})]
+    page = client.get(f"/desk/incidents/{incident}").text
+    assert "メモ（保険会社と共有）" in page and "社内のメモ" in page
+
+
 def test_phone_intake_looks_up_the_caller_and_records_the_call(app, client, world, login):
     login(world.emails["desk"])
     page = client.get("/desk/phone-intake?caller=03-1234-5678")

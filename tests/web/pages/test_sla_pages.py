@@ -167,7 +167,7 @@ def test_the_desk_marks_a_leak_and_sees_the_deadlines_in_japan_time(app, client,
     section = re.search(r'<section class="leak".*?</section>', page, re.S).group(0)
     assert to_jst(final_due).strftime("%Y-%m-%d %H:%M JST") in section
     assert "60 days" in section and 'id="leak-report-form"' in section
-    assert "Personal-data leak" in page and "marked" in page  # on the timeline
+    assert "Marked as a personal-data leak (caused with malice)" in page  # on the timeline
 
 
 def test_recording_a_report_in_japan_time_stops_its_clock(app, client, world, login):
@@ -225,7 +225,7 @@ def test_a_mistaken_mark_is_taken_back(app, client, world, login):
     assert state[1] is False
     assert {name: outcome for name, outcome, _ in state[4] if name.startswith("leak")} == {
         "leak_preliminary": "withdrawn", "leak_final": "withdrawn"}
-    assert "mark taken back" in page.text
+    assert "Took back the personal-data leak mark" in page.text
 
 
 def test_leak_posts_without_csrf_or_by_other_roles_change_nothing(app, client, world, login):

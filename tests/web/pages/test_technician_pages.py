@@ -249,7 +249,7 @@ def test_accepting_through_the_link_assigns_the_technician_and_spends_the_link(
         assert db.session.scalars(select(UsedLink)).one()
         db.session.remove()
     assert dispatch_actions(app, incident_id)[-1] == (
-        "assign_technician", f"{name} (SMS link)", "accepted via SMS link")
+        "assign_technician", f"{name} (SMS link)", "")
     # The rest of the visit needs the login: the page sends an anonymous phone to it.
     assert client.get(f"/tech/dispatches/{dispatch_id}").headers["Location"].startswith(
         "/login")

@@ -76,7 +76,8 @@ def test_pressing_1_accepts_and_the_incident_gets_its_technician(app, twilio, di
         assert (incident.state, incident.assigned_technician_id) == (
             "technician_assigned", dispatched.technician)
         event = incident.events[-1]
-        assert (event.trigger, event.note) == ("assign_technician", "accepted via voice")
+        assert (event.trigger, event.data["via"], event.note) == (
+            "assign_technician", "voice", "")
         assert event.actor_label == f"{dispatch.technician.name} (voice)"
 
 
