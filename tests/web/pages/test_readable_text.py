@@ -78,7 +78,9 @@ class _Visible(html.parser.HTMLParser):
     """The text a browser shows: no tags, scripts or styles; of the attributes, only those
     shown to people (placeholders, tooltips, image and button texts)."""
 
-    HIDDEN = {"script", "style", "template", "head"}
+    # <code> holds literals a professional needs verbatim (a sensor's own field name, a
+    # SHA-256): shown as such, not as words of ours.
+    HIDDEN = {"script", "style", "template", "head", "code"}
     SHOWN = ("placeholder", "title", "alt", "aria-label")  # attributes people read
 
     def __init__(self):
