@@ -195,6 +195,18 @@ def test_sigterm_stores_what_was_received_and_exits_zero(app, bound):
         assert count_alerts(bound["org_a"]) == 200
 
 
+def _invoke_serving(runner, args):
+    """Invoke a command that starts an asyncio loop, in a thread of its own: the browser
+    tests' Playwright (sync API, session-scoped) keeps a loop running in the main thread,
+    where asyncio.run refuses to start another. In production the command has the process."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(runner.invoke(args=args)))
+    worker.start()
+    worker.join(60)
+    assert results, f"{args} did not return"
+    return results[0]
+
+
 def test_the_command_refuses_what_it_cannot_serve_clearly(app, runner, tmp_path):
     nothing = runner.invoke(args=["alerts", "syslog"])
     assert nothing.exit_code == 2 and "Give at least one of --tcp, --udp and --tls" in \
@@ -206,13 +218,13 @@ def test_the_command_refuses_what_it_cannot_serve_clearly(app, runner, tmp_path)
     assert ca_without_tls.exit_code == 2 and "--client-ca is for --tls" in ca_without_tls.output
     not_a_cert = tmp_path / "cert.pem"
     not_a_cert.write_text("not a certificate")
-    bad_cert = runner.invoke(args=["alerts", "syslog", "--tls", "0", "--cert", str(not_a_cert),
-                                   "--key", str(not_a_cert)])
+    bad_cert = _invoke_serving(runner, ["alerts", "syslog", "--tls", "0", "--cert",
+                                        str(not_a_cert), "--key", str(not_a_cert)])
     assert bad_cert.exit_code == 1 and "Cannot listen (or read the certificate)" in \
         bad_cert.output
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = runner.invoke(args=["alerts", "syslog", "--tcp", str(port)])
+        busy = _invoke_serving(runner, ["alerts", "syslog", "--tcp", str(port)])
     assert busy.exit_code == 1 and "Cannot listen" in busy.output

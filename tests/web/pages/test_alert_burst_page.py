@@ -46,4 +46,4 @@ def test_the_alert_list_shows_when_it_happened_and_which_field_said_so(app, logi
                        now=NOW)
         db.session.remove()
     page = login(world.emails["desk"]).get("/desk/alerts?lang=en").text
-    assert "Occurred 2026-12-06 10:00 JST (from syslog_header)" in page
+    assert "Occurred 2026-12-06 10:00 JST (time from the syslog header)" in page

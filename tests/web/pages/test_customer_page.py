@@ -176,7 +176,7 @@ def test_information_added_by_the_customer_reaches_the_desk(app, login, world):
         db.session.remove()
     desk = login(world.emails["desk"])
     staff_text = desk.get(f"/desk/incidents/{incident_id}?lang=en", headers=OUR_PAGES).text
-    assert "Information from the customer" in staff_text
+    assert "The customer added information for the desk" in staff_text
     assert "昨夜からNASにもアクセスできません。" in staff_text
 
 

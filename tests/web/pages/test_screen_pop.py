@@ -110,4 +110,5 @@ def test_the_timeline_says_in_japanese_why_no_sms_went(app, client, world, login
         db.session.remove()
     login(world.emails["desk"])
     page = client.get(f"/desk/incidents/{incident_id}").text
-    assert "SMS未送信: 番号が固定電話のためSMSを受信できません" in page
+    assert ("通報者への SMS は送信していません: +81312345678 は固定電話のため "
+            "SMS を受信できません。代わりにメールを送信しました。") in page
