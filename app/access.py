@@ -61,6 +61,10 @@ PERMISSIONS = {
     "incidents.triage": Permission(STAFF, "record triage checks"),
     "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
     "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),
+    # the e-mail channel
+    "mail.triage": Permission(STAFF, "handle unmatched mail"),
+    "mail.reply": Permission(STAFF, "write to customers by e-mail"),
+    "org_domains.manage": Permission(ADMIN, "manage organizations' mail domains"),
     # monitoring
     "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
     "alerts.refused": Permission(STAFF, "see refused alert payloads"),

@@ -5,6 +5,7 @@ from app.cli import (
     claims,
     demo,
     ingest_keys,
+    mail,
     organizations,
     people,
     reports,
@@ -15,7 +16,7 @@ from app.cli import (
 
 COMMANDS = (demo.seed_demo, people.token, audit.audit, workflow.workflow, people.user,
             worker.worker, claims.claims, ingest_keys.ingest_key, organizations.org,
-            stats.stats, reports.reports)
+            stats.stats, reports.reports, mail.mail)
 
 
 def register_cli(app):

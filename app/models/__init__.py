@@ -20,6 +20,7 @@ from app.models.dispatch import (
     WebhookReceipt,
 )
 from app.models.incident import Incident, IncidentEvent, ReferenceCounter
+from app.models.mail import MailMessage, OrganizationDomain
 from app.models.notification import Notification
 from app.models.organization import (
     Contract,
@@ -58,7 +59,9 @@ __all__ = [
     "IncidentEvent",
     "InsurancePolicy",
     "Insurer",
+    "MailMessage",
     "Notification",
+    "OrganizationDomain",
     "OnCallShift",
     "Organization",
     "OrganizationPhone",

@@ -1,0 +1,166 @@
+"""The desk mailbox's poller: read each mail, process it, commit, then move it to the done
+folder. IDLE where the server offers it, else a poll every IMAP_POLL_SECONDS; a server or
+mailbox that goes away is reconnected to with backoff.
+
+Exactly once: the move comes only after the commit. A poller killed between the two
+leaves the mail in the inbox; the next pass finds it processed (receive.already_received)
+and only moves it. A mail that cannot be processed is kept as refused with the reason,
+so one bad mail never stops the rest.
+"""
+
+import imaplib
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from imap_tools import MailBox, MailBoxUnencrypted
+from imap_tools.errors import ImapToolsError
+from sqlalchemy.exc import OperationalError
+
+from app.domain.timeutil import utcnow
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import MailMessage
+from app.services.mail.receive import Source, already_received, receive
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_SECONDS = 1
+BACKOFF_CAP_SECONDS = 300
+IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: renew IDLE before the server's 30 minutes
+CONNECT_TIMEOUT_SECONDS = 30
+# The server, the mailbox or the database went away: reconnect with backoff, never skip.
+TROUBLE = (OSError, socket.timeout, imaplib.IMAP4.error, imaplib.IMAP4.abort, ImapToolsError,
+           OperationalError)
+
+
+@dataclass(frozen=True)
+class MailboxAddress:
+    """IMAP_URL read: imaps://user:password@host:993/INBOX (or imap:// for local tests)."""
+
+    secure: bool
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+
+    @property
+    def key(self):
+        """How the mailbox is named in the received-mail table (no password)."""
+        return f"{self.user}@{self.host}:{self.port}/{self.folder}"
+
+
+def parse_imap_url(url):
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        raise InvalidInput("IMAP_URL must look like imaps://user:password@host:993/INBOX.",
+                           {"field": "IMAP_URL"})
+    secure = parts.scheme == "imaps"
+    return MailboxAddress(secure, parts.hostname, parts.port or (993 if secure else 143),
+                          unquote(parts.username), unquote(parts.password or ""),
+                          unquote(parts.path.lstrip("/")) or "INBOX")
+
+
+@dataclass
+class PassResult:
+    processed: int = 0
+    moved_only: int = 0  # processed before (a crash before the move): only moved now
+
+
+def connect(address):
+    cls = MailBox if address.secure else MailBoxUnencrypted
+    mailbox = cls(address.host, address.port, timeout=CONNECT_TIMEOUT_SECONDS)
+    return mailbox.login(address.user, address.password, initial_folder=address.folder)
+
+
+def ensure_folder(mailbox, folder):
+    if not mailbox.folder.exists(folder):
+        mailbox.folder.create(folder)
+
+
+def drain(mailbox, address, done_folder, clock=utcnow, on_processed=None):
+    """Process every mail in the folder and move it to the done folder; one pass."""
+    ensure_folder(mailbox, done_folder)
+    mailbox.folder.set(address.folder)
+    uidvalidity = int(mailbox.folder.status(address.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+    result = PassResult()
+    for uid in mailbox.uids("ALL"):
+        source = Source(address.key, uidvalidity, int(uid))
+        if already_received(source) is not None:
+            result.moved_only += 1
+        else:
+            _process_one(mailbox, uid, source, clock)
+            result.processed += 1
+            if on_processed:
+                on_processed(source)
+        mailbox.move(uid, done_folder)
+    return result
+
+
+def _process_one(mailbox, uid, source, clock):
+    raw = fetch_raw(mailbox, uid)
+    try:
+        receive(raw, source, now=clock())
+    except TROUBLE:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
+        db.session.rollback()
+        log.exception("mail uid %s: processing failed", uid)
+        _keep_failed(raw, source, clock(), exc)
+
+
+def _keep_failed(raw, source, now, exc):
+    """A mail whose processing raised: kept as refused with the reason, for the desk."""
+    import hashlib
+    row = MailMessage(direction="in", kind="customer", status="refused",
+                      reason=f"processing failed: {type(exc).__name__}",
+                      mailbox=source.mailbox, uidvalidity=source.uidvalidity, uid=source.uid,
+                      raw_sha256=hashlib.sha256(raw).hexdigest(), raw=raw, received_at=now)
+    db.session.add(row)
+    db.session.commit()
+
+
+def fetch_raw(mailbox, uid):
+    """The mail's bytes exactly as stored on the server (not marked as read)."""
+    typ, data = mailbox.client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    for item in data or ():
+        if isinstance(item, tuple) and len(item) == 2:
+            return item[1]
+    raise imaplib.IMAP4.error(f"FETCH {uid} returned no message ({typ})")
+
+
+def wait_for_mail(mailbox, seconds, stop):
+    """Until the server says something changed (IDLE), or `seconds` pass."""
+    if "IDLE" in mailbox.client.capabilities:
+        mailbox.idle.wait(timeout=min(seconds, IDLE_MAX_SECONDS))
+    else:
+        stop.wait(seconds)
+
+
+def run(config, *, once=False, stop=None, clock=utcnow, on_pass=None):
+    """Poll until `stop` is set (or, with once, drain the mailbox a single time)."""
+    address = parse_imap_url(config["IMAP_URL"])
+    stop = stop or threading.Event()
+    backoff = BACKOFF_FIRST_SECONDS
+    while not stop.is_set():
+        try:
+            with connect(address) as mailbox:
+                backoff = BACKOFF_FIRST_SECONDS
+                while not stop.is_set():
+                    result = drain(mailbox, address, config["IMAP_DONE_FOLDER"], clock)
+                    if on_pass:
+                        on_pass(result)
+                    if once:
+                        return result
+                    wait_for_mail(mailbox, config["IMAP_POLL_SECONDS"], stop)
+        except TROUBLE as exc:
+            db.session.rollback()
+            if once:
+                raise
+            log.warning("mailbox %s: %s; trying again in %s s", address.key, exc, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_CAP_SECONDS)
+    return None
