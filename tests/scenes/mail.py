@@ -2,12 +2,12 @@
 
 import base64
 
-from app.models import OrganizationDomain
 from app.extensions import db
+from app.models import OrganizationDomain
 
 
-def plain_mail(sender="boss@kou.example.jp", subject="ウイルス感染の疑い", text="画面に警告が出ました。",
-               message_id="m1@kou.example.jp", headers=()):
+def plain_mail(sender="boss@kou.example.jp", subject="ウイルス感染の疑い",
+               text="画面に警告が出ました。", message_id="m1@kou.example.jp", headers=()):
     """A UTF-8 mail with a base64 subject and body, optionally with more header lines."""
     lines = [f"From: {sender}", "To: desk@kaketsuke.test",
              f"Subject: =?UTF-8?B?{base64.b64encode(subject.encode()).decode()}?=",
