@@ -73,7 +73,18 @@ class PassResult:
 def connect(address):
     cls = MailBox if address.secure else MailBoxUnencrypted
     mailbox = cls(address.host, address.port, timeout=CONNECT_TIMEOUT_SECONDS)
-    return mailbox.login(address.user, address.password, initial_folder=address.folder)
+    mailbox.login(address.user, address.password, initial_folder=address.folder)
+    _refresh_capabilities(mailbox.client)
+    return mailbox
+
+
+def _refresh_capabilities(client):
+    """Ask again after login: servers list MOVE (and more) only to a logged-in client, and
+    without MOVE a move is COPY then delete, which a crash between the two would leave as
+    a copy in both folders."""
+    typ, data = client.capability()
+    if typ == "OK" and data and data[-1]:
+        client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def ensure_folder(mailbox, folder):
