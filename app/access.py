@@ -62,6 +62,7 @@ PERMISSIONS = {
     "incidents.leaks": Permission(STAFF, "record personal-data leaks"),
     "incidents.dispatches": Permission(STAFF, "see the dispatches of an incident"),
     # the e-mail channel
+    "mail.read": Permission(CUSTOMER_AND_STAFF, "read an incident's e-mail conversation"),
     "mail.triage": Permission(STAFF, "handle unmatched mail"),
     "mail.reply": Permission(STAFF, "write to customers by e-mail"),
     "org_domains.manage": Permission(ADMIN, "manage organizations' mail domains"),

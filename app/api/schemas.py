@@ -15,6 +15,7 @@ from pydantic import (
     create_model,
 )
 
+from app.api.mail_schemas import MailMessageOut
 from app.domain.timeutil import in_range_utc
 from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
@@ -226,6 +227,10 @@ class IncidentDetail(IncidentSummary):
     personal_data_leak: PersonalDataLeakOut | None = Field(
         description="Set while the incident is marked as a personal-data leak.")
     timeline: list[TimelineEvent]
+    messages: list[MailMessageOut] | None = Field(
+        None, description="The e-mail conversation, oldest first (customer and staff only; "
+                          "each as in POST /incidents/{id}/messages): direction, from, "
+                          "subject, text, received_at, attachments with evidence ids.")
 
 
 class IncidentCreated(BaseModel):

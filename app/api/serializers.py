@@ -1,5 +1,6 @@
 """Incidents and organizations as API JSON."""
 
+from app.api.mail_serializers import incident_messages
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.sla import worst_status
@@ -65,6 +66,7 @@ def incident_detail(incident, user, now=None):
         "allowed_triggers": INCIDENT.allowed_triggers(incident.state, user.role),
         "personal_data_leak": personal_data_leak(incident),
         "timeline": [timeline_event(e) for e in incident.events],
+        "messages": incident_messages(incident, user),
     }
 
 

@@ -131,6 +131,12 @@ ROUTES = {
     "desk.leak_unmark": Route(STAFF, body=lambda ids: {"version": "1"}),
     "desk.alerts": Route(STAFF, filter=their_organization),
     "desk.refused_alerts": Route(STAFF),
+    "desk.reply_mail": Route(STAFF, body=lambda ids: {"text": "isolation"}),
+    "desk.mail_list": Route(STAFF),
+    "desk.assign_mail": Route(STAFF, body=lambda ids: {
+        "organization_id": ids["organization_id"]}),
+    "desk.attach_mail": Route(STAFF, body=lambda ids: {"incident_id": ids["incident_id"]}),
+    "desk.discard_mail": Route(STAFF, body=lambda ids: {"reason": "spam"}),
     "desk.phone_intake": Route(STAFF, refused=(302, 403), body=lambda ids: {
         "caller_phone": "+81300000000", "reporter_name": "x", "category": "malware",
         "severity": "high", "summary": "isolation", "organization_id": ids["organization_id"]}),
@@ -216,6 +222,12 @@ ROUTES = {
         "organization_id": ids["organization_id"], "channel": "web", "category": "malware",
         "summary": "isolation"}),
     "api.get_incident": Route(ANY),
+    "api.send_message": Route(STAFF, body=lambda ids: {"text": "isolation"}),
+    "api.list_unmatched": Route(STAFF),
+    "api.assign_mail": Route(STAFF, body=lambda ids: {
+        "organization_id": ids["organization_id"]}),
+    "api.attach_mail": Route(STAFF, body=lambda ids: {"incident_id": ids["incident_id"]}),
+    "api.discard_mail": Route(STAFF, body=lambda ids: {"reason": "spam"}),
     "api.transition_incident": Route(ANY, body=lambda ids: {"trigger": "cancel",
                                                             "reason": "x"}),
     "api.create_note": Route(ANY, body=lambda ids: {"note": "isolation"}),
@@ -325,5 +337,6 @@ OBJECT_PARAMS = ("incident_id", "dispatch_id", "cost_id", "evidence_id", "claim_
                  "shift_id", "alert_id", "report_id", "key_id")
 # Other path parameters and the value the matrix sends.
 FIXED_PARAMS = {"version": 1, "token": "forged-link-token", "trigger": "depart", "code": "ja",
-                "month": "2026-11", "token_id": 1, "user_id": 1}
+                "month": "2026-11", "token_id": 1, "user_id": 1,
+                "mail_id": 1}
 MISSING_ID = 999_999

@@ -22,5 +22,6 @@ from app.web.desk import (  # noqa: E402,F401  (routes register on bp)
     alerts,
     costs,
     evidence,
+    mail,
     views,
 )
