@@ -55,7 +55,7 @@ def parse_mail(raw):
     """A ParsedMail of the raw message bytes."""
     message = email.message_from_bytes(raw)
     headers = {}
-    for name, value in message.items():
+    for name, value in message.raw_items():  # as received: raw 8-bit bytes kept
         headers.setdefault(name.lower(), []).append(decode_header(value))
     from_name, from_address = email.utils.parseaddr(headers.get("from", [""])[0])
     text, attachments, defects = _body(message)

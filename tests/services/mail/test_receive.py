@@ -101,3 +101,41 @@ def test_only_the_receiving_servers_authentication_results_count(ctx, world, app
         assert row.status == "incident"
     finally:
         app.config["MAIL_AUTHSERV_ID"] = ""
+
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "samples" / "mail"
+
+
+def test_every_sample_ends_somewhere_the_desk_sees(ctx, world):
+    register_domain(world.org_a)
+    for uid, path in enumerate(sorted(SAMPLES.glob("*.eml")), start=1):
+        row = receive(path.read_bytes(), Source(SOURCE.mailbox, 7, uid), now=NOW)
+        assert row.status == "incident", (path.name, row.status, row.reason)
+        assert row.raw == path.read_bytes()
+
+
+def test_a_forwarded_mail_is_kept_as_evidence_with_its_headers(ctx, world):
+    from app.models import Evidence
+    register_domain(world.org_a)
+    row = receive((SAMPLES / "forwarded_phish.eml").read_bytes(), SOURCE, now=NOW)
+    (attachment,) = row.attachments
+    assert attachment["forwarded_headers"]["Subject"] == "【重要】口座の確認をお願いします"
+    evidence = db.session.get(Evidence, attachment["evidence_id"])
+    assert evidence.original_name == "phish.eml" and evidence.content_type.startswith("text/")
+
+
+def test_an_attachment_over_the_limit_waits_in_quarantine_and_a_huge_mail_is_refused(
+        ctx, world, app, monkeypatch):
+    from tests.scenes.mail import mail_with_attachments
+    register_domain(world.org_a)
+    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 1000)
+    big = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000
+    row = receive(mail_with_attachments([("big.png", "image/png", big)]), SOURCE, now=NOW)
+    assert row.status == "incident"
+    assert row.attachments[0]["quarantine"] == "A file may have at most 1000 bytes."
+    assert row.attachments[0]["size"] == len(big)
+    monkeypatch.setitem(app.config, "MAIL_MAX_BYTES", 3000)
+    row = receive(mail_with_attachments([("big.png", "image/png", big)], message_id="b2@x"),
+                  Source(SOURCE.mailbox, 7, 2), now=NOW)
+    assert row.status == "refused" and row.reason.startswith("larger than 3000 bytes")
+    assert row.from_address == "boss@kou.example.jp" and row.raw is None
