@@ -103,3 +103,45 @@ def test_once_against_a_server_that_is_not_there_fails_with_the_reason(app, runn
     monkeypatch.setitem(app.config, "IMAP_URL", "imap://desk:pw@127.0.0.1:1/INBOX")
     result = runner.invoke(args=["mail", "poll", "--once"])
     assert result.exit_code == 1 and "mailbox desk@127.0.0.1:1/INBOX" in result.output
+
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "samples" / "mail"
+
+
+def test_bad_mail_never_stops_the_poller_and_each_ends_with_a_reason(app, world, desk,
+                                                                     monkeypatch):
+    from app.services.mail import receive as receive_module
+    from tests.scenes.mail import mail_with_attachments
+    register_domain(world.org_a)
+    many = ", ".join(f"u{n}@example.com" for n in range(3000))
+    mails = [
+        (SAMPLES / "malformed.eml").read_bytes(),
+        (SAMPLES / "not_a_header.eml").read_bytes(),
+        b"Subject: nobody sent this\r\n\r\nno From header\r\n",
+        plain_mail(message_id="many@k", headers=(f"To: {many}",)),
+        mail_with_attachments([("logs.zip", "application/zip", b"PK\x03\x04" + b"\0" * 40)],
+                              message_id="zip@k"),
+        plain_mail(message_id="boom@k", subject="explodes"),
+        plain_mail(message_id="fine@k", subject="after the bad ones"),
+    ]
+    for raw in mails:
+        desk.append(raw)
+    real_open = receive_module.open_incident
+
+    def exploding(row, mail, organization, now, actor=None):
+        if mail.subject == "explodes":
+            raise RuntimeError("a bug met by one mail")
+        return real_open(row, mail, organization, now, actor)
+
+    monkeypatch.setattr(receive_module, "open_incident", exploding)
+    result = poller.run(app.config, once=True, clock=lambda: NOW)
+    assert result.processed == len(mails) and desk.uids() == []
+    rows = db.session.scalars(select(MailMessage).where(MailMessage.direction == "in")
+                              .order_by(MailMessage.uid)).all()
+    outcome = [(row.status, row.reason.split(" (")[0]) for row in rows]
+    assert outcome == [
+        ("incident", ""), ("incident", ""), ("refused", "no sender address"),
+        ("refused", "3001 recipients"), ("incident", ""),
+        ("refused", "processing failed: RuntimeError"), ("incident", "")]
+    assert "Archives are not accepted" in rows[4].attachments[0]["quarantine"]
+    assert rows[5].raw == mails[5]  # kept for the desk
