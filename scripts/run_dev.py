@@ -1,7 +1,8 @@
-"""Development: serve the web app and run the notification worker beside it (`make run`).
+"""Development: serve the web app and run the notification worker beside it (`make run`),
+and the mailbox poller (`flask mail poll`) too when IMAP_URL is set.
 
-Both are children of this script. Ctrl-C or SIGTERM stops both cleanly; when either
-stops by itself, the other is stopped too, and the exit code says what happened.
+All are children of this script. Ctrl-C or SIGTERM stops them all cleanly; when one
+stops by itself, the others are stopped too, and the exit code says what happened.
 """
 
 import argparse
@@ -38,28 +39,37 @@ def _on_sigterm(_signum, _frame):
     raise KeyboardInterrupt  # one way out, the same as Ctrl-C
 
 
+def commands(args, environ):
+    """{name: argv} of the children: the worker, the web server, and the mailbox poller
+    when IMAP_URL is set."""
+    flask = [sys.executable, "-m", "flask"]
+    children = {"worker": [*flask, "worker"],
+                "web server": [*flask, "run", "--host", args.host, "--port", str(args.port)]}
+    if environ.get("IMAP_URL"):
+        children["mail poller"] = [*flask, "mail", "poll"]
+    return children
+
+
 def main(argv=None):
-    """Start `flask worker` and `flask run`; return when either ends or on Ctrl-C/SIGTERM."""
+    """Start the children; return when one ends or on Ctrl-C/SIGTERM."""
     args = _parse(argv)
     env = {**os.environ, "FLASK_APP": os.environ.get("FLASK_APP", "wsgi")}
-    flask = [sys.executable, "-m", "flask"]
     signal.signal(signal.SIGTERM, _on_sigterm)
-    worker = subprocess.Popen([*flask, "worker"], env=env)
-    web = subprocess.Popen([*flask, "run", "--host", args.host, "--port", str(args.port)],
-                           env=env)
+    children = {name: subprocess.Popen(argv_, env=env)
+                for name, argv_ in commands(args, env).items()}
     code = 0
     try:
-        while worker.poll() is None and web.poll() is None:
+        while all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
-        ended = "worker" if worker.poll() is not None else "web server"
-        code = (worker.poll() if ended == "worker" else web.poll()) or 1
-        print(f"run_dev: the {ended} stopped; stopping the other.", file=sys.stderr)
+        ended = next(name for name, child in children.items() if child.poll() is not None)
+        code = children[ended].poll() or 1
+        print(f"run_dev: the {ended} stopped; stopping the others.", file=sys.stderr)
     except KeyboardInterrupt:
         pass
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):  # make passes its SIGTERM on, too
             signal.signal(sig, signal.SIG_IGN)
-        _stop([web, worker])
+        _stop(list(children.values()))
     return code
 
 
