@@ -31,7 +31,8 @@ def record_on_incident(row, mail, incident, now, *, actor_label=MAIL_LABEL):
     row.incident_id, row.incident = incident.id, incident
     append_event(incident, kind="mail", actor=None, actor_label=actor_label[:254], now=now,
                  note=row.subject[:SUBJECT_MAX],
-                 data={"direction": "in", "mail_id": row.id, "from": row.from_address,
+                 data={"direction": "in", "message_id": row.message_id,
+                       "sha256": row.raw_sha256, "from": row.from_address,
                        "auth_failures": row.auth_failures})
     keep_attachments(row, mail, incident, now)
 
@@ -87,14 +88,12 @@ def _send(incident, *, kind, to, subject, template, context, headers, dedupe_key
     headers = {"Message-ID": f"<{message_id}>", **headers}
     notification = enqueue("email", to, template, {**context, "headers": list(headers.items())},
                            dedupe_key=dedupe_key, locale=locale, incident=incident, now=now)
-    db.session.flush()
     row = MailMessage(direction="out", kind=kind, status="queued", message_id=message_id,
                       from_address=current_app.config["MAIL_FROM"].lower(), to_address=to,
                       subject=notification.subject[:500], text=notification.body,
                       received_at=now, incident_id=incident.id,
-                      notification_id=notification.id, headers=dict(headers))
+                      notification=notification, headers=dict(headers))
     db.session.add(row)
-    db.session.flush()
     return row
 
 
@@ -151,7 +150,8 @@ def reply(incident_id, actor, text, *, subject=None, to=None, now=None):
                 context={"subject": subject, "text": text}, headers=headers,
                 dedupe_key=f"mail-reply:{incident.id}:{secrets.token_hex(8)}", now=now)
     append_event(incident, kind="mail", actor=actor, actor_label=label_for(actor, ""),
-                 now=now, note=subject, data={"direction": "out", "mail_id": row.id, "to": to})
+                 now=now, note=subject,
+                 data={"direction": "out", "message_id": row.message_id, "to": to})
     commit_or_conflict(incident)
     return row
 

@@ -10,6 +10,7 @@ so one bad mail never stops the rest.
 
 import imaplib
 import logging
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -17,18 +18,21 @@ from urllib.parse import unquote, urlsplit
 
 from imap_tools import MailBox, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app.domain.timeutil import utcnow
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import MailMessage
-from app.services.mail.receive import Source, already_received, receive
+from app.services.mail.receive import Source, receive
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_SECONDS = 1
 BACKOFF_CAP_SECONDS = 300
+CHUNK = 50  # UIDs handled together: one lookup, one MOVE
+BULK_FETCH_MAX_BYTES = 4 * 1024 * 1024  # small mails fetched together up to this size
 IDLE_MAX_SECONDS = 25 * 60  # RFC 2177: renew IDLE before the server's 30 minutes
 CONNECT_TIMEOUT_SECONDS = 30
 # The server, the mailbox or the database went away: reconnect with backoff, never skip.
@@ -93,33 +97,102 @@ def ensure_folder(mailbox, folder):
 
 
 def drain(mailbox, address, done_folder, clock=utcnow, on_processed=None):
-    """Process every mail in the folder and move it to the done folder; one pass."""
+    """Process every mail in the folder and move it to the done folder; one pass.
+
+    A chunk of UIDs at a time: one query finds those processed before, the others are
+    fetched together (small ones in one FETCH), each is processed and committed on its
+    own, and then the whole chunk is moved with one MOVE. A crash before the MOVE leaves
+    committed mail in the inbox, which the next pass recognises and only moves.
+    """
     ensure_folder(mailbox, done_folder)
     mailbox.folder.set(address.folder)
     uidvalidity = int(mailbox.folder.status(address.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
     result = PassResult()
-    for uid in mailbox.uids("ALL"):
-        source = Source(address.key, uidvalidity, int(uid))
-        if already_received(source) is not None:
-            result.moved_only += 1
-        else:
-            _process_one(mailbox, uid, source, clock)
+    uids = [int(uid) for uid in mailbox.uids("ALL")]
+    for start in range(0, len(uids), CHUNK):
+        chunk = uids[start:start + CHUNK]
+        seen = received_uids(address.key, uidvalidity, chunk)
+        for uid, raw in fetch_many(mailbox, [uid for uid in chunk if uid not in seen]):
+            source = Source(address.key, uidvalidity, uid)
+            _process_one(raw, source, clock)
             result.processed += 1
             if on_processed:
                 on_processed(source)
-        mailbox.move(uid, done_folder)
+        result.moved_only += len(seen)
+        mailbox.move([str(uid) for uid in chunk], done_folder)
     return result
 
 
-def _process_one(mailbox, uid, source, clock):
-    raw = fetch_raw(mailbox, uid)
+def received_uids(mailbox_key, uidvalidity, uids):
+    """Which of these UIDs were processed before (one query)."""
+    if not uids:
+        return set()
+    found = db.session.scalars(select(MailMessage.uid).where(
+        MailMessage.mailbox == mailbox_key, MailMessage.uidvalidity == uidvalidity,
+        MailMessage.uid.in_(uids))).all()
+    db.session.rollback()  # end the read: nothing is held while mail is fetched
+    return set(found)
+
+
+def fetch_many(mailbox, uids):
+    """(uid, bytes exactly as stored) for each UID still there, in order, not marked as
+    read: small mails together in one FETCH, a large one alone (memory stays bounded)."""
+    if not uids:
+        return
+    sizes = _sizes(mailbox, uids)
+    group, group_bytes = [], 0
+    for uid in uids:
+        if uid not in sizes:
+            continue  # gone since the search (another client moved or deleted it)
+        if group and group_bytes + sizes[uid] > BULK_FETCH_MAX_BYTES:
+            yield from _fetch(mailbox, group)
+            group, group_bytes = [], 0
+        group.append(uid)
+        group_bytes += sizes[uid]
+    if group:
+        yield from _fetch(mailbox, group)
+
+
+_UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+def _sizes(mailbox, uids):
+    typ, data = mailbox.client.uid("FETCH", ",".join(map(str, uids)), "(RFC822.SIZE)")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH sizes: {typ}")
+    sizes = {}
+    for item in data or ():
+        line = item[0] if isinstance(item, tuple) else item
+        uid, size = _UID.search(line or b""), _SIZE.search(line or b"")
+        if uid and size:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
+def _fetch(mailbox, uids):
+    typ, data = mailbox.client.uid("FETCH", ",".join(map(str, uids)), "(BODY.PEEK[])")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH: {typ}")
+    raws = {}
+    for item in data or ():
+        if isinstance(item, tuple) and len(item) == 2:
+            uid = _UID.search(item[0])
+            if uid:
+                raws[int(uid.group(1))] = item[1]
+    for uid in uids:
+        if uid in raws:
+            yield uid, raws.pop(uid)
+
+
+def _process_one(raw, source, clock):
     try:
         receive(raw, source, now=clock())
     except TROUBLE:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
         db.session.rollback()
-        log.exception("mail uid %s: processing failed", uid)
+        log.exception("mail uid %s: processing failed", source.uid)
         _keep_failed(raw, source, clock(), exc)
 
 
@@ -132,15 +205,6 @@ def _keep_failed(raw, source, now, exc):
                       raw_sha256=hashlib.sha256(raw).hexdigest(), raw=raw, received_at=now)
     db.session.add(row)
     db.session.commit()
-
-
-def fetch_raw(mailbox, uid):
-    """The mail's bytes exactly as stored on the server (not marked as read)."""
-    typ, data = mailbox.client.uid("FETCH", str(uid), "(BODY.PEEK[])")
-    for item in data or ():
-        if isinstance(item, tuple) and len(item) == 2:
-            return item[1]
-    raise imaplib.IMAP4.error(f"FETCH {uid} returned no message ({typ})")
 
 
 def wait_for_mail(mailbox, seconds, stop):

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.mail.parse import parse_mail
@@ -45,67 +45,70 @@ class Source:
 
 
 def already_received(source=None, message_id="", sha256=""):
-    """The row of a mail processed before, by its UID or its Message-ID and content."""
+    """The row of a mail processed before, by its UID or its Message-ID and content
+    (one query)."""
+    found_by = []
     if source is not None:
-        row = db.session.scalars(select(MailMessage).where(
-            MailMessage.mailbox == source.mailbox,
-            MailMessage.uidvalidity == source.uidvalidity,
-            MailMessage.uid == source.uid)).first()
-        if row is not None:
-            return row
+        found_by.append(and_(MailMessage.mailbox == source.mailbox,
+                             MailMessage.uidvalidity == source.uidvalidity,
+                             MailMessage.uid == source.uid))
     if message_id and sha256:
-        return db.session.scalars(select(MailMessage).where(
-            MailMessage.direction == "in", MailMessage.message_id == message_id,
-            MailMessage.raw_sha256 == sha256)).first()
-    return None
+        found_by.append(and_(MailMessage.direction == "in",
+                             MailMessage.message_id == message_id[:500],
+                             MailMessage.raw_sha256 == sha256))
+    if not found_by:
+        return None
+    return db.session.scalars(select(MailMessage).where(or_(*found_by)).limit(1)).first()
 
 
 def receive(raw, source=None, now=None):
     """Process one mail and commit; a mail seen before is returned as it is."""
     now = now or utcnow()
     sha256 = hashlib.sha256(raw).hexdigest()
-    existing = already_received(source, sha256=sha256, message_id=_quick_message_id(raw))
+    mail, problem = _parsed(raw)
+    message_id = mail.message_id if mail else ""
+    existing = already_received(source, sha256=sha256, message_id=message_id)
     if existing is not None:
         return existing
     try:
-        row = _process(raw, sha256, source, now)
+        row = _process(raw, mail, problem, sha256, source, now)
+        db.session.add(row)  # last: one INSERT with everything decided
         db.session.commit()
     except IntegrityError:  # another poller committed this UID first
         db.session.rollback()
-        existing = already_received(source, sha256=sha256, message_id=_quick_message_id(raw))
+        existing = already_received(source, sha256=sha256, message_id=message_id)
         if existing is None:
             raise
         return existing
     return row
 
 
-def _quick_message_id(raw):
+def _parsed(raw):
+    """(ParsedMail, None), or (headers only, why the mail is refused)."""
+    limit = current_app.config["MAIL_MAX_BYTES"]
+    if len(raw) > limit:
+        return _headers_only(raw), f"larger than {limit} bytes ({len(raw)})"
     try:
-        return parse_mail(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]).message_id
-    except Exception:  # noqa: BLE001 - only a key for finding a duplicate
-        return ""
+        return parse_mail(raw), None
+    except Exception as exc:  # noqa: BLE001 - a mail the parser cannot read is refused
+        return None, f"unreadable: {type(exc).__name__}"
 
 
-def _process(raw, sha256, source, now):
+def _process(raw, mail, problem, sha256, source, now):
+    """The mail's row, not yet in the session: refused, or routed."""
     config = current_app.config
     row = MailMessage(direction="in", kind="customer", status="refused", raw_sha256=sha256,
                       received_at=now, mailbox=source.mailbox if source else None,
                       uidvalidity=source.uidvalidity if source else None,
-                      uid=source.uid if source else None)
-    db.session.add(row)
-    if len(raw) > config["MAIL_MAX_BYTES"]:
-        _describe(row, _headers_only(raw))
-        row.reason = f"larger than {config['MAIL_MAX_BYTES']} bytes ({len(raw)})"
-        return row
-    try:
-        mail = parse_mail(raw)
-    except Exception as exc:  # noqa: BLE001 - a mail the parser cannot read is refused
-        row.reason = f"unreadable: {type(exc).__name__}"
-        row.raw = raw
+                      uid=source.uid if source else None, reason="", auth_failures="",
+                      attachments=[], headers={})
+    if mail is not None:
+        _describe(row, mail)
+    if problem:
+        row.reason = problem
+        row.raw = raw if mail is None else None  # an over-limit mail is not stored
         return row
     row.raw = raw
-    _describe(row, mail)
-    db.session.flush()  # its id, for the timeline
     refusal = _refusal(mail, config)
     if refusal:
         row.reason = refusal
@@ -203,6 +206,7 @@ def open_incident(row, mail, organization, now, actor=None):
                                commit=False)
     row.status = "incident"
     record_on_incident(row, mail, incident, now)
+    db.session.add(row)  # before the acknowledgement: the conversation reads in id order
     ack_refused = acknowledge(row, mail, incident, now)
     if ack_refused:
         row.reason = f"no acknowledgement: {ack_refused}"

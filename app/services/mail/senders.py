@@ -15,21 +15,25 @@ DOMAIN_MAX = 253
 
 def organization_for_sender(address):
     """The organization a sender belongs to, or None: a user's address first, then an
-    address registered on an organization, then the address's domain."""
+    address registered on an organization, then the address's domain (one query)."""
+    organization_id = organization_id_for_sender(address)
+    return db.session.get(Organization, organization_id) if organization_id else None
+
+
+def organization_id_for_sender(address):
     address = (address or "").strip().lower()
     if not address:
         return None
-    user = db.session.scalars(select(User).where(
+    by_user = select(User.organization_id).where(
         func.lower(User.email) == address, User.active,
-        User.organization_id.is_not(None))).first()
-    if user is not None:
-        return user.organization
-    for pattern in (address, address_domain(address)):
-        entry = db.session.scalars(select(OrganizationDomain).where(
-            OrganizationDomain.domain == pattern)).first()
-        if entry is not None:
-            return entry.organization
-    return None
+        User.organization_id.is_not(None)).limit(1).scalar_subquery()
+
+    def registered(pattern):
+        return select(OrganizationDomain.organization_id).where(
+            OrganizationDomain.domain == pattern).scalar_subquery()
+
+    return db.session.scalar(select(func.coalesce(
+        by_user, registered(address), registered(address_domain(address)))))
 
 
 def known_for_incident(address, incident):
