@@ -183,6 +183,9 @@ ROUTES = {
     "admin.add_insurer_user": Route(ADMIN, body=lambda ids: {
         "email": "iso@test.example", "name": "x", "password": "isolation-password"}),
     "admin.ingest_keys": Route(ADMIN),
+    "admin.mail_domains": Route(ADMIN),
+    "admin.add_mail_domain": Route(ADMIN, body=lambda ids: {"domain": "isolation.example.jp"}),
+    "admin.remove_mail_domain": Route(ADMIN, body=lambda ids: {}),
     "admin.create_ingest_key": Route(ADMIN, body=lambda ids: {}),
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.tokens_list": Route(ADMIN),
@@ -338,5 +341,5 @@ OBJECT_PARAMS = ("incident_id", "dispatch_id", "cost_id", "evidence_id", "claim_
 # Other path parameters and the value the matrix sends.
 FIXED_PARAMS = {"version": 1, "token": "forged-link-token", "trigger": "depart", "code": "ja",
                 "month": "2026-11", "token_id": 1, "user_id": 1,
-                "mail_id": 1}
+                "mail_id": 1, "domain_id": 1}
 MISSING_ID = 999_999

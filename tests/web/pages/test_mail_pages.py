@@ -60,3 +60,32 @@ def test_the_incident_page_shows_the_conversation_and_the_reply_form(app, world,
     with app.app_context():
         assert db.session.scalars(select(MailMessage.kind).where(
             MailMessage.direction == "out").order_by(MailMessage.id)).all() == ["ack", "reply"]
+
+
+def test_the_admin_registers_and_removes_an_organizations_mail_domain(app, world, login):
+    from app.models import OrganizationDomain
+    client = login(world.emails["admin"])
+    path = f"/admin/organizations/{world.org_a}/mail-domains"
+    assert client.get(path).status_code == 200
+    token = csrf_token(client, path)
+    refused = client.post(path, headers=OUR_PAGES, data={"csrf_token": token,
+                                                         "domain": "no domain"})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db.session.scalars(select(OrganizationDomain)).all() == []
+    added = client.post(path, headers=OUR_PAGES, data={"csrf_token": token,
+                                                       "domain": "Kou.Example.JP"})
+    assert added.status_code == 302
+    page = client.get(path)
+    assert "kou.example.jp" in page.text
+    with app.app_context():
+        domain_id = db.session.scalars(select(OrganizationDomain.id)).one()
+    client.post(f"/admin/mail-domains/{domain_id}/remove", headers=OUR_PAGES,
+                data={"csrf_token": token})
+    with app.app_context():
+        assert db.session.scalars(select(OrganizationDomain)).all() == []
+
+
+def test_the_desk_may_not_manage_mail_domains(world, login):
+    client = login(world.emails["desk"])
+    assert client.get(f"/admin/organizations/{world.org_a}/mail-domains").status_code == 403
