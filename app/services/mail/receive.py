@@ -61,8 +61,11 @@ def already_received(source=None, message_id="", sha256=""):
     return db.session.scalars(select(MailMessage).where(or_(*found_by)).limit(1)).first()
 
 
-def receive(raw, source=None, now=None):
-    """Process one mail and commit; a mail seen before is returned as it is."""
+def receive(raw, source=None, now=None, commit=True):
+    """Process one mail and commit; a mail seen before is returned as it is.
+
+    commit=False leaves the commit to a caller that commits several mails at once (the
+    poller); a unique-key clash then surfaces at its commit."""
     now = now or utcnow()
     sha256 = hashlib.sha256(raw).hexdigest()
     mail, problem = _parsed(raw)
@@ -73,6 +76,8 @@ def receive(raw, source=None, now=None):
     try:
         row = _process(raw, mail, problem, sha256, source, now)
         db.session.add(row)  # last: one INSERT with everything decided
+        if not commit:
+            return row
         db.session.commit()
     except IntegrityError:  # another poller committed this UID first
         db.session.rollback()
