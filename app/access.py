@@ -70,6 +70,11 @@ PERMISSIONS = {
     "incidents.link": Permission(STAFF, "link incidents"),
     "incidents.assign_voicemail": Permission(STAFF, "assign voicemail to organizations"),
     "notes.share": Permission((*STAFF, "technician"), "share notes with the insurer"),
+    # the e-mail channel
+    "mail.read": Permission(CUSTOMER_AND_STAFF, "read an incident's e-mail conversation"),
+    "mail.triage": Permission(STAFF, "handle unmatched mail"),
+    "mail.reply": Permission(STAFF, "write to customers by e-mail"),
+    "org_domains.manage": Permission(ADMIN, "manage organizations' mail domains"),
     # monitoring
     "alerts.read": Permission(CUSTOMER_AND_STAFF, "see alerts"),
     "alerts.refused": Permission(STAFF, "see refused alert payloads"),

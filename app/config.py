@@ -53,6 +53,18 @@ class Config:
     SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
     SMTP_TIMEOUT_SECONDS = float(os.environ.get("SMTP_TIMEOUT_SECONDS", 10))
     MAIL_FROM = os.environ.get("MAIL_FROM", "kaketsuke@localhost")
+    # The e-mail channel (docs/email.md): the desk's mailbox, read by `flask mail poll`.
+    IMAP_URL = os.environ.get("IMAP_URL", "")  # imaps://user:password@host:993/INBOX
+    IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS", 60))
+    IMAP_DONE_FOLDER = os.environ.get("IMAP_DONE_FOLDER", "Kaketsuke/Done")
+    # A larger mail is refused (it stays in the done folder on the server, reason recorded).
+    MAIL_MAX_BYTES = int(os.environ.get("MAIL_MAX_BYTES", 60 * 1024 * 1024))
+    MAIL_MAX_RECIPIENTS = int(os.environ.get("MAIL_MAX_RECIPIENTS", 100))
+    MAIL_ACK_PER_HOUR = int(os.environ.get("MAIL_ACK_PER_HOUR", 5))  # per sender
+    # Only the Authentication-Results header of this server counts ("" = the topmost).
+    MAIL_AUTHSERV_ID = os.environ.get("MAIL_AUTHSERV_ID", "")
+    MAIL_INCIDENT_CATEGORY = os.environ.get("MAIL_INCIDENT_CATEGORY", "other")
+    MAIL_INCIDENT_SEVERITY = os.environ.get("MAIL_INCIDENT_SEVERITY", "medium")
     WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
     # Minutes after an offer: [minutes, action]; page_dispatcher counts from the request.
     ESCALATION_POLICY = [[0, "sms"], [3, "voice"], [10, "next_candidate"],

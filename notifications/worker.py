@@ -64,6 +64,7 @@ class Claimed:
     lease_until: datetime
     event: str = ""  # webhook only: X-Kaketsuke-Event
     signature: str = ""  # webhook only: X-Kaketsuke-Signature, computed when enqueued
+    headers: tuple = ()  # e-mail only: (name, value) pairs such as Message-ID, In-Reply-To
 
 
 def backoff(attempts, rand=random.random):
@@ -103,7 +104,8 @@ def claim_notifications(now, limit=BATCH_SIZE, lease=LEASE):
         claimed.append(Claimed(row.id, row.channel, row.recipient, row.subject, row.body,
                                context.get("twiml_path", ""), row.attempts,
                                row.max_attempts, row.lease_until, context.get("event", ""),
-                               context.get("signature", "")))
+                               context.get("signature", ""),
+                               tuple(map(tuple, context.get("headers", ())))))
     db.session.commit()
     return claimed
 
@@ -220,8 +222,11 @@ class Worker:
             provider_id = provider.post(message.recipient, message.event, message.signature,
                                         message.body, reference=reference)
         else:
+            # Only mail of the e-mail channel carries headers; other callers' providers
+            # keep their plain signature.
+            extra = {"headers": dict(message.headers)} if message.headers else {}
             provider_id = provider.send_email(message.recipient, message.subject, message.body,
-                                              reference=reference)
+                                              reference=reference, **extra)
         return provider.name, provider_id
 
     def _record_sent(self, message, provider, provider_id):

@@ -1,7 +1,7 @@
 """Development: serve the web app, with the notification worker and the syslog receiver
-beside it (`make run`).
+beside it (`make run`), and the mailbox poller (`flask mail poll`) too when IMAP_URL is set.
 
-All three are children of this script. Ctrl-C or SIGTERM stops them all cleanly; when one
+All are children of this script. Ctrl-C or SIGTERM stops them all cleanly; when one
 stops by itself, the others are stopped too, and the exit code says what happened.
 """
 
@@ -49,21 +49,27 @@ def _banner(syslog_port):
           file=sys.stderr)
 
 
+def commands(args, environ):
+    """{name: argv} of the children: the worker, the syslog receiver, the web server, and
+    the mailbox poller when IMAP_URL is set."""
+    flask = [sys.executable, "-m", "flask"]
+    children = {"worker": [*flask, "worker"],
+                "syslog receiver": [*flask, "alerts", "syslog", "--bind", "127.0.0.1",
+                                    "--tcp", str(args.syslog_port),
+                                    "--udp", str(args.syslog_port)],
+                "web server": [*flask, "run", "--host", args.host, "--port", str(args.port)]}
+    if environ.get("IMAP_URL"):
+        children["mail poller"] = [*flask, "mail", "poll"]
+    return children
+
+
 def main(argv=None):
-    """Start `flask worker`, `flask alerts syslog` and `flask run`; return when one ends or
-    on Ctrl-C/SIGTERM."""
+    """Start the children; return when one ends or on Ctrl-C/SIGTERM."""
     args = _parse(argv)
     env = {**os.environ, "FLASK_APP": os.environ.get("FLASK_APP", "wsgi")}
-    flask = [sys.executable, "-m", "flask"]
     signal.signal(signal.SIGTERM, _on_sigterm)
-    children = {
-        "worker": subprocess.Popen([*flask, "worker"], env=env),
-        "syslog receiver": subprocess.Popen(
-            [*flask, "alerts", "syslog", "--bind", "127.0.0.1", "--tcp", str(args.syslog_port),
-             "--udp", str(args.syslog_port)], env=env),
-        "web server": subprocess.Popen(
-            [*flask, "run", "--host", args.host, "--port", str(args.port)], env=env),
-    }
+    children = {name: subprocess.Popen(argv_, env=env)
+                for name, argv_ in commands(args, env).items()}
     _banner(args.syslog_port)
     code = 0
     try:

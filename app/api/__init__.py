@@ -46,6 +46,7 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     evidence,
     incidents,
     insurers,
+    mail,
     organizations,
     reports,
     stats,

@@ -16,6 +16,7 @@ from pydantic import (
     create_model,
 )
 
+from app.api.mail_schemas import MailMessageOut
 from app.domain.timeutil import in_range_utc
 from app.domain.triage import CHECKLISTS
 from app.models import MAX_INTEGER
@@ -281,6 +282,10 @@ class IncidentDetail(IncidentSummary):
                     "(PATCH) completes it.")
     links: list[LinkOut] = Field(description="Links to incidents you may see, oldest first.")
     timeline: list[TimelineEvent]
+    messages: list[MailMessageOut] | None = Field(
+        None, description="The e-mail conversation, oldest first (customer and staff only; "
+                          "each as in POST /incidents/{id}/messages): direction, from, "
+                          "subject, text, received_at, attachments with evidence ids.")
 
 
 class ReporterCorrection(Strict):

@@ -1,6 +1,7 @@
 """Incidents and organizations as API JSON."""
 
 from app.access import acts_for_own_organization_only, events_seen_by
+from app.api.mail_serializers import incident_messages
 from app.domain.timeutil import isoformat_utc, utcnow
 from app.services.directory.organizations import phones_of
 from app.services.incidents.customer_view import customer_entries
@@ -91,6 +92,7 @@ def incident_detail(incident, user, now=None):
         "needs_completion": incident.needs_completion,
         "links": links_of(incident, user),
         "timeline": timeline(incident, user),
+        "messages": incident_messages(incident, user),
     }
 
 

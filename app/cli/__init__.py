@@ -6,6 +6,7 @@ from app.cli import (
     claims,
     demo,
     ingest_keys,
+    mail,
     organizations,
     people,
     reports,
@@ -16,7 +17,7 @@ from app.cli import (
 
 COMMANDS = (demo.seed_demo, people.token, audit.audit, workflow.workflow, people.user,
             worker.worker, claims.claims, ingest_keys.ingest_key, organizations.org,
-            stats.stats, reports.reports, alerts.alerts)
+            stats.stats, reports.reports, alerts.alerts, mail.mail)
 
 
 def register_cli(app):

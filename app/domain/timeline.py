@@ -97,6 +97,10 @@ SENTENCES = {
     ("linked", "duplicate_of"): _l("Marked as a duplicate of %(reference)s"),
     ("linked", "duplicated_by"): _l("%(reference)s was merged into this incident as a duplicate"),
     ("linked", "related"): _l("Linked as related to %(reference)s"),
+    # ---------------------------------------------------------------- e-mail (its subject: the note)
+    ("mail", None): _l("E-mail"),
+    ("mail", "in"): _l("E-mail received from %(mail_from)s"),
+    ("mail", "out"): _l("E-mail sent to %(mail_to)s"),
     # ---------------------------------------------------------------- the customer
     ("customer_note", None): _l("The customer added information for the desk"),
     ("customer_signoff", None): _l("The customer signed off the work report online"),
@@ -125,6 +129,7 @@ SUBJECTS = {
                        else "shared" if e.data.get(SHARED_WITH_INSURER) else None),
     "corrected": lambda e: "completed" if e.data.get("completed") else None,
     "linked": lambda e: e.data.get("link"),
+    "mail": lambda e: e.data.get("direction"),
 }
 
 # A transition's free-text parameters, shown under its sentence with these labels.
@@ -241,6 +246,9 @@ VALUES = {
     "joined": lambda e, n: e.data.get("joined", 0),
     "alerts": lambda e, n: e.data.get("alerts", 0),
     "rule_name": lambda e, n: e.data.get("rule_name") or str(UNKNOWN),
+    "mail_from": lambda e, n: e.data.get("from") or str(UNKNOWN),
+    "mail_to": lambda e, n: ", ".join(e.data.get("to") or ()) if isinstance(
+        e.data.get("to"), list) else (e.data.get("to") or str(UNKNOWN)),
     "whose": lambda e, n: _label(WHOSE_LABELS, e.data.get("recipient")),
     "phone": lambda e, n: e.data.get("phone") or str(UNKNOWN),
     "instead": lambda e, n: str(INSTEAD_LABELS.get(e.data.get("channel"),

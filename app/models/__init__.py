@@ -27,6 +27,7 @@ from app.models.incident import (
     ReferenceCounter,
     Voicemail,
 )
+from app.models.mail import MailMessage, OrganizationDomain
 from app.models.notification import Notification
 from app.models.organization import (
     Contract,
@@ -67,7 +68,9 @@ __all__ = [
     "IncidentLink",
     "InsurancePolicy",
     "Insurer",
+    "MailMessage",
     "Notification",
+    "OrganizationDomain",
     "OnCallShift",
     "Organization",
     "OrganizationPhone",

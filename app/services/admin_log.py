@@ -19,7 +19,8 @@ from app.models import AdminChange
 from app.services.paging import Page, decode_cursor, encode_cursor
 
 KINDS = ("organization", "organization_phone", "contract", "insurer", "policy",
-         "coverage_head", "user", "api_token", "technician", "shift", "ingest_key")
+         "coverage_head", "user", "api_token", "technician", "shift", "ingest_key",
+         "organization_domain")
 ACTIONS = ("created", "updated", "deleted")
 SECRETS = frozenset({"password_hash", "token_hash", "key_hash", "webhook_secret"})
 PAGE_SIZE = 50

@@ -7,7 +7,7 @@ message over:
 
     send_sms(to, body, status_callback, *, reference="") -> str
     place_call(to, twiml_url, status_callback, *, reference="") -> str
-    send_email(to, subject, body, *, reference="") -> str
+    send_email(to, subject, body, *, reference="", headers=None) -> str
     post(url, event, signature, body, *, reference="") -> str
 
 `reference` is the outbox row's id: the console's message id is built from it, and

@@ -18,7 +18,7 @@ class ConsoleProvider:
         """Record a call as placed."""
         return self._id(reference)
 
-    def send_email(self, to, subject, body, *, reference=""):
+    def send_email(self, to, subject, body, *, reference="", headers=None):
         """Record an e-mail as sent."""
         return self._id(reference)
 

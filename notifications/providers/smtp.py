@@ -26,9 +26,16 @@ class SmtpProvider:
         self.sender = config.get("MAIL_FROM") or "kaketsuke@localhost"
         self.timeout = float(config.get("SMTP_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS)
 
-    def send_email(self, to, subject, body, *, reference=""):
-        """Send a plain-text message; its Message-ID is the provider id."""
+    def send_email(self, to, subject, body, *, reference="", headers=None):
+        """Send a plain-text message; its Message-ID is the provider id.
+
+        `headers` adds or sets headers (the e-mail channel's Message-ID, In-Reply-To,
+        References, Auto-Submitted); a given Message-ID replaces the generated one.
+        """
         message = self._message(to, subject, body, reference)
+        for name, value in (headers or {}).items():
+            del message[name]
+            message[name] = value
         with _classified(), smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())

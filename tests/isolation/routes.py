@@ -139,6 +139,12 @@ ROUTES = {
         "organization_id": ids["organization_id"]}),
     "desk.alerts": Route(STAFF, filter=their_organization),
     "desk.refused_alerts": Route(STAFF),
+    "desk.reply_mail": Route(STAFF, body=lambda ids: {"text": "isolation"}),
+    "desk.mail_list": Route(STAFF),
+    "desk.assign_mail": Route(STAFF, body=lambda ids: {
+        "organization_id": ids["organization_id"]}),
+    "desk.attach_mail": Route(STAFF, body=lambda ids: {"incident_id": ids["incident_id"]}),
+    "desk.discard_mail": Route(STAFF, body=lambda ids: {"reason": "spam"}),
     "desk.phone_intake": Route(STAFF, refused=(302, 403), body=lambda ids: {
         "caller_phone": "+81300000000", "reporter_name": "x", "category": "malware",
         "severity": "high", "summary": "isolation", "organization_id": ids["organization_id"]}),
@@ -194,6 +200,9 @@ ROUTES = {
     "admin.add_insurer_user": Route(ADMIN, body=lambda ids: {
         "email": "iso@test.example", "name": "x", "password": "isolation-password"}),
     "admin.ingest_keys": Route(ADMIN),
+    "admin.mail_domains": Route(ADMIN),
+    "admin.add_mail_domain": Route(ADMIN, body=lambda ids: {"domain": "isolation.example.jp"}),
+    "admin.remove_mail_domain": Route(ADMIN, body=lambda ids: {}),
     "admin.create_ingest_key": Route(ADMIN, body=lambda ids: {}),
     "admin.revoke_ingest_key": Route(ADMIN, body=lambda ids: {"confirm": "y"}),
     "admin.add_ingest_sender": Route(ADMIN, body=lambda ids: {"network": "192.0.2.77"}),
@@ -238,6 +247,12 @@ ROUTES = {
         "organization_id": ids["organization_id"], "channel": "web", "category": "malware",
         "summary": "isolation"}),
     "api.get_incident": Route(ANY),
+    "api.send_message": Route(STAFF, body=lambda ids: {"text": "isolation"}),
+    "api.list_unmatched": Route(STAFF),
+    "api.assign_mail": Route(STAFF, body=lambda ids: {
+        "organization_id": ids["organization_id"]}),
+    "api.attach_mail": Route(STAFF, body=lambda ids: {"incident_id": ids["incident_id"]}),
+    "api.discard_mail": Route(STAFF, body=lambda ids: {"reason": "spam"}),
     "api.transition_incident": Route(ANY, body=lambda ids: {"trigger": "cancel",
                                                             "reason": "x"}),
     "api.create_note": Route(ANY, body=lambda ids: {"note": "isolation"}),
@@ -355,5 +370,6 @@ OBJECT_PARAMS = ("incident_id", "dispatch_id", "cost_id", "evidence_id", "claim_
                  "shift_id", "alert_id", "report_id", "key_id")
 # Other path parameters and the value the matrix sends.
 FIXED_PARAMS = {"version": 1, "token": "forged-link-token", "trigger": "depart", "code": "ja",
-                "month": "2026-11", "token_id": 1, "user_id": 1, "voicemail_id": 1}
+                "month": "2026-11", "token_id": 1, "user_id": 1, "voicemail_id": 1,
+                "mail_id": 1, "domain_id": 1}
 MISSING_ID = 999_999

@@ -189,3 +189,33 @@ def open_evidence(evidence_id, actor, action="download", *, remote_addr="", now=
         handle.close()
         raise
     return evidence, handle
+
+
+def store_received(incident, data, filename, *, label, description="", now=None):
+    """Keep a file that arrived with a mail as evidence of `incident`: the same checks as an
+    upload (name, size, type from the content), SHA-256 and custody; no commit.
+
+    A file breaking a rule raises the upload's error (the caller keeps the file in
+    quarantine with that reason); the stored file goes if the transaction does not commit.
+    """
+    import io
+
+    from app.files import keep_only_if_committed
+
+    now = now or utcnow()
+    name = display_name(filename)
+    stored_name, size, sha256, content_type = _stream_to_disk(
+        io.BytesIO(data), current_app.config["EVIDENCE_MAX_BYTES"], now)
+    keep_only_if_committed(Path(current_app.config["EVIDENCE_DIR"]) / stored_name)
+    kind = "photo" if content_type.startswith("image/") else "other"
+    evidence = Evidence(
+        incident_id=incident.id, kind=kind, original_name=name, stored_name=stored_name,
+        content_type=content_type, size=size, sha256=sha256,
+        description=(description or "")[:DESCRIPTION_MAX], uploaded_by_label=label[:254],
+        uploaded_at=now)
+    db.session.add(evidence)
+    record_custody(evidence, "upload", label, f"sha256 {sha256}", now=now)
+    append_event(incident, kind="evidence", actor=None, actor_label=label[:254], now=now,
+                 note=name, data={"action": "upload", "kind": kind, "sha256": sha256,
+                                  "size": size, "channel": "email"})
+    return evidence

@@ -21,6 +21,7 @@ from app.web.admin import (  # noqa: E402,F401  (routes register on bp)
     ingest_keys,
     insurers,
     logins,
+    mail_domains,
     organizations,
     policies,
     views,

@@ -24,5 +24,6 @@ from app.web.desk import (  # noqa: E402,F401  (routes register on bp)
     costs,
     evidence,
     live,
+    mail,
     views,
 )

@@ -1,0 +1,1 @@
+"""Mail as received: MIME parsing, Japanese decoding, threading and auto-reply rules (pure)."""
