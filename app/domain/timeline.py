@@ -97,7 +97,7 @@ SENTENCES = {
     ("linked", "duplicate_of"): _l("Marked as a duplicate of %(reference)s"),
     ("linked", "duplicated_by"): _l("%(reference)s was merged into this incident as a duplicate"),
     ("linked", "related"): _l("Linked as related to %(reference)s"),
-    # ---------------------------------------------------------------- e-mail (its subject: the note)
+    # ---------------------------------------------------------------- e-mail (subject: the note)
     ("mail", None): _l("E-mail"),
     ("mail", "in"): _l("E-mail received from %(mail_from)s"),
     ("mail", "out"): _l("E-mail sent to %(mail_to)s"),
