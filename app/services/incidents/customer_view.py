@@ -94,11 +94,15 @@ class CustomerIncident:
     share: CostShare | None = None
 
 
+def _customer_of(user, incident):
+    """True when the user is a customer login of the incident's organization."""
+    return user is not None and user.role == "customer" \
+        and user.organization_id == incident.organization_id
+
+
 def by_customer(event, incident):
     """True when a customer login of the incident's organization wrote the event."""
-    actor = event.actor
-    return actor is not None and actor.role == "customer" \
-        and actor.organization_id == incident.organization_id
+    return _customer_of(event.actor, incident)
 
 
 def _facts(event, incident):
@@ -149,10 +153,8 @@ def _files(incident):
 
 
 def _uploaded_by_customer(evidence, incident):
-    user = db.session.get(User, evidence.uploaded_by_id) \
-        if evidence.uploaded_by_id is not None else None
-    return user is not None and user.role == "customer" \
-        and user.organization_id == incident.organization_id
+    return evidence.uploaded_by_id is not None \
+        and _customer_of(db.session.get(User, evidence.uploaded_by_id), incident)
 
 
 def cost_share(incident):

@@ -34,23 +34,32 @@ def incident(incident_id):
                            details_form=DetailsForm.of(view.incident))
 
 
+def _carry_out(incident_id, form, action, done, anchor, done_anchor=None):
+    """Validate the form, do the action, flash what happened (or why nothing did) and go
+    back to the page: to `anchor` on a refusal, to `done_anchor` (else `anchor`) when done."""
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _back(incident_id, anchor)
+    try:
+        action()
+    except AppError as exc:
+        flash(_(exc.message), "error")  # in the catalog where it is one of ours
+        return _back(incident_id, anchor)
+    flash(done, "success")
+    return _back(incident_id, done_anchor or anchor)
+
+
 @bp.post("/incidents/<int:incident_id>/details")
 def correct_details(incident_id):
     """Correct the description or the reporter's contact details (the desk sees before and
     after on the timeline); a stale form or a bad value changes nothing and says why."""
     get_incident_for(current_user, incident_id)
     form = DetailsForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back(incident_id, "#details")
-    try:
-        correct_incident(incident_id, form.changes(), version=form.version.data,
-                         actor=current_user)
-    except AppError as exc:
-        flash(_(exc.message), "error")  # in the catalog where it is one of ours
-        return _back(incident_id, "#details")
-    flash(_("Your details were corrected."), "success")
-    return _back(incident_id, "#details")
+    return _carry_out(
+        incident_id, form,
+        lambda: correct_incident(incident_id, form.changes(), version=form.version.data,
+                                 actor=current_user),
+        _("Your details were corrected."), "#details")
 
 
 @bp.post("/incidents/<int:incident_id>/notes")
@@ -58,16 +67,9 @@ def add_note(incident_id):
     """Add information for the desk (a customer note on the timeline)."""
     get_incident_for(current_user, incident_id)
     form = NoteForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back(incident_id, "#add-information")
-    try:
-        add_information(incident_id, current_user, form.note.data)
-    except AppError as exc:
-        flash(_(exc.message), "error")  # in the catalog where it is one of ours
-        return _back(incident_id, "#add-information")
-    flash(_("Your information was sent to the desk."), "success")
-    return _back(incident_id, "#timeline")
+    return _carry_out(
+        incident_id, form, lambda: add_information(incident_id, current_user, form.note.data),
+        _("Your information was sent to the desk."), "#add-information", "#timeline")
 
 
 @bp.post("/incidents/<int:incident_id>/evidence")
@@ -84,13 +86,7 @@ def sign_off(dispatch_id):
     """Confirm the technician's work report of a visit (once, after it is written)."""
     incident_id = get_dispatch_visible_to(current_user, dispatch_id).incident_id
     form = SignOffForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-    else:
-        try:
-            sign_off_report(dispatch_id, current_user, form.comment.data or "")
-        except AppError as exc:
-            flash(_(exc.message), "error")  # in the catalog where it is one of ours
-        else:
-            flash(_("Thank you: the work report is signed off."), "success")
-    return _back(incident_id, "#work-reports")
+    return _carry_out(
+        incident_id, form,
+        lambda: sign_off_report(dispatch_id, current_user, form.comment.data or ""),
+        _("Thank you: the work report is signed off."), "#work-reports")
