@@ -18,7 +18,7 @@ from pydantic import (
 
 from app.api.mail_schemas import MailMessageOut
 from app.domain.timeutil import in_range_utc
-from app.domain.triage import CHECKLISTS
+from app.domain.triage import CHECKLISTS, ITEM_LABELS
 from app.models import MAX_INTEGER
 from app.models.incident import CATEGORIES, CHANNELS, DISCOVERY_SOURCES, SEVERITIES
 from app.models.sla import CALENDARS, CLOCK_NAMES
@@ -168,7 +168,7 @@ class NoteRequest(Strict):
         "are always its to read.")
 
 
-TRIAGE_ITEMS = frozenset(key for items in CHECKLISTS.values() for key, _ in items)
+TRIAGE_ITEMS = frozenset(ITEM_LABELS)
 
 
 def _known_triage_item(value):

@@ -29,7 +29,7 @@ from app.domain.labels import (
     TRIGGER_LABELS,
 )
 from app.domain.timeutil import to_jst, to_utc_naive
-from app.domain.triage import CHECKLISTS
+from app.domain.triage import ITEM_LABELS
 
 SHARED_WITH_INSURER = "shared_with_insurer"  # a note's data flag: the insurer may read it
 
@@ -169,7 +169,6 @@ PAGE_REASONS = {"no_candidate": _l("no fitting technician is on call"),
                 "notification_failed": _l("a message could not be sent")}
 EVIDENCE_KINDS = {"receipt": _l("Receipt"), "photo": _l("Photo"), "log": _l("Log"),
                   "work_report": _l("Work report"), "other": _l("Other")}
-ITEM_LABELS = {key: label for items in CHECKLISTS.values() for key, label in items}
 # The fixed labels the application writes as an event's actor when no person acted.
 ACTORS = {"system": _l("System"), "phone line": _l("Phone line"), "web form": _l("Web form"),
           "command line": _l("Command line"), "Twilio": _l("Message service (Twilio)")}

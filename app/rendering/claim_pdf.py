@@ -21,16 +21,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.domain.labels import CATEGORY_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
-from app.domain.timeline import GENERIC, actor
+from app.domain.timeline import actor
 from app.domain.timeutil import JST
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
 KINDS = {"receipt": "領収書", "photo": "写真", "log": "ログ", "work_report": "作業報告書",
          "other": "その他"}
-EVENTS = {"intake": "受付", "transition": "状態変更", "note": "メモ", "triage_check": "遠隔確認",
-          "evidence": "証拠の登録", "cost": "費用の記録", "dispatch": "駆付けの手配",
-          "claim": "保険金請求", "leak": "個人情報の漏えい"}
 VISITS = {"offered": "依頼中", "accepted": "受諾", "declined": "辞退", "expired": "期限切れ",
           "en_route": "移動中", "on_site": "現地対応中", "completed": "完了", "cancelled": "取消"}
 HEAD = {"title": "サイバー保険 保険金請求書", "policy": "1. 保険契約", "insured": "2. 被保険者",
@@ -168,17 +165,9 @@ def _incident(doc, s):
 def _timeline(doc, s):
     rows = [("日時", "内容", "担当", "メモ")]
     for e in doc["timeline"]:
-        what = e.get("text") or _older_event_text(e)
-        what += "".join(f"\n{d['label']}: {d['text']}" for d in e.get("details", ()))
+        what = e["text"] + "".join(f"\n{d['label']}: {d['text']}" for d in e["details"])
         rows.append((jst_text(e["at"]), what, actor(e["actor"]), e["note"]))
     return _table(rows, s, (32, 62, 36, 50))
-
-
-def _older_event_text(event):
-    """The content column of a packet made before events carried their sentence."""
-    if event["to_state"]:
-        return str(STATE_LABELS.get(event["to_state"], GENERIC))
-    return EVENTS.get(event["kind"], str(GENERIC))
 
 
 def _dispatches(doc, s):
