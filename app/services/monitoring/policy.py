@@ -73,12 +73,6 @@ def alert_policy(organization_id, now):
         wazuh_levels=dict(stored.get("wazuh_levels", {})))
 
 
-def incident_severities(organization_id, now):
-    """The severities whose new alerts open an incident (the contract's, else
-    ALERT_INCIDENT_SEVERITIES)."""
-    return alert_policy(organization_id, now).severities
-
-
 POLICY_KEYS = ("exclude_groups", "exclude_levels", "wazuh_levels")
 MAX_GROUPS = 100
 

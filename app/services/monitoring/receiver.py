@@ -1,8 +1,8 @@
 """The syslog receiver: TCP (octet-counted or LF frames), UDP and TLS (RFC 5425) into the
 alert ingest, as one long-running process (`flask alerts syslog`).
 
-The network side is one asyncio loop; the database side is one thread beside it. Messages
-are collected per sender address and handed to the database thread in batches (up to
+The network side is one asyncio loop; the database side is WRITERS threads beside it.
+Messages are collected per sender address and handed to those threads in batches (up to
 BATCH_LINES messages, or whatever arrived within BATCH_SECONDS), each stored through
 `ingest.ingest_lines` in one app context: the same parsing, dedup and policy as the HTTP
 endpoint, at one transaction per batch. The queue between the two sides is bounded: when

@@ -90,10 +90,11 @@ def _refuse_taken(networks, except_key_id=None):
 
 
 def _snapshot(key):
-    return admin_log.snapshot(key, senders=[s.network for s in _senders_of(key)])
+    return admin_log.snapshot(key, senders=[s.network for s in senders_of(key)])
 
 
-def _senders_of(key):
+def senders_of(key):
+    """The key's bound senders, by network."""
     return db.session.scalars(select(IngestSender).where(
         IngestSender.ingest_key_id == key.id).order_by(IngestSender.network)).all()
 
@@ -129,7 +130,7 @@ def bind_sender(key, sender, now=None, *, actor=None):
     """Bind one more sender to an active key; the normalized network."""
     (network,) = parse_networks([sender])
     _require_active(key)
-    if network in [s.network for s in _senders_of(key)]:
+    if network in [s.network for s in senders_of(key)]:
         raise Conflict(f"The sender {network} is already bound to this key.",
                        {"sender": network})
     _refuse_taken([network], key.id)
@@ -174,11 +175,6 @@ def _change(key, added, removed, sensor, now, actor, fingerprint=None):
     admin_log.record(actor, "ingest_key", "updated", key, before, after=_snapshot(key),
                      now=now)
     db.session.commit()
-
-
-def senders_of(key):
-    """The key's bound senders, by network."""
-    return _senders_of(key)
 
 
 def sender_table():
