@@ -115,10 +115,10 @@ def address_with_port(value):
 
 def address(value, name):
     """An IP address in canonical text form."""
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        raise AlertFormatError(f"{name} is not an IP address: {str(value)[:60]!r}") from None
+    found = ip_or_none(value)
+    if found is None:
+        raise AlertFormatError(f"{name} is not an IP address: {str(value)[:60]!r}")
+    return found
 
 
 def aware_utc(value, name):

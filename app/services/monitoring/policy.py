@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import access
 from app.domain.alerts.normalized import SEVERITIES
-from app.domain.alerts.severity import WAZUH_LEVELS
+from app.domain.alerts.severity import WAZUH_LEVELS, wazuh_severity
 from app.domain.safetext import unsafe
 from app.domain.timeutil import to_jst
 from app.errors import InvalidInput
@@ -37,7 +37,7 @@ class AlertPolicy:
     def severity_of(self, alert):
         """The alert's severity after the contract's Wazuh level overrides."""
         if alert.source == "wazuh" and alert.level is not None:
-            return self.wazuh_levels.get(str(alert.level)) or WAZUH_LEVELS[alert.level]
+            return wazuh_severity(alert.level, self.wazuh_levels)
         return alert.severity
 
     def excluded(self, alert):
