@@ -38,6 +38,8 @@ def test_the_portal_shows_the_signing_key_and_the_fingerprint_claim_pdf_prints(
     assert f'<code class="fingerprint">{expected}</code>' in page.text
     assert f'<code class="public-key">{public_key}</code>' in page.text
     assert len(expected) == 79 and expected.count(" ") == 15  # 64 hex digits in fours
+    assert page.text.count('id="signing-key"') == 1  # in the page's body, not its <title>
+    assert "<section" not in page.text.split("<title>")[1].split("</title>")[0]
     with zipfile.ZipFile(path) as archive:
         pdf = PdfReader(io.BytesIO(archive.read("claim.pdf")))
     text = "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
