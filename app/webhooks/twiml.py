@@ -15,11 +15,16 @@ def spoken(template, locale, **context):
     return render_message(template, "voice", locale, context)[1]
 
 
+def say_text(verb, text, locale):
+    """Add a <Say> of `text`, in the locale's language and voice, to `verb`."""
+    language, voice = VOICES.get(locale, VOICES["ja"])
+    verb.say(text, language=language, voice=voice)
+    return verb
+
+
 def say(verb, template, locale, **context):
     """Add a <Say> of the template, in the locale's language and voice, to `verb`."""
-    language, voice = VOICES.get(locale, VOICES["ja"])
-    verb.say(spoken(template, locale, **context), language=language, voice=voice)
-    return verb
+    return say_text(verb, spoken(template, locale, **context), locale)
 
 
 def speak_and_hang_up(template, locale, **context):

@@ -16,7 +16,7 @@ from app.services.incidents import phone_line as calls
 from app.services.incidents.contact import spoken_message
 from app.webhooks import bp
 from app.webhooks.security import public_url, twilio_webhook
-from app.webhooks.twiml import VOICES, say, speak_and_hang_up, twiml
+from app.webhooks.twiml import say, say_text, speak_and_hang_up, twiml
 
 DESK = calls.DESK_LOCALE
 DIAL_TIMEOUT_SECONDS = 20  # rings at the desk before the caller may leave a message
@@ -98,9 +98,8 @@ def voice_message(notification_id):
     response = VoiceResponse()
     if found is not None:
         text, locale = found
-        language, voice = VOICES.get(locale, VOICES["ja"])
         for _ in range(2):
-            response.say(text, language=language, voice=voice)
+            say_text(response, text, locale)
     response.hangup()
     return twiml(response)
 
