@@ -22,7 +22,7 @@ from datetime import UTC, timedelta
 from flask import current_app
 from sqlalchemy import String, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import load_only, selectinload
 
 from app.domain.alerts.normalized import AlertFormatError, Context
 from app.domain.alerts.parsers import SOURCES, dedup_key, parse_lines, parse_payload
@@ -99,9 +99,11 @@ def create_ingest_key(organization, now=None, *, actor=None):
 
 
 def list_ingest_keys(organization_id):
-    """An organization's keys, newest first, the revoked ones too."""
+    """An organization's keys, newest first, the revoked ones too, with their senders
+    (the admin page lists them: one query for all, not one per key)."""
     return db.session.scalars(select(IngestKey).where(
         IngestKey.organization_id == organization_id)
+        .options(selectinload(IngestKey.senders))
         .order_by(IngestKey.created_at.desc(), IngestKey.id.desc())).all()
 
 
