@@ -9,7 +9,6 @@ REFERENCE = re.compile(r"\[(INC-\d{4}-\d{6})\]")
 MAILER_DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply")
 BULK_PRECEDENCE = ("bulk", "list", "junk")
 AUTH_FAILURES = ("fail", "softfail", "permerror")
-AUTH_METHODS = ("spf", "dkim", "dmarc")
 
 
 def reference_in(subject):

@@ -7,6 +7,7 @@ log must be uploaded as text (an archive could hide anything from the insurer's 
 """
 
 import hashlib
+import io
 import os
 import unicodedata
 import uuid
@@ -19,6 +20,7 @@ from app.domain.filetypes import TypeSniffer
 from app.domain.timeutil import utcnow
 from app.errors import AppError, InvalidInput, NotFound
 from app.extensions import db
+from app.files import keep_only_if_committed
 from app.models import CustodyEntry, Dispatch, Evidence
 from app.services.actors import label_for
 from app.services.incidents.audit import append_event
@@ -198,10 +200,6 @@ def store_received(incident, data, filename, *, label, description="", now=None)
     A file breaking a rule raises the upload's error (the caller keeps the file in
     quarantine with that reason); the stored file goes if the transaction does not commit.
     """
-    import io
-
-    from app.files import keep_only_if_committed
-
     now = now or utcnow()
     name = display_name(filename)
     stored_name, size, sha256, content_type = _stream_to_disk(

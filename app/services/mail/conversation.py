@@ -2,14 +2,15 @@
 as evidence (or in quarantine with the reason), and the desk's replies and the automatic
 acknowledgement sent through the outbox with a Message-ID recorded for threading."""
 
+import hashlib
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app import access
-from app.domain.mail.parse import parse_mail
 from app.domain.mail.rules import no_auto_reply_reason, subject_with_reference
 from app.domain.timeutil import utcnow
 from app.errors import AppError, InvalidInput
@@ -40,8 +41,6 @@ def record_on_incident(row, mail, incident, now, *, actor_label=MAIL_LABEL):
 def keep_attachments(row, mail, incident, now):
     """Each attachment as evidence of the incident, or in quarantine with its reason (its
     bytes stay in the stored mail). Without an incident only their facts are listed."""
-    import hashlib
-
     kept = []
     for attachment in mail.attachments:
         entry = {"filename": attachment.filename[:255],
@@ -67,13 +66,7 @@ def _as_evidence(attachment, incident, row, now):
             db.session.flush()
         return evidence.id, None
     except AppError as exc:
-        return None, exc.message if hasattr(exc, "message") else str(exc)
-
-
-def refresh_attachments(row, incident, now):
-    """Attachments of a mail the desk has just filed under an incident: kept now."""
-    if row.raw:
-        keep_attachments(row, parse_mail(row.raw), incident, now)
+        return None, exc.message
 
 
 def new_message_id():
@@ -171,4 +164,5 @@ def _last_received(incident_id):
 def conversation(incident):
     """The incident's mail, oldest first (the caller has checked the reader may see it)."""
     return db.session.scalars(select(MailMessage).where(
-        MailMessage.incident_id == incident.id).order_by(MailMessage.id)).all()
+        MailMessage.incident_id == incident.id).order_by(MailMessage.id)
+        .options(selectinload(MailMessage.notification))).all()

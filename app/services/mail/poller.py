@@ -8,6 +8,7 @@ and only moves it. A mail that cannot be processed is kept as refused with the r
 so one bad mail never stops the rest.
 """
 
+import hashlib
 import imaplib
 import logging
 import re
@@ -100,7 +101,7 @@ def ensure_folder(mailbox, folder):
         mailbox.folder.create(folder)
 
 
-def drain(mailbox, address, done_folder, clock=utcnow, on_processed=None):
+def drain(mailbox, address, done_folder, clock=utcnow):
     """Process every mail in the folder and move it to the done folder; one pass.
 
     A chunk of UIDs at a time: one query finds those processed before, the others are
@@ -121,8 +122,6 @@ def drain(mailbox, address, done_folder, clock=utcnow, on_processed=None):
             work = [(Source(address.key, uidvalidity, uid), raw) for uid, raw in batch]
             _process_batch(work, clock)
             result.processed += len(work)
-            for source, _raw in work if on_processed else ():
-                on_processed(source)
         result.moved_only += len(seen)
         mailbox.move([str(uid) for uid in chunk], done_folder)
     return result
@@ -235,7 +234,6 @@ def _process_one(raw, source, clock):
 
 def _keep_failed(raw, source, now, exc):
     """A mail whose processing raised: kept as refused with the reason, for the desk."""
-    import hashlib
     row = MailMessage(direction="in", kind="customer", status="refused",
                       reason=f"processing failed: {type(exc).__name__}",
                       mailbox=source.mailbox, uidvalidity=source.uidvalidity, uid=source.uid,

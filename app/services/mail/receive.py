@@ -151,10 +151,11 @@ def _refusal(mail, config):
 def _route(row, mail, now):
     failures = authentication_failures(mail, current_app.config["MAIL_AUTHSERV_ID"])
     row.auth_failures = " ".join(failures)[:200]
-    incident, why_not = thread_of(row, mail)
     if failures:
         _unmatched(row, mail, now, "authentication failed: " + row.auth_failures)
-    elif incident is not None:
+        return
+    incident, why_not = thread_of(row, mail)
+    if incident is not None:
         row.status = "message"
         record_on_incident(row, mail, incident, now)
     elif why_not:
@@ -197,7 +198,7 @@ def thread_of(row, mail):
     return None, f"names {reference}, but the sender is not known for it"
 
 
-def open_incident(row, mail, organization, now, actor=None):
+def open_incident(row, mail, organization, now):
     """A new incident (channel e-mail) from the mail: subject, text, sender; then the
     acknowledgement. The first-response clock starts at `now`, the receipt (no commit)."""
     config = current_app.config

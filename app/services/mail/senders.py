@@ -42,8 +42,8 @@ def known_for_incident(address, incident):
     address = (address or "").strip().lower()
     if not address:
         return False
-    organization = organization_for_sender(address)
-    if organization is not None and organization.id == incident.organization_id:
+    organization_id = organization_id_for_sender(address)
+    if organization_id is not None and organization_id == incident.organization_id:
         return True
     if (incident.reporter_email or "").lower() == address:
         return True

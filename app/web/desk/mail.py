@@ -81,7 +81,7 @@ def mail_list():
                            discard_form=DiscardForm(formdata=None))
 
 
-def _decide(use_case, form, mail_id, done_message):
+def _decide(use_case, form, done_message):
     access.require(current_user, "mail.triage")  # a refusal is a 403, not a flashed message
     if not form.validate():
         flash_form_errors(form)
@@ -103,18 +103,18 @@ def assign_mail(mail_id):
     form.organization_id.choices = []
     return _decide(lambda: unmatched.assign(current_user, mail_id, form.organization_id.data,
                                             form.register_as.data or ""),
-                   form, mail_id, _("An incident was opened from the mail."))
+                   form, _("An incident was opened from the mail."))
 
 
 @bp.post("/mail/<int:mail_id>/attach")
 def attach_mail(mail_id):
     form = AttachForm()
     return _decide(lambda: unmatched.attach(current_user, mail_id, form.incident_id.data),
-                   form, mail_id, _("The mail was added to the incident."))
+                   form, _("The mail was added to the incident."))
 
 
 @bp.post("/mail/<int:mail_id>/discard")
 def discard_mail(mail_id):
     form = DiscardForm()
     return _decide(lambda: unmatched.discard(current_user, mail_id, form.reason.data),
-                   form, mail_id, _("The mail was discarded."))
+                   form, _("The mail was discarded."))

@@ -128,10 +128,10 @@ def test_bad_mail_never_stops_the_poller_and_each_ends_with_a_reason(app, world,
         desk.append(raw)
     real_open = receive_module.open_incident
 
-    def exploding(row, mail, organization, now, actor=None):
+    def exploding(row, mail, organization, now):
         if mail.subject == "explodes":
             raise RuntimeError("a bug met by one mail")
-        return real_open(row, mail, organization, now, actor)
+        return real_open(row, mail, organization, now)
 
     monkeypatch.setattr(receive_module, "open_incident", exploding)
     result = poller.run(app.config, once=True, clock=lambda: NOW)
