@@ -100,11 +100,16 @@
       element.querySelectorAll("input, select, textarea"), dirty);
   }
 
+  // Counters on the list (data-live-rounds, data-live-updated) that show the updates work.
+  function bump(list, counter) {
+    list.dataset[counter] = String(Number(list.dataset[counter] || 0) + 1);
+  }
+
   function reconcile(list, fresh) {
     if (keysOf(list) !== keysOf(fresh)) {  // rows came, went or moved: the list anew
       if (!busy(list)) {
         list.innerHTML = fresh.innerHTML;
-        list.dataset.liveUpdated = String(Number(list.dataset.liveUpdated || 0) + 1);
+        bump(list, "liveUpdated");
       }
       return;
     }
@@ -113,7 +118,7 @@
       var replacement = freshRows[index];
       if (comparable(row) !== comparable(replacement) && !busy(row)) {
         row.replaceWith(document.importNode(replacement, true));
-        list.dataset.liveUpdated = String(Number(list.dataset.liveUpdated || 0) + 1);
+        bump(list, "liveUpdated");
       }
     });
   }
@@ -122,13 +127,13 @@
     var seconds = Number(list.dataset.liveSeconds) || 15;
 
     function poll() {
-      get(window.location.href, {"X-Live-Update": "1"}).then(function (response) {
+      get(window.location.href).then(function (response) {
         if (response.status !== 200) { return response.type !== "opaqueredirect"; }
         return response.text().then(function (html) {
           var page = new window.DOMParser().parseFromString(html, "text/html");
           var fresh = page.getElementById(list.id);
           if (fresh) { reconcile(list, fresh); }
-          list.dataset.liveRounds = String(Number(list.dataset.liveRounds || 0) + 1);
+          bump(list, "liveRounds");
           return true;
         });
       }, function () { return true; }).then(function (again) {
