@@ -26,12 +26,6 @@ def select_locale():
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def jst(value):
-    """A stored UTC datetime (or ISO 8601 text of a JSON document) shown in Japan time,
-    e.g. 2026-11-25 21:04 JST."""
-    return timeline.when(value)
-
-
 def tell_event(event):
     """`tell_event(e)` in templates: a timeline event (or its mapping in a notice) as a
     sentence with its details and note (app/domain/timeline.py), names read once per
@@ -139,7 +133,8 @@ def init_app(app):
     """Make labels, the JST filter and `can` available to every template (after
     Flask-Babel)."""
     _install_gettext(app.jinja_env)
-    app.jinja_env.filters["jst"] = jst
+    # A stored UTC datetime (or ISO 8601 text of a JSON document) in Japan time.
+    app.jinja_env.filters["jst"] = timeline.when
     app.jinja_env.filters["prefecture"] = labels.prefecture_name
     app.jinja_env.filters["actor"] = timeline.actor
     app.jinja_env.globals.update(
