@@ -17,7 +17,8 @@ ingest_key = AppGroup("ingest-key", help="Create and revoke organizations' alert
               help="A syslog sender's address or CIDR (IPv4 or IPv6) bound to the key; "
                    "repeat for several.")
 @click.option("--sensor", default="", help="The sensor named on alerts that name none "
-                                           "(default: the organization's code).")
+                                           "(default: the sender's address, else the "
+                                           "organization's code).")
 @click.option("--cert-fingerprint", default="", metavar="SHA256",
               help="The SHA-256 fingerprint of a syslog sender's TLS client certificate "
                    "(openssl x509 -noout -fingerprint -sha256 -in CERT).")

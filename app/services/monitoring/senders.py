@@ -148,7 +148,8 @@ def unbind_sender(key, sender_id, now=None, *, actor=None):
 
 
 def set_sensor(key, sensor, now=None, *, actor=None):
-    """Set the key's default sensor name ("" for the organization's code)."""
+    """Set the key's default sensor name ("": the sender's address, else the organization's
+    code; ingest._default_sensor)."""
     _change(key, (), (), clean_sensor(sensor), now, actor)
 
 
