@@ -1,5 +1,5 @@
-"""The desk incident page's correction form and links, the timeline lines of corrections and
-links, and the voicemail assignment of 電話受付 (issue 13).
+"""The desk incident page's correction form and links, and the voicemail assignment of
+電話受付 (issue 13). The timeline's wording of corrections and links is app/domain/timeline.py.
 
 The incident page includes `desk/_correction.html` and `desk/_links.html`; what they need
 comes from the helpers below (a context processor of the desk), so the page's view stays
@@ -9,10 +9,10 @@ as it is.
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import access
-from app.domain.labels import STATE_LABELS
 from app.domain.timeutil import JST, to_jst
 from app.errors import AppError
 from app.services.directory.organizations import organization_choices
@@ -111,14 +111,14 @@ def link_form():
 
 
 LINK_LABELS = {
-    "duplicate_of": lambda: _("Duplicate of"),
-    "duplicated_by": lambda: _("Duplicate merged into this one"),
-    "related": lambda: _("Related"),
+    "duplicate_of": _l("Duplicate of"),
+    "duplicated_by": _l("Duplicate merged into this one"),
+    "related": _l("Related"),
 }
 
 
 def link_label(kind):
-    return LINK_LABELS[kind]() if kind in LINK_LABELS else kind
+    return str(LINK_LABELS.get(kind, kind))
 
 
 @bp.post("/incidents/<int:incident_id>/links")
@@ -142,8 +142,7 @@ def add_link(incident_id):
 def _correction_helpers():
     return {"incident_correction_form": correction_form, "incident_link_form": link_form,
             "incident_links": lambda incident: links_of(incident, current_user),
-            "link_label": link_label,
-            "link_state_label": lambda state: STATE_LABELS.get(state, state)}
+            "link_label": link_label}
 
 
 # ---------------------------------------------------------------- voicemail
