@@ -13,6 +13,7 @@ from app.domain.alerts.normalized import (
 )
 from app.domain.alerts.severity import wazuh_level, wazuh_severity
 from app.domain.alerts.times import parse_time
+from app.domain.alerts.vendors.common import sensor
 
 ADDRESS_FIELDS = ("agent.ip", "data.srcip", "data.dstip", "data.src_ip", "data.dst_ip",
                   "data.win.eventdata.ipAddress", "data.office365.ClientIP")
@@ -38,8 +39,7 @@ def parse_wazuh(obj, context):
     groups = rule.get("groups") if isinstance(rule.get("groups"), list) else []
     return NormalizedAlert(
         source="wazuh",
-        sensor=text_or_none(dig(obj, "manager.name")) or text_or_none(
-            dig(obj, "agent.name")) or context.default_sensor or "wazuh",
+        sensor=sensor(obj, ("manager.name", "agent.name"), context, "wazuh"),
         severity=wazuh_severity(level),
         rule_id=require_text(rule.get("id"), "rule.id"),
         rule_name=require_text(rule.get("description"), "rule.description"),
