@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from app.domain.mail.headers import decode_header
 from app.domain.mail.japanese import decode_bytes
 
-SUMMARY_MAX = 200
 SHOWN_HEADERS = ("From", "To", "Cc", "Date", "Subject", "Message-ID")
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Incident, MailMessage, Notification, SlaClock
 from app.services.mail.receive import Source, receive
-from tests.scenes.mail import plain_mail, register_domain
+from tests.scenes.mail import mail_with_attachments, plain_mail, register_domain
 
 NOW = datetime(2026, 11, 25, 1, 0)
 SOURCE = Source("desk@imap:143/INBOX", 7, 1)
@@ -126,7 +126,6 @@ def test_a_forwarded_mail_is_kept_as_evidence_with_its_headers(ctx, world):
 
 def test_an_attachment_over_the_limit_waits_in_quarantine_and_a_huge_mail_is_refused(
         ctx, world, app, monkeypatch):
-    from tests.scenes.mail import mail_with_attachments
     register_domain(world.org_a)
     monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 1000)
     big = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000

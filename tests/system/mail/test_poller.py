@@ -2,6 +2,7 @@
 
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -105,7 +106,7 @@ def test_once_against_a_server_that_is_not_there_fails_with_the_reason(app, runn
     assert result.exit_code == 1 and "mailbox desk@127.0.0.1:1/INBOX" in result.output
 
 
-SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "samples" / "mail"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "mail"
 
 
 def test_bad_mail_never_stops_the_poller_and_each_ends_with_a_reason(app, world, desk,
