@@ -17,7 +17,7 @@ from app.domain.timeutil import isoformat_utc
 from app.extensions import db
 from app.models import InsurerNotice, User
 from app.services.claims.coverage import covering_policy
-from app.services.incidents.timeline_text import describe
+from app.services.incidents.timeline_text import DatabaseNames, describe
 from notifications.outbox import enqueue
 from notifications.providers.webhook import sign
 
@@ -44,17 +44,18 @@ def actions_so_far(incident):
     """The story of the response so far, oldest first, for the notice: how the incident came
     in, its steps, the triage checklist's ticks and the notes shared with the insurer
     (app/domain/timeline.py tells_the_story); each with its sentence in Japanese."""
+    names = DatabaseNames()  # the technicians named, read once for the story
     with force_locale("ja"):
-        return [_action(e) for e in incident.events if tells_the_story(e)]
+        return [_action(e, names) for e in incident.events if tells_the_story(e)]
 
 
-def _action(event):
+def _action(event, names):
     """One step of the story as notice data (the e-mail tells it in its own language)."""
     data = event.data or {}
     return {"at": isoformat_utc(event.occurred_at), "kind": event.kind,
             "trigger": event.trigger, "from_state": event.from_state,
             "to_state": event.to_state, "action": data.get("action"), "data": data,
-            "note": event.note or "", "text": describe(event).text}
+            "note": event.note or "", "text": describe(event, names).text}
 
 
 def early_notice(incident, now):
