@@ -3,7 +3,6 @@
 accepts, and a throwaway TLS certificate."""
 
 import datetime
-import hashlib
 import os
 import re
 import signal
@@ -16,6 +15,7 @@ import threading
 from contextlib import contextmanager
 
 from app.config import BASE_DIR
+from app.domain.syslog_senders import certificate_fingerprint
 
 READY = re.compile(r"listening tcp=(\S+) udp=(\S+) tls=(\S+)")
 START_SECONDS = 30
@@ -101,7 +101,7 @@ def client_context(cert_path, client_cert=None, client_key=None):
 def fingerprint_of(cert_path):
     """The SHA-256 fingerprint (hex) of a PEM certificate file."""
     with open(cert_path) as pem:
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.read())).hexdigest()
+        return certificate_fingerprint(ssl.PEM_cert_to_DER_cert(pem.read()))
 
 
 class ReceiverProcess:
