@@ -76,15 +76,14 @@ def jst_text(iso):
     return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
 
 
-def render_pdf(document, key_fingerprint=None):
+def render_pdf(document, key_fingerprint):
     """The PDF bytes for a claim document (the dict written as claim.json), ending with the
-    fingerprint of the key that signs its packet when one is given."""
+    fingerprint of the key that signs its packet."""
     register_font()
     s = _styles()
     with force_locale("ja"):
         story = _story(document, s)
-    if key_fingerprint:
-        story.extend(_signing_key(key_fingerprint, s))
+    story.extend(_signing_key(key_fingerprint, s))
     buffer = io.BytesIO()
     pdf = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=15 * mm, bottomMargin=15 * mm,
