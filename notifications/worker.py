@@ -222,11 +222,8 @@ class Worker:
             provider_id = provider.post(message.recipient, message.event, message.signature,
                                         message.body, reference=reference)
         else:
-            # Only mail of the e-mail channel carries headers; other callers' providers
-            # keep their plain signature.
-            extra = {"headers": dict(message.headers)} if message.headers else {}
             provider_id = provider.send_email(message.recipient, message.subject, message.body,
-                                              reference=reference, **extra)
+                                              reference=reference, headers=dict(message.headers))
         return provider.name, provider_id
 
     def _record_sent(self, message, provider, provider_id):

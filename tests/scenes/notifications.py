@@ -146,7 +146,7 @@ class RecordingProvider:
     def place_call(self, to, twiml_url, status_callback, *, reference=""):
         return self._record("voice", to, reference)
 
-    def send_email(self, to, subject, body, *, reference=""):
+    def send_email(self, to, subject, body, *, reference="", headers=None):
         return self._record("email", to, reference)
 
     def _record(self, channel, to, reference):
