@@ -72,7 +72,7 @@ def domain_remove(domain_name):
     """Remove a registered domain or address."""
     try:
         pattern = senders.normalized_pattern(domain_name)
-        entry = next((e for e in senders.list_domains() if e.domain == pattern), None)
+        entry = senders.registered_entry(pattern)
         if entry is None:
             raise click.ClickException(f"{pattern} is not registered.")
         senders.remove_domain(entry.id, CommandLineOperator())

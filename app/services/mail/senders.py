@@ -76,10 +76,15 @@ def add_domain(organization_id, value, actor, now=None):
     return entry
 
 
+def registered_entry(pattern):
+    """The OrganizationDomain row of a normalized domain or address, or None."""
+    return db.session.scalars(select(OrganizationDomain).where(
+        OrganizationDomain.domain == pattern)).first()
+
+
 def _register(organization, value):
     pattern = normalized_pattern(value)
-    existing = db.session.scalars(select(OrganizationDomain).where(
-        OrganizationDomain.domain == pattern)).first()
+    existing = registered_entry(pattern)
     if existing is not None and existing.organization_id != organization.id:
         raise Conflict(f"{pattern} is already registered on another organization.",
                        {"field": "domain", "reason": "taken"})
