@@ -21,6 +21,7 @@ from app.domain.customer_timeline import (
 )
 from app.extensions import db
 from app.models import User
+from app.services.incidents.links import followed_references
 
 PAGE = "customer.pages"
 
@@ -92,6 +93,7 @@ class CustomerIncident:
     visits: list = field(default_factory=list)
     files: list = field(default_factory=list)
     share: CostShare | None = None
+    follow_reference: str | None = None  # merged as a duplicate: the reference to follow
 
 
 def _customer_of(user, incident):
@@ -183,4 +185,5 @@ def customer_incident(user, incident_id):
     return CustomerIncident(
         incident=incident, state_sentence=state_sentence(incident.state),
         entries=customer_entries(incident), visits=_visits(incident),
-        files=_files(incident), share=cost_share(incident))
+        files=_files(incident), share=cost_share(incident),
+        follow_reference=followed_references([incident.id], user).get(incident.id))

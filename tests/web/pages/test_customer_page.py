@@ -451,3 +451,23 @@ def test_another_organizations_incident_cannot_be_corrected(app, login, world):
         "csrf_token": token, "version": before[0], "description": "x"})
     assert response.status_code == 404
     assert details(app, incident_id) == before
+
+
+def test_a_duplicate_s_page_names_the_reference_to_follow(app, login, world):
+    from app.models import Incident, Organization, User
+    from app.services.incidents.links import link_incidents
+    from app.testkit import factories
+    with app.app_context():
+        org = db.session.get(Organization, world.org_a)
+        original = factories.make_incident(org, summary="最初の受付")
+        duplicate = factories.make_incident(org, summary="重複した受付")
+        db.session.commit()
+        link_incidents(duplicate.id, original.id, "duplicate_of",
+                       actor=db.session.get(User, world.users["desk"]))
+        duplicate_id, original_id = duplicate.id, original.id
+        reference = db.session.get(Incident, original_id).reference
+        db.session.remove()
+    client = login(world.emails["customer"])
+    text = main(client.get(page(duplicate_id)))
+    assert f"Merged into {reference}: please use that reference" in text
+    assert "Merged into" not in main(client.get(page(original_id)))
