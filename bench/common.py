@@ -108,6 +108,20 @@ def scratch(args):
 
 # --- numbers --------------------------------------------------------------------------------
 
+def fresh_organization():
+    """Empty tables, then one organization (BENCH) and a desk user its alerts page: the
+    alert benchmarks' starting point, in the caller's app context."""
+    from app.extensions import db
+    from app.models import Organization, User
+    db.drop_all()
+    db.create_all()
+    organization = Organization(code="BENCH", name="ベンチ株式会社", prefecture=13)
+    db.session.add_all([organization, User(email="desk@bench.example", name="desk",
+                                           role="desk", phone="+819000000000")])
+    db.session.commit()
+    return organization
+
+
 def percentile(ordered, p):
     """Nearest-rank percentile of an already sorted list (None when empty)."""
     if not ordered:

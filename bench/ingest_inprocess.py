@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.config import TestConfig, normalize_database_url
 from app.extensions import db
-from app.models import Organization, User
 from app.services.monitoring import ingest
+from bench.common import fresh_organization
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaketsuke_bench"
 NOW = datetime(2026, 11, 25, 3, 0)
@@ -49,12 +49,7 @@ def _bodies(total, batch, distinct):
 def _prepare(app):
     """Empty tables, one organization, its key and a desk user to page."""
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        organization = Organization(code="BENCH", name="ベンチ株式会社", prefecture=13)
-        db.session.add_all([organization, User(email="desk@bench.example", name="desk",
-                                               role="desk", phone="+819000000000")])
-        db.session.commit()
+        organization = fresh_organization()
         key = ingest.create_ingest_key(organization)
         db.session.remove()
     return key

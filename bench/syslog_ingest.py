@@ -36,10 +36,17 @@ from sqlalchemy import func, insert, select
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.models import Alert, Incident, IngestKey, Organization, User
+from app.models import Alert, Incident, IngestKey, Organization
 from app.services.monitoring import ingest, senders
 from app.testkit.syslog import cef_line, octet_counted, receiver_process, rfc5424
-from bench.common import plain_url, print_json, recreate_database, scratch, scratch_options
+from bench.common import (
+    fresh_organization,
+    plain_url,
+    print_json,
+    recreate_database,
+    scratch,
+    scratch_options,
+)
 
 TARGET_LINES_PER_S = 5000
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_syslog_ingest"
@@ -73,12 +80,7 @@ def _frames(lines, distinct, connections):
 def _prepare(app):
     """Empty tables, one organization bound to 127.0.0.1, a desk user to page."""
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        organization = Organization(code="BENCH", name="ベンチ株式会社", prefecture=13)
-        db.session.add_all([organization, User(email="desk@bench.example", name="desk",
-                                               role="desk", phone="+819000000000")])
-        db.session.commit()
+        organization = fresh_organization()
         senders.create_bound_key(organization, ["127.0.0.1"], "bench-utm")
         organization_id = organization.id
         db.session.remove()
