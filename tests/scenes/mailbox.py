@@ -4,22 +4,20 @@ Without Dovecot the tests using it are skipped with the reason shown in the summ
 except in CI (CI=true), where that is a failure (as for Chromium).
 """
 
-import os
 import shutil
 import tempfile
 
 import pytest
 
 from app.testkit.dovecot import Dovecot, available
+from tests.scenes.tools import unavailable
 
 
 @pytest.fixture(scope="session")
 def dovecot():
     reason = available()
     if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the mail tests cannot run. {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable("the mail tests", reason)
     # Not under pytest's own temporary folder: that is private to the user running the
     # tests, and Dovecot's mail processes run as another user when the tests run as root.
     folder = tempfile.mkdtemp(prefix="kk-dovecot-")

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import pytest
 from werkzeug.serving import make_server
 
+from tests.scenes.tools import unavailable
+
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
@@ -67,9 +69,7 @@ def browser():
     """Debian's Chromium, headless, for the whole session (skipped or failed if missing)."""
     reason = _unavailable_reason()
     if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but browser tests cannot run. {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable("browser tests", reason)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                               headless=True)
