@@ -174,6 +174,17 @@ def _organization(organization_id):
     return organization
 
 
+def known_organization(organization_id):
+    """The organization a form or request names by id, for filing something under it; any
+    other value (none, not a number, no such row) is a 422 `unknown_organization`."""
+    organization = db.session.get(Organization, organization_id) \
+        if isinstance(organization_id, int) else None
+    if organization is None:
+        raise InvalidInput("The organization is unknown.",
+                           {"field": "organization_id", "reason": "unknown_organization"})
+    return organization
+
+
 def get_organization(actor, organization_id):
     """One organization, for the desk, dispatchers and admins."""
     access.require(actor, "organizations.read")

@@ -36,6 +36,7 @@ from app.extensions import db
 from app.models import Organization
 from app.models.incident import CATEGORIES, DISCOVERY_SOURCES, SEVERITIES
 from app.services.actors import label_for
+from app.services.directory.organizations import known_organization
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
 from app.services.transaction import commit_or_conflict, conflict_as_409
@@ -103,10 +104,7 @@ def _instant(field, optional=False):
 
 
 def _organization_id(value):
-    if not isinstance(value, int) or db.session.get(Organization, value) is None:
-        raise InvalidInput("The organization is unknown.",
-                           {"field": "organization_id", "reason": "unknown_organization"})
-    return value
+    return known_organization(value).id
 
 
 RULES = {

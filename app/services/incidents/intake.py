@@ -5,10 +5,10 @@ from datetime import datetime
 
 from app import access
 from app.domain.timeutil import to_utc_naive, utcnow
-from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Incident, Organization
+from app.models import Incident
 from app.services.actors import label_for
+from app.services.directory.organizations import known_organization
 from app.services.incidents import sla
 from app.services.incidents.audit import append_event
 from app.services.incidents.references import number_incident
@@ -43,11 +43,7 @@ def _organization_for(request, actor):
         org_id = own if org_id is None else org_id
         if own is None or org_id != own:
             org_id = None  # answered exactly like an unknown organization
-    organization = db.session.get(Organization, org_id) if org_id is not None else None
-    if organization is None:
-        raise InvalidInput("The organization is unknown.",
-                           {"field": "organization_id", "reason": "unknown_organization"})
-    return organization
+    return known_organization(org_id)
 
 
 def report_incident(request, actor=None, actor_label="web form", now=None, commit=True):

@@ -13,9 +13,13 @@ from app.domain.phones import normalize_phone
 from app.domain.timeutil import to_jst, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Incident, IncidentEvent, Organization, User, Voicemail
+from app.models import Incident, IncidentEvent, User, Voicemail
 from app.services.actors import label_for
-from app.services.directory.organizations import organization_by_phone, register_caller_number
+from app.services.directory.organizations import (
+    known_organization,
+    organization_by_phone,
+    register_caller_number,
+)
 from app.services.incidents.audit import append_event
 from app.services.incidents.intake import IntakeRequest, report_incident
 from app.services.transaction import commit_or_conflict, retry_on_conflict
@@ -166,11 +170,7 @@ def assign_voicemail(voicemail_id, organization_id, actor, *, register_number=Fa
     if voicemail.incident_id is not None:
         raise Conflict("This voicemail is assigned already.",
                        {"reason": "assigned", "incident_id": voicemail.incident_id})
-    organization = db.session.get(Organization, organization_id) \
-        if isinstance(organization_id, int) else None
-    if organization is None:
-        raise InvalidInput("The organization is unknown.",
-                           {"field": "organization_id", "reason": "unknown_organization"})
+    organization = known_organization(organization_id)
     if register_number:
         if not voicemail.caller:
             raise InvalidInput("The caller withheld the number: there is none to register.",

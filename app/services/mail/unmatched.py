@@ -14,8 +14,9 @@ from app.domain.mail.rules import address_domain
 from app.domain.timeutil import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import MailMessage, Organization
+from app.models import MailMessage
 from app.services.actors import label_for
+from app.services.directory.organizations import known_organization
 from app.services.mail.conversation import record_on_incident
 from app.services.mail.receive import open_incident
 from app.services.mail.senders import register_for_triage
@@ -67,10 +68,7 @@ def assign(actor, mail_id, organization_id, register="", now=None):
     if register not in REGISTER:
         raise InvalidInput("Register the sender's address, its domain, or nothing.",
                            {"field": "register"})
-    organization = db.session.get(Organization, organization_id)
-    if organization is None:
-        raise InvalidInput("The organization is unknown.",
-                           {"field": "organization_id", "reason": "unknown_organization"})
+    organization = known_organization(organization_id)
     if register:
         pattern = row.from_address if register == "address" else \
             address_domain(row.from_address)
